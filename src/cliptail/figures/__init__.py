@@ -1,0 +1,1 @@
+"""cliptail.figures"""
