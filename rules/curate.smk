@@ -1,0 +1,97 @@
+# Curation: training-set variants of the studies, evaluation sets, and text-encoder caches.
+
+
+rule curate_dataset:
+    """One training-set variant (caption type, scale, class set, trimmed tail, source)."""
+    input:
+        train=f"{WORLD}/metadata/train.parquet",
+        web=f"{WORLD}/metadata/web.parquet",
+        classes=f"{WORLD}/classes.tsv",
+        concepts=f"{WORLD}/concepts.parquet",
+        code=code("curate.captions", "curate.subsets", "curate.world_datasets"),
+    output:
+        manifest="results/data/{dataset}/manifest.parquet",
+        classes="results/data/{dataset}/classes.tsv",
+        frequency="results/data/{dataset}/frequency.tsv",
+        report="results/data/{dataset}/curation.json",
+    params:
+        factors=lambda w: PLAN.datasets[w.dataset].factors,
+    log:
+        "results/logs/curate/{dataset}.log",
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../workflow/scripts/curate_dataset.py"
+
+
+rule eval_set:
+    """A balanced evaluation set over the evaluation classes (world split val or v2)."""
+    input:
+        metadata=f"{WORLD}/metadata/{{evalset}}.parquet",
+        classes=f"{WORLD}/classes.tsv",
+        concepts=f"{WORLD}/concepts.parquet",
+        code=code("curate.world_datasets"),
+    output:
+        manifest="results/data/eval_{evalset}/manifest.parquet",
+        classes="results/data/eval_{evalset}/classes.tsv",
+    log:
+        "results/logs/curate/eval_{evalset}.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../workflow/scripts/eval_set.py"
+
+
+rule embed_captions:
+    """Pre-trained sentence-encoder embeddings of a dataset's captions (frozen text tower)."""
+    input:
+        manifest="results/data/{dataset}/manifest.parquet",
+        code=code("models.text_encoder"),
+    output:
+        embeddings="results/data/{dataset}/text_embeddings.npy",
+    log:
+        "results/logs/embed/{dataset}_captions.log",
+    benchmark:
+        "results/benchmarks/embed_captions/{dataset}.tsv"
+    threads: 2
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../workflow/scripts/embed_texts.py"
+
+
+rule embed_class_prototypes:
+    """Frozen SL prototypes: sentence-encoder embeddings of "a {name}" for a dataset's classes."""
+    input:
+        classes="results/data/{dataset}/classes.tsv",
+        code=code("models.text_encoder"),
+    output:
+        embeddings="results/data/{dataset}/class_embeddings.npy",
+    log:
+        "results/logs/embed/{dataset}_classes.log",
+    threads: 2
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    script:
+        "../workflow/scripts/embed_texts.py"
+
+
+rule embed_eval_prompts:
+    """Zero-shot prompts (80 templates x evaluation class names) for frozen-text CLIP."""
+    input:
+        classes="results/data/eval_{evalset}/classes.tsv",
+        code=code("models.text_encoder", "evaluate.zeroshot"),
+    output:
+        embeddings="results/data/eval_{evalset}/prompt_embeddings.npy",
+    log:
+        "results/logs/embed/eval_{evalset}_prompts.log",
+    threads: 2
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    script:
+        "../workflow/scripts/embed_texts.py"

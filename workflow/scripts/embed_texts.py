@@ -1,0 +1,60 @@
+"""Rules embed_captions / embed_class_prototypes / embed_eval_prompts: pre-trained text embeddings.
+
+Embeds, with the frozen pre-trained sentence encoder, either a dataset's captions (row-aligned
+with its manifest), "a {name}" for each class of a classes.tsv, or the zero-shot prompts (80
+templates x class names) of an evaluation set.
+
+Standalone: python workflow/scripts/embed_texts.py {captions|prototypes|prompts} INPUT OUTPUT.npy
+"""
+
+import argparse
+
+import numpy as np
+
+from cliptail import io
+from cliptail.data import manifest
+from cliptail.runlog import logged
+
+MODES = {"embed_captions": "captions", "embed_class_prototypes": "prototypes",
+         "embed_eval_prompts": "prompts"}
+
+
+def texts_for(mode: str, path: str) -> list[str]:
+    if mode == "captions":
+        return manifest.read(path, columns=["caption"])["caption"].tolist()
+    names = io.read_classes(path)["name"].tolist()
+    if mode == "prototypes":
+        return [f"a {name}" for name in names]
+    from cliptail.evaluate.zeroshot import prompt_texts
+
+    return prompt_texts(names)
+
+
+def main(mode: str, source: str, out: str, threads: int = 1, log: str | None = None) -> None:
+    import torch
+
+    from cliptail.models.text_encoder import embed_texts
+
+    with logged(log) as logger:
+        torch.set_num_threads(threads)
+        texts = texts_for(mode, source)
+        logger.info("embedding %d texts (%d unique)", len(texts), len(set(texts)))
+        emb = embed_texts(texts, progress=True)
+        with io.atomic_path(out) as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, emb.astype(np.float32))
+
+
+if "snakemake" in globals():
+    _smk = snakemake  # noqa: F821
+    _mode = MODES[_smk.rule]
+    _source = _smk.input.manifest if _mode == "captions" else _smk.input.classes
+    main(_mode, _source, _smk.output.embeddings, _smk.threads, _smk.log[0])
+elif __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=["captions", "prototypes", "prompts"])
+    parser.add_argument("source", help="manifest.parquet (captions) or classes.tsv")
+    parser.add_argument("out")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    main(args.mode, args.source, args.out, args.threads)
