@@ -1,0 +1,91 @@
+"""Config validation (schema) and the expansion of studies into datasets and runs."""
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from cliptail import config as cfg
+from cliptail.study import build_plan, dataset_name, run_name, train_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = ROOT / "config" / "schema" / "config.schema.yaml"
+
+
+def load(path="config/config.yaml"):
+    return cfg.validate(cfg.load_yaml(ROOT / path), SCHEMA)
+
+
+def test_default_and_presets_are_valid():
+    load()
+    smoke = cfg.deep_merge(cfg.load_yaml(ROOT / "config/config.yaml"),
+                           cfg.load_yaml(ROOT / "config/presets/smoke.yaml"))
+    cfg.validate(smoke, SCHEMA)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda c: c.update(bogus=1), r"bogus: unknown key"),
+    (lambda c: c["defaults"].update(scale=1.5), r"defaults.scale: 1.5 is greater than the maximum of 1"),
+    (lambda c: c["defaults"].update(caption="poem"), r"defaults.caption: 'poem' is not one of"),
+    (lambda c: c["studies"]["vocabulary"]["runs"][0]["grid"].update(colour=["red"]), r"studies.vocabulary.runs.0.grid"),
+    (lambda c: c.update(evalsets=["test"]), r"evalsets.0"),
+])
+def test_bad_config_names_key_and_reason(mutate, message):
+    c = cfg.load_yaml(ROOT / "config/config.yaml")
+    mutate(c)
+    with pytest.raises(cfg.ConfigError, match=message):
+        cfg.validate(c, SCHEMA)
+
+
+def test_defaults_are_filled():
+    c = cfg.validate({"studies": {}}, SCHEMA)
+    assert c["defaults"]["vocab_size"] == "full"
+    assert c["evalsets"] == ["val", "v2"]
+
+
+def test_plan_dedupes_runs_shared_between_studies():
+    plan = build_plan(load())
+    full_clip = "clip_curated_full_s1_eval_tt-rand_seed0"
+    assert full_clip in plan.studies["descriptiveness"]
+    assert full_clip in plan.studies["scale"]
+    assert set(plan.runs[full_clip].studies) >= {"descriptiveness", "scale", "distribution", "trim_tail"}
+    assert len(plan.studies["descriptiveness"]) == 9
+    # every run's dataset is planned, and names are unique slugs of the factors
+    assert all(r.dataset in plan.datasets for r in plan.runs.values())
+    assert len({run_name(r.factors) for r in plan.runs.values()}) == len(plan.runs)
+
+
+def test_sl_ignores_caption_and_clip_ignores_vocabulary():
+    c = load()
+    c["studies"] = {"s": {"runs": [{"method": "sl", "grid": {"caption": ["title", "full"]}},
+                                   {"method": "clip", "grid": {"vocab_size": [50, "full"]}}]}}
+    plan = build_plan(c)
+    assert len(plan.runs) == 2  # one SL run (captions irrelevant), one CLIP run (vocab irrelevant)
+    sl = next(r for r in plan.runs.values() if r.method == "sl")
+    assert sl.factors["caption"] == "full" and sl.factors["text_tower"] is None
+
+
+def test_train_spec_carries_recipe_and_factors():
+    c = load()
+    plan = build_plan(c)
+    sl = plan.runs["sl_curated_full_s1_eval_head-rand_vocab-64-linear_seed0"]
+    spec = train_spec(sl)
+    assert spec["method"] == "sl" and spec["head"] == "rand"
+    assert spec["vocab"] == {"shard": 64, "size": 64, "weight": "linear"}
+    assert spec["optim"]["lr"] == c["train"]["sl"]["optim"]["lr"]
+    clip = train_spec(plan.runs["clip_curated_title_s1_eval_tt-frozen_seed0"])
+    assert clip["text_tower"] == "frozen" and "vocab" not in clip
+
+
+def test_changing_one_study_changes_only_its_specs():
+    a = load()
+    b = copy.deepcopy(a)
+    b["train"]["sl"]["optim"]["lr"] = 0.05
+    pa, pb = build_plan(a), build_plan(b)
+    changed = {n for n in pa.runs if train_spec(pa.runs[n]) != train_spec(pb.runs[n])}
+    assert changed == {n for n, r in pa.runs.items() if r.method == "sl"}
+
+
+def test_dataset_name_is_readable():
+    f = {"source": "web", "caption": "title", "scale": 0.25, "classes": "all", "trim_k": 20, "trim_ceil": 1}
+    assert dataset_name(f) == "web_title_s0.25_all_trim20c1"

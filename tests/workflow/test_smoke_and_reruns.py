@@ -1,0 +1,92 @@
+"""The smoke study end to end, and partial reruns: Snakemake reruns exactly what a change affects.
+
+One session-scoped run of the smoke preset in a copy of the repository; each rerun test works in
+its own copy of that finished workspace and asks Snakemake (dry run) what it would run.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.workflow.workspace import copy_project, planned_jobs, snakemake
+
+SMOKE = ["--configfile", "config/presets/smoke.yaml"]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def finished_smoke(tmp_path_factory) -> Path:
+    work = copy_project(tmp_path_factory.mktemp("smoke") / "cliptail")
+    snakemake(work, *SMOKE)
+    return work
+
+
+@pytest.fixture
+def workspace(finished_smoke, tmp_path) -> Path:
+    dest = tmp_path / "cliptail"
+    shutil.copytree(finished_smoke, dest, symlinks=True)
+    return dest
+
+
+def dry_run(work: Path, *extra: str) -> dict[str, int]:
+    return planned_jobs(snakemake(work, "-n", *SMOKE, *extra))
+
+
+def edit_yaml(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_smoke_outputs(finished_smoke):
+    work = finished_smoke
+    table = pd.read_parquet(work / "results/tables/runs.parquet")
+    assert set(table["method"]) == {"clip", "sl"}
+    assert {"rho_acc", "rho_pred", "top1", "nc1", "nc2_m"} <= set(table.columns)
+    assert table["top1"].between(0, 1).all()
+    per_class = next((work / "results/eval").glob("*/val.parquet"))
+    assert {"class", "freq", "acc", "npred", "nc1"} <= set(pd.read_parquet(per_class).columns)
+    for stem in ("fig03_descriptiveness_vocabulary", "fig11_pearson_spearman"):
+        for ext in ("png", "pdf"):
+            assert (work / f"results/figures/{stem}.{ext}").stat().st_size > 1000
+    assert (work / "results/report/claims.md").read_text().strip()
+
+
+def test_nothing_reruns_when_nothing_changed(workspace):
+    assert dry_run(workspace) == {}
+
+
+def test_changing_one_study_reruns_only_its_runs(workspace):
+    edit_yaml(workspace / "config/presets/smoke.yaml",
+              lambda c: c["studies"]["vocabulary"]["runs"][0]["grid"].update(vocab_size=["full", 6]))
+    jobs = dry_run(workspace)
+    assert jobs.get("train_sl") == 1          # only the new vocabulary size trains
+    assert "train_clip" not in jobs
+    assert "generate_world" not in jobs and "curate_dataset" not in jobs
+    assert jobs.get("evaluate_run") == 1
+    assert jobs.get("study_table") == 1       # the vocabulary study's table only
+    assert jobs.get("figure", 0) >= 1
+
+
+def test_changing_the_sl_recipe_reruns_sl_runs_only(workspace):
+    edit_yaml(workspace / "config/presets/smoke.yaml",
+              lambda c: c["train"]["sl"]["optim"].update(lr=0.05))
+    jobs = dry_run(workspace)
+    plan_sl = sum(1 for p in (workspace / "results/runs").iterdir() if p.name.startswith("sl_"))
+    assert jobs.get("train_sl") == plan_sl
+    assert "train_clip" not in jobs
+    assert "curate_dataset" not in jobs
+
+
+def test_editing_a_figure_module_reruns_only_figures(workspace):
+    module = workspace / "src/cliptail/figures/style.py"
+    module.write_text(module.read_text() + "\n# edited\n")
+    jobs = dry_run(workspace)
+    assert set(jobs) <= {"figure", "figures", "report", "all"}
+    assert jobs["figure"] >= 1
+    assert not {"train_clip", "train_sl", "evaluate_run", "curate_dataset", "study_table"} & set(jobs)
