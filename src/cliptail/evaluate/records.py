@@ -54,7 +54,7 @@ def evaluation_records(
         "num_classes": num_classes,
         "num_images": int(len(targets)),
         "top1": metrics.top1(per_class),
-        "top5": float(np.mean((np.asarray(top5) == np.asarray(targets)[:, None]).any(axis=1))),
+        "top5": metrics.topk_accuracy(targets, top5, 5),
     }
     scalars.update(metrics.robustness(freq, per_class))
     scalars.update({k: float(v) for k, v in nc_overall.items()})
