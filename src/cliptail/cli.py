@@ -11,7 +11,12 @@ import importlib
 import sys
 
 # subcommand name -> module that registers it
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "subset": "cliptail.curate.subset_cli",
+    "trim-tail": "cliptail.curate.subset_cli",
+    "concept-freq": "cliptail.curate.concept_frequency_cli",
+    "sources": "cliptail.data.sources_cli",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,277 @@
+"""Image stores behind one interface, and the train / eval transforms of PAPER.md section 3.
+
+A manifest's ``image`` column holds keys; an :class:`ImageStore` turns keys into integer handles
+once (:meth:`ImageStore.locate`) and handles into pixels per batch (:meth:`ImageStore.load`):
+
+- :class:`ArrayImageStore` (the synthetic world): ``<root>/images/<split>.npy`` uint8 arrays
+  [N, S, S, 3], opened memory-mapped; key ``"<split>/<row>"`` (row zero-padded to 7 digits).
+- :class:`FileImageStore` (ImageNet-style trees): keys are image file paths relative to the root,
+  decoded with PIL.
+
+:func:`open_image_store` picks the store from the root. Another store (e.g. webdataset shards)
+only has to implement ``locate`` and ``load``.
+
+Transforms (:class:`ImageTransform`) work on whole batches:
+
+- train: RandomResizedCrop(size, scale=(0.9, 1.0), ratio=(3/4, 4/3), bicubic), no flip, then
+  normalisation with the OpenAI mean / std. The crop of each image follows torchvision's
+  algorithm (10 attempts, then a centre crop) driven by uniforms from :meth:`ImageTransform.noise`,
+  so the crops are a pure function of the caller's random generator. On array batches crop +
+  resize run vectorised as two batched matrix products that equal torchvision's crop followed by
+  a bicubic tensor resize (values clamped to [0, 1]); PIL images are cropped and resized by
+  ``Image.resize(box=...)``.
+- eval: Resize(resize, bicubic, shorter side) + CenterCrop(size) + normalisation.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
+
+ATTEMPTS = 10  # torchvision's RandomResizedCrop tries this many random boxes
+
+
+class ImageStore(ABC):
+    """Keys -> handles (once) -> pixels (per batch)."""
+
+    root: Path
+
+    @abstractmethod
+    def locate(self, keys: Sequence[str]) -> np.ndarray:
+        """int64 handles of ``keys``; raises ``ValueError`` naming the first key not found."""
+
+    @abstractmethod
+    def load(self, handles: np.ndarray) -> torch.Tensor | list:
+        """The images of ``handles``: a uint8 tensor [B, H, W, 3] or a list of PIL images."""
+
+
+class ArrayImageStore(ImageStore):
+    """The synthetic world's ``images/<split>.npy`` arrays (memory-mapped, opened lazily so the
+    store can be sent to data-loader worker processes)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        files = sorted((self.root / "images").glob("*.npy"))
+        if not files:
+            raise FileNotFoundError(f"{self.root}/images/ holds no <split>.npy image arrays")
+        self.paths = {p.stem: p for p in files}
+        self._arrays: dict[str, np.ndarray] | None = None
+        self.lengths = {s: self._open(p).shape[0] for s, p in self.paths.items()}
+        starts = np.cumsum([0] + list(self.lengths.values()))
+        self.offsets = dict(zip(self.paths, starts[:-1].tolist(), strict=True))
+        self._bounds = starts
+
+    @staticmethod
+    def _open(path: Path) -> np.ndarray:
+        array = np.load(path, mmap_mode="r")
+        if array.ndim != 4 or array.shape[-1] != 3 or array.dtype != np.uint8:
+            raise ValueError(f"{path}: expected uint8 images [N, H, W, 3], got "
+                             f"{array.dtype} {array.shape}")
+        return array
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        if self._arrays is None:
+            self._arrays = {s: self._open(p) for s, p in self.paths.items()}
+        return self._arrays
+
+    def __getstate__(self):
+        return {**self.__dict__, "_arrays": None}
+
+    def locate(self, keys: Sequence[str]) -> np.ndarray:
+        parts = pd.Series(list(keys), dtype=object).str.rpartition("/")
+        splits, rows = parts[0], pd.to_numeric(parts[2], errors="coerce")
+        bad = ~splits.isin(list(self.paths)) | rows.isna()
+        if bad.any():
+            key = keys[int(np.flatnonzero(bad.to_numpy())[0])]
+            raise ValueError(f"image key {key!r} is not '<split>/<row>' with a split in "
+                             f"{sorted(self.paths)} under {self.root}/images")
+        rows = rows.to_numpy(dtype=np.int64)
+        lengths = splits.map(self.lengths).to_numpy(dtype=np.int64)
+        if ((rows < 0) | (rows >= lengths)).any():
+            key = keys[int(np.flatnonzero((rows < 0) | (rows >= lengths))[0])]
+            raise ValueError(f"image key {key!r} is out of range of its array in {self.root}/images")
+        return splits.map(self.offsets).to_numpy(dtype=np.int64) + rows
+
+    def load(self, handles: np.ndarray) -> torch.Tensor:
+        handles = np.asarray(handles, dtype=np.int64)
+        arrays = self.arrays()
+        which = np.searchsorted(self._bounds, handles, side="right") - 1
+        first = arrays[next(iter(arrays))]
+        out = np.empty((len(handles),) + first.shape[1:], dtype=np.uint8)
+        for k, (split, array) in enumerate(arrays.items()):
+            sel = np.flatnonzero(which == k)
+            if len(sel):
+                rows = handles[sel] - self._bounds[k]
+                order = np.argsort(rows, kind="stable")  # sorted reads are kinder to the page cache
+                out[sel[order]] = array[rows[order]]
+        return torch.from_numpy(out)
+
+
+class FileImageStore(ImageStore):
+    """Image files under a root (ImageNet-style trees), decoded with PIL."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"image root {self.root} does not exist")
+        self.keys: list[str] = []
+
+    def locate(self, keys: Sequence[str]) -> np.ndarray:
+        start = len(self.keys)
+        self.keys.extend(str(k) for k in keys)
+        return np.arange(start, len(self.keys), dtype=np.int64)
+
+    def load(self, handles: np.ndarray) -> list:
+        from PIL import Image
+
+        images = []
+        for h in np.asarray(handles, dtype=np.int64):
+            path = self.root / self.keys[h]
+            try:
+                with Image.open(path) as img:
+                    images.append(img.convert("RGB"))
+            except FileNotFoundError:
+                raise FileNotFoundError(f"image {self.keys[h]!r} not found under {self.root}") from None
+        return images
+
+
+def open_image_store(root: str | Path) -> ImageStore:
+    """:class:`ArrayImageStore` when ``root/images/*.npy`` exist, else :class:`FileImageStore`."""
+    root = Path(root)
+    if (root / "images").is_dir() and any((root / "images").glob("*.npy")):
+        return ArrayImageStore(root)
+    return FileImageStore(root)
+
+
+# --- transforms ------------------------------------------------------------------------------
+
+def crop_boxes(height: np.ndarray, width: np.ndarray, noise: np.ndarray,
+               scale: tuple[float, float], ratio: tuple[float, float]) -> np.ndarray:
+    """torchvision RandomResizedCrop boxes (i, j, h, w) [B, 4] from uniforms ``noise`` [B, 10, 4].
+
+    Attempt k uses ``noise[:, k]`` = (area fraction, log aspect ratio, row, column) as uniforms
+    in [0, 1); the first attempt whose box fits is taken, else the centre-crop fallback.
+    """
+    height = np.asarray(height, dtype=np.float64)[:, None]
+    width = np.asarray(width, dtype=np.float64)[:, None]
+    area = height * width
+    target = area * (scale[0] + noise[..., 0] * (scale[1] - scale[0]))
+    log_r = math.log(ratio[0]) + noise[..., 1] * (math.log(ratio[1]) - math.log(ratio[0]))
+    aspect = np.exp(log_r)
+    w = np.round(np.sqrt(target * aspect))
+    h = np.round(np.sqrt(target / aspect))
+    ok = (w > 0) & (w <= width) & (h > 0) & (h <= height)
+    i = np.floor(noise[..., 2] * (height - h + 1))
+    j = np.floor(noise[..., 3] * (width - w + 1))
+    first = np.argmax(ok, axis=1)
+    rows = np.arange(len(first))
+    box = np.stack([i[rows, first], j[rows, first], h[rows, first], w[rows, first]], axis=1)
+    # fallback: the largest centred box with an aspect ratio inside ``ratio``
+    H, W = height[:, 0], width[:, 0]
+    in_ratio = W / H
+    fw = np.where(in_ratio < min(ratio), W, np.where(in_ratio > max(ratio), np.round(H * max(ratio)), W))
+    fh = np.where(in_ratio < min(ratio), np.round(W / min(ratio)), H)
+    fallback = np.stack([(H - fh) // 2, (W - fw) // 2, fh, fw], axis=1)
+    return np.where(ok.any(axis=1)[:, None], box, fallback).astype(np.int64)
+
+
+def _cubic(t: torch.Tensor, a: float = -0.75) -> torch.Tensor:
+    """The cubic convolution kernel of PyTorch's / OpenCV's bicubic resampling (a = -0.75)."""
+    t = t.abs()
+    near = ((a + 2) * t - (a + 3)) * t * t + 1
+    far = ((a * t - 5 * a) * t + 8 * a) * t - 4 * a
+    return torch.where(t <= 1, near, torch.where(t < 2, far, torch.zeros_like(t)))
+
+
+def _bicubic_matrix(start: torch.Tensor, length: torch.Tensor, full: int, out: int) -> torch.Tensor:
+    """[B, out, full] matrices that crop ``[start, start + length)`` of a ``full``-long axis and
+    resize it to ``out`` samples exactly like ``F.interpolate(crop, mode="bicubic",
+    align_corners=False)``: source position ``start + (k + 0.5) * length / out - 0.5``, four taps
+    with indices clamped to the crop."""
+    start = start.double()[:, None, None]
+    length = length.double()[:, None, None]
+    k = torch.arange(out, dtype=torch.float64)[None, :, None]
+    src = (k + 0.5) * length / out - 0.5
+    base = src.floor()
+    frac = src - base
+    taps = torch.arange(-1, 3, dtype=torch.float64)[None, None, :]
+    weights = _cubic(frac - taps)
+    index = (base + taps).clamp(min=torch.zeros_like(length), max=length - 1) + start
+    matrix = torch.zeros(start.shape[0], out, full, dtype=torch.float64)
+    return matrix.scatter_add_(2, index.long(), weights)
+
+
+@dataclass(frozen=True)
+class ImageTransform:
+    """Batched image preprocessing to normalised float tensors [B, 3, size, size]."""
+
+    size: int
+    train: bool
+    resize: int | None = None  # eval: shorter side before the centre crop (None = size)
+    scale: tuple[float, float] = (0.9, 1.0)
+    ratio: tuple[float, float] = (3 / 4, 4 / 3)
+    mean: tuple[float, float, float] = OPENAI_DATASET_MEAN
+    std: tuple[float, float, float] = OPENAI_DATASET_STD
+
+    def noise(self, n: int, rng: np.random.Generator) -> np.ndarray | None:
+        """The uniforms that fix the random crops of ``n`` images (``None`` for eval)."""
+        return rng.random((n, ATTEMPTS, 4)) if self.train else None
+
+    def __call__(self, images: torch.Tensor | list, noise: np.ndarray | None = None) -> torch.Tensor:
+        if self.train and noise is None:
+            raise ValueError("the train transform needs crop noise (ImageTransform.noise)")
+        if isinstance(images, torch.Tensor):
+            x = images.permute(0, 3, 1, 2).float().div_(255)
+            x = self._crop_tensor(x, noise) if self.train else self._eval_tensor(x)
+        else:
+            x = torch.stack([self._pil(img, None if noise is None else noise[k])
+                             for k, img in enumerate(images)])
+        return self._normalise(x)
+
+    def _normalise(self, x: torch.Tensor) -> torch.Tensor:
+        mean = torch.tensor(self.mean, dtype=x.dtype).view(1, 3, 1, 1)
+        std = torch.tensor(self.std, dtype=x.dtype).view(1, 3, 1, 1)
+        return (x - mean) / std
+
+    def _crop_tensor(self, x: torch.Tensor, noise: np.ndarray) -> torch.Tensor:
+        n, _, H, W = x.shape
+        boxes = torch.from_numpy(crop_boxes(np.full(n, H), np.full(n, W), noise, self.scale,
+                                            self.ratio))
+        rows = _bicubic_matrix(boxes[:, 0], boxes[:, 2], H, self.size).to(x.dtype)
+        cols = _bicubic_matrix(boxes[:, 1], boxes[:, 3], W, self.size).to(x.dtype)
+        out = rows[:, None] @ x @ cols[:, None].transpose(-1, -2)
+        return out.clamp_(0, 1)
+
+    def _eval_tensor(self, x: torch.Tensor) -> torch.Tensor:
+        resize = self.resize or self.size
+        H, W = x.shape[-2:]
+        if min(H, W) != resize:
+            short = min(H, W)
+            new = (round(H * resize / short), round(W * resize / short))
+            x = F.interpolate(x, size=new, mode="bicubic", antialias=True,
+                              align_corners=False).clamp_(0, 1)
+            H, W = new
+        top, left = (H - self.size) // 2, (W - self.size) // 2
+        return x[..., top:top + self.size, left:left + self.size]
+
+    def _pil(self, img, noise: np.ndarray | None) -> torch.Tensor:
+        from PIL import Image
+        from torchvision.transforms import functional as TF
+
+        if noise is not None:
+            i, j, h, w = crop_boxes(np.array([img.height]), np.array([img.width]), noise[None],
+                                    self.scale, self.ratio)[0].tolist()
+            img = img.resize((self.size, self.size), Image.BICUBIC, box=(j, i, j + w, i + h))
+        else:
+            img = TF.resize(img, self.resize or self.size, TF.InterpolationMode.BICUBIC)
+            img = TF.center_crop(img, self.size)
+        return TF.pil_to_tensor(img).float().div_(255)

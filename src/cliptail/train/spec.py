@@ -1,0 +1,306 @@
+"""The training spec: a run's resolved training configuration, parsed and validated.
+
+The workflow hands :func:`cliptail.train.train_run` a plain dict; :meth:`TrainSpec.from_dict`
+turns it into dataclasses, rejecting unknown keys and bad values with a message naming the key
+(``train spec: optim.lr: must be > 0, got -1``). Keys left ``None`` take the method's default
+from PAPER.md section 3 when the spec is resolved (:meth:`TrainSpec.resolved`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+METHODS = ("clip", "sl")
+SCHEDULES = ("cosine", "multistep")
+SCHEDULE_UNITS = ("step", "epoch")
+VOCAB_WEIGHTS = ("linear", "sqrt", "uniform")
+
+#: Keys that change neither the trained weights nor the data: left out of the resume key.
+RUNTIME_KEYS = ("run", "threads", "workers", "device", "log_every")
+
+
+class SpecError(ValueError):
+    """A training spec key is unknown or has a bad value."""
+
+
+@dataclass(frozen=True)
+class VocabSpec:
+    """SL vocabulary subsampling (PAPER.md section 3.3; :mod:`cliptail.train.vocab`).
+
+    - ``size``: target vocabulary size K per shard; ``None`` = full softmax over all classes.
+    - ``weight``: sampling weight of the added classes, ``linear`` (training frequency),
+      ``sqrt`` (its square root) or ``uniform``.
+    - ``shard``: images per vocabulary shard (the paper's per-GPU batch of 64): every shard of
+      the batch has its own vocabulary.
+    """
+
+    size: int | None = None
+    weight: str = "linear"
+    shard: int = 64
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The network: an open_clip model config and optional overrides (``None`` = the config's).
+
+    - ``name``: open_clip config name (``cliptail-tiny-rn`` for the 32x32 world, ``RN50``).
+    - ``image_size``, ``embed_dim``, ``context_length``: input size, joint embedding / SL feature
+      dimension, text length in tokens.
+    - ``vision_width``, ``vision_layers``: modified-ResNet base width and blocks per stage.
+    - ``text_width``, ``text_heads``, ``text_layers``: the trainable text transformer.
+    - ``eval_resize``: evaluation resize before the centre crop (PAPER: 224 for CLIP, 256 for SL
+      at image_size 224); ``None`` = ``image_size``.
+    """
+
+    name: str = "cliptail-tiny-rn"
+    image_size: int | None = None
+    embed_dim: int | None = None
+    context_length: int | None = None
+    vision_width: int | None = None
+    vision_layers: tuple[int, ...] | None = None
+    text_width: int | None = None
+    text_heads: int | None = None
+    text_layers: int | None = None
+    eval_resize: int | None = None
+
+    def overrides(self) -> dict[str, Any]:
+        """The overrides for :func:`cliptail.models.configs.model_config`."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name not in ("name", "eval_resize")}
+
+
+@dataclass(frozen=True)
+class OptimSpec:
+    """Optimiser and learning-rate schedule. ``None`` = the method's default (CLIP / SL).
+
+    - ``epochs`` (32 / 90), ``batch_size`` (global batch: 1024 / 256).
+    - ``lr`` (1e-3 / 0.1 x batch_size / 256), ``weight_decay`` (0.2 / 1e-4; never applied to
+      norms, biases and the logit scale).
+    - CLIP uses AdamW with ``betas`` (0.9, 0.999) and ``eps`` 1e-8; SL uses SGD with
+      ``momentum`` 0.9 and ``nesterov`` (default: on for ``multistep``, off for ``cosine``).
+    - ``warmup_steps`` (500 / 0): linear warm-up from 0 over that many optimiser steps.
+    - ``schedule`` (``cosine`` / ``multistep``): ``cosine`` decays to 0 at the end of training;
+      ``multistep`` multiplies the lr by ``gamma`` (0.1) at each of ``milestones``, given as
+      fractions of the epochs (default 1/3, 5/9, 7/9: the paper's epochs 30/50/70 of 90),
+      rounded to whole epochs.
+    - ``schedule_unit`` (``step`` / ``epoch``): how often the lr changes; per epoch means the lr
+      of epoch e is the schedule's value at e (the released SL scripts' per-epoch cosine).
+    """
+
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    weight_decay: float | None = None
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    warmup_steps: int | None = None
+    schedule: str | None = None
+    schedule_unit: str | None = None
+    milestones: tuple[float, ...] = (1 / 3, 5 / 9, 7 / 9)
+    gamma: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool | None = None
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """A training run.
+
+    - ``run``: the run's name (logs, progress bar).
+    - ``method``: ``clip`` (contrastive image-text) or ``sl`` (supervised prototype classifier).
+    - ``seed``: model initialisation, data order, augmentation and vocabulary sampling.
+    - ``text_tower`` (CLIP): ``rand`` (trained from scratch) or ``frozen`` (pre-computed
+      embeddings of a frozen pre-trained encoder, passed as ``text_embeddings``).
+    - ``text_projection`` (CLIP, frozen text tower): ``linear`` (trainable) or ``none``.
+    - ``head`` (SL): ``rand`` (learned prototypes) or ``frozen`` (``class_embeddings``).
+    - ``vocab`` (SL): :class:`VocabSpec`; ``model``: :class:`ModelSpec`; ``optim``:
+      :class:`OptimSpec`.
+    - ``threads``: torch CPU threads (``None`` = leave torch's setting); ``workers``: data-loader
+      worker processes (0 = load in the training process, best for in-memory arrays).
+    - ``device``: ``auto`` (CUDA when available), ``cpu``, ``cuda``.
+    - ``amp``: mixed precision (fp16 with loss scaling on CUDA, bf16 on CPU).
+    - ``sync_bn``: synchronise batch-norm statistics across processes (multi-GPU runs).
+    - ``log_every``: optimiser steps between lines of ``train.jsonl``.
+    """
+
+    run: str = "run"
+    method: str = "clip"
+    seed: int = 0
+    text_tower: str = "rand"
+    text_projection: str = "linear"
+    head: str = "rand"
+    vocab: VocabSpec = field(default_factory=VocabSpec)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    optim: OptimSpec = field(default_factory=OptimSpec)
+    threads: int | None = None
+    workers: int = 0
+    device: str = "auto"
+    amp: bool = False
+    sync_bn: bool = False
+    log_every: int = 50
+
+    # --- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | TrainSpec) -> TrainSpec:
+        """Parse and validate ``data``; raises :class:`SpecError` naming the offending key."""
+        if isinstance(data, TrainSpec):
+            return data
+        spec = _build(cls, data, "")
+        spec.validate()
+        return spec
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(dataclasses.asdict(self))
+
+    def resolved(self) -> TrainSpec:
+        """The spec with every method-dependent default filled in (see :class:`OptimSpec`)."""
+        clip = self.method == "clip"
+        o = self.optim
+        batch = o.batch_size if o.batch_size is not None else (1024 if clip else 256)
+        schedule = o.schedule or ("cosine" if clip else "multistep")
+        optim = dataclasses.replace(
+            o,
+            epochs=o.epochs if o.epochs is not None else (32 if clip else 90),
+            batch_size=batch,
+            lr=o.lr if o.lr is not None else (1e-3 if clip else 0.1 * batch / 256),
+            weight_decay=(o.weight_decay if o.weight_decay is not None
+                          else (0.2 if clip else 1e-4)),
+            warmup_steps=o.warmup_steps if o.warmup_steps is not None else (500 if clip else 0),
+            schedule=schedule,
+            schedule_unit=o.schedule_unit or ("step" if clip else "epoch"),
+            nesterov=(o.nesterov if o.nesterov is not None
+                      else (not clip and schedule == "multistep")),
+        )
+        return dataclasses.replace(self, optim=optim)
+
+    def resume_key(self, data_fingerprint: str = "") -> str:
+        """Hash of everything that shapes the result (spec minus :data:`RUNTIME_KEYS`, data)."""
+        payload = {k: v for k, v in self.resolved().to_dict().items() if k not in RUNTIME_KEYS}
+        blob = json.dumps({"spec": payload, "data": data_fingerprint}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    # --- validation ---------------------------------------------------------------------------
+
+    def validate(self) -> None:
+        _choice("method", self.method, METHODS)
+        _choice("text_tower", self.text_tower, ("rand", "frozen"))
+        _choice("text_projection", self.text_projection, ("linear", "none"))
+        _choice("head", self.head, ("rand", "frozen"))
+        if self.method == "clip" and (self.head != "rand" or self.vocab != VocabSpec()):
+            raise SpecError("train spec: 'head' and 'vocab' apply to method 'sl' only")
+        if self.method == "sl" and (self.text_tower != "rand" or self.text_projection != "linear"):
+            raise SpecError("train spec: 'text_tower' and 'text_projection' apply to method "
+                            "'clip' only")
+        _int("seed", self.seed, 0)
+        _int("vocab.size", self.vocab.size, 1, optional=True)
+        _choice("vocab.weight", self.vocab.weight, VOCAB_WEIGHTS)
+        _int("vocab.shard", self.vocab.shard, 1)
+        m = self.model
+        if not isinstance(m.name, str) or not m.name:
+            raise SpecError(f"train spec: model.name: must be an open_clip config name, got {m.name!r}")
+        for key in ("image_size", "embed_dim", "context_length", "vision_width", "text_width",
+                    "text_heads", "text_layers", "eval_resize"):
+            _int(f"model.{key}", getattr(m, key), 1, optional=True)
+        if m.vision_layers is not None:
+            if not (isinstance(m.vision_layers, tuple) and m.vision_layers
+                    and all(isinstance(v, int) and v >= 1 for v in m.vision_layers)):
+                raise SpecError(f"train spec: model.vision_layers: must be a list of positive "
+                                f"integers, got {m.vision_layers!r}")
+        o = self.optim
+        _int("optim.epochs", o.epochs, 1, optional=True)
+        _int("optim.batch_size", o.batch_size, 1, optional=True)
+        _number("optim.lr", o.lr, 0, exclusive=True, optional=True)
+        _number("optim.weight_decay", o.weight_decay, 0, optional=True)
+        if len(o.betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in o.betas):
+            raise SpecError(f"train spec: optim.betas: must be two numbers in [0, 1), got {o.betas!r}")
+        _number("optim.eps", o.eps, 0, exclusive=True)
+        _int("optim.warmup_steps", o.warmup_steps, 0, optional=True)
+        if o.schedule is not None:
+            _choice("optim.schedule", o.schedule, SCHEDULES)
+        if o.schedule_unit is not None:
+            _choice("optim.schedule_unit", o.schedule_unit, SCHEDULE_UNITS)
+        if not all(isinstance(v, (int, float)) and 0 < v <= 1 for v in o.milestones):
+            raise SpecError(f"train spec: optim.milestones: must be fractions of the epochs in "
+                            f"(0, 1], got {list(o.milestones)!r}")
+        _number("optim.gamma", o.gamma, 0, exclusive=True)
+        _number("optim.momentum", o.momentum, 0)
+        if o.nesterov is not None:
+            _bool("optim.nesterov", o.nesterov)
+        _int("threads", self.threads, 1, optional=True)
+        _int("workers", self.workers, 0)
+        if not isinstance(self.device, str) or not (
+                self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise SpecError(f"train spec: device: must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+        _bool("amp", self.amp)
+        _bool("sync_bn", self.sync_bn)
+        _int("log_every", self.log_every, 1)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+_NESTED = {"vocab": VocabSpec, "model": ModelSpec, "optim": OptimSpec}
+_TUPLES = {"betas", "milestones", "vision_layers"}
+
+
+def _build(cls, data: Any, prefix: str):
+    where = prefix.rstrip(".") or "the spec"
+    if not isinstance(data, dict):
+        raise SpecError(f"train spec: {where}: must be a mapping, got {type(data).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise SpecError(f"train spec: unknown key(s) {[prefix + k for k in unknown]}; "
+                        f"known keys of {where}: {sorted(names)}")
+    kwargs = {}
+    for key, value in data.items():
+        if cls is TrainSpec and key in _NESTED:
+            value = _build(_NESTED[key], value if value is not None else {}, f"{prefix}{key}.")
+        elif key in _TUPLES and value is not None:
+            if not isinstance(value, (list, tuple)):
+                raise SpecError(f"train spec: {prefix}{key}: must be a list, got {value!r}")
+            value = tuple(value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def _choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise SpecError(f"train spec: {key}: must be one of {list(choices)}, got {value!r}")
+
+
+def _bool(key: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise SpecError(f"train spec: {key}: must be true or false, got {value!r}")
+
+
+def _int(key: str, value: Any, minimum: int, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise SpecError(f"train spec: {key}: must be an integer >= {minimum}"
+                        f"{' or null' if optional else ''}, got {value!r}")
+
+
+def _number(key: str, value: Any, minimum: float, exclusive: bool = False,
+            optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+          and (value > minimum if exclusive else value >= minimum))
+    if not ok:
+        raise SpecError(f"train spec: {key}: must be a number {'>' if exclusive else '>='} "
+                        f"{minimum}, got {value!r}")

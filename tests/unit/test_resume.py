@@ -1,0 +1,102 @@
+"""Resume: a training process killed (SIGKILL) after its first epoch restarts from its last saved
+epoch, finishes, and ends bit-identical to an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from cliptail import io
+from cliptail.train import TrainSpec, train_run
+from cliptail.train.data import load_train_data
+from cliptail.train.toy import write_toy_split
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+SPEC = {"run": "resume", "method": "sl", "threads": 1, "log_every": 4,
+        "model": {"vision_width": 8, "embed_dim": 32},
+        "vocab": {"size": 4, "shard": 32},
+        "optim": {"epochs": 5, "batch_size": 64, "schedule": "cosine"}}
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("resume")
+    write_toy_split(root, "train", 640, 8, alpha=1.0)
+    return root
+
+
+def paths(toy, out, resume):
+    return dict(manifest=toy / "train.parquet", classes=toy / "classes.tsv", images_root=toy,
+                out_dir=out, resume_dir=resume)
+
+
+def start_killable(toy, out, resume, spec) -> subprocess.Popen:
+    io.write_json(out.parent / "spec.json", spec)
+    args = [sys.executable, "-m", "cliptail.train.launch", "--spec", str(out.parent / "spec.json"),
+            "--no-progress"]
+    for key, value in paths(toy, out, resume).items():
+        args += [f"--{key.replace('_', '-')}", str(value)]
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def kill_after_first_epoch(proc: subprocess.Popen, resume: Path, timeout: float = 120) -> int:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        states = list(resume.glob("*/state.pt"))
+        if states and torch.load(states[0], weights_only=False)["epoch"] >= 1:
+            proc.send_signal(signal.SIGKILL)
+            return proc.wait()
+        if proc.poll() is not None:
+            pytest.fail(f"training ended before it could be killed:\n{proc.stdout.read().decode()}")
+        time.sleep(0.02)
+    proc.kill()
+    pytest.fail("no resume state appeared")
+
+
+def test_killed_run_resumes_and_matches_an_uninterrupted_run(toy, tmp_path):
+    train_run(SPEC, progress=False, **paths(toy, tmp_path / "ref", None))
+    reference = torch.load(tmp_path / "ref" / "checkpoint.pt", weights_only=False)
+
+    out, resume = tmp_path / "run", tmp_path / "resume"
+    out.mkdir()
+    proc = start_killable(toy, out, resume, SPEC)
+    assert kill_after_first_epoch(proc, resume) == -signal.SIGKILL
+    assert not (out / "checkpoint.pt").exists()
+    saved = torch.load(next(resume.glob("*/state.pt")), weights_only=False)["epoch"]
+    assert 1 <= saved < SPEC["optim"]["epochs"]
+    shutil.rmtree(out)  # Snakemake removes a failed job's outputs before running it again
+
+    # a changed spec never picks up that state
+    changed = {**SPEC, "optim": {**SPEC["optim"], "lr": 0.05, "epochs": 1}}
+    other = train_run(changed, progress=False, **paths(toy, tmp_path / "other", resume))
+    assert other["resumed_from"] == []
+
+    summary = train_run(SPEC, progress=False, **paths(toy, out, resume))
+    assert summary["resumed_from"] == [saved]
+    lines = [json.loads(x) for x in (out / "train.jsonl").read_text().splitlines()]
+    assert {"event": "resume", "epoch": saved, "step": saved * 10} in lines
+    assert [x["epoch"] for x in lines if x["event"] == "epoch"] == [1, 2, 3, 4, 5]
+    assert io.read_json(out / "run.json")["resumed_from"] == [saved]
+
+    resumed = torch.load(out / "checkpoint.pt", weights_only=False)
+    assert resumed["state_dict"].keys() == reference["state_dict"].keys()
+    for key, value in reference["state_dict"].items():
+        assert torch.equal(resumed["state_dict"][key], value), key
+    ref_lines = [json.loads(x) for x in (tmp_path / "ref" / "train.jsonl").read_text().splitlines()]
+    assert [x["loss"] for x in lines if x["event"] == "epoch"] == \
+           [x["loss"] for x in ref_lines if x["event"] == "epoch"]
+
+    # finished: its resume state is gone
+    data = load_train_data(toy / "train.parquet", toy / "classes.tsv", toy)
+    key = TrainSpec.from_dict(SPEC).resume_key(data.fingerprint())
+    assert not (resume / key).exists()

@@ -1,0 +1,40 @@
+"""Rule laionet_match_part: LAIONet step 1 on one LAION-400M part (unique WordNet lemmas).
+
+Standalone: python workflow/scripts/laionet_match.py --part-file resources/laion400m/parts/part-00000-...parquet \
+    --part 0 --metadata resources/metadata --out resources/laionet/matched/part-00000.parquet
+"""
+
+import argparse
+from pathlib import Path
+
+from cliptail import io
+from cliptail.data.laion import match_part, unique_lemmas
+from cliptail.data.metadata import imagenet_wnids
+from cliptail.data.wordnet_defs import read_noun_synsets
+from cliptail.runlog import logged
+
+
+def main(part_file: str, part: int, metadata: str, out: str, wordnet_dir: str | None,
+         log: str | None = None) -> None:
+    with logged(log) as logger:
+        synsets = read_noun_synsets(imagenet_wnids(metadata), wordnet_dir)
+        matched, report = match_part(part_file, part, unique_lemmas(synsets))
+        io.write_parquet(out, matched)
+        io.write_json(Path(out).with_suffix(".json"), report)
+        logger.info("part %d: %s", part, report)
+
+
+if "snakemake" in globals():
+    _metadata = str(Path(snakemake.input.synsets).parents[1])  # noqa: F821
+    main(snakemake.input.part, int(snakemake.wildcards.part),  # noqa: F821
+         _metadata,
+         snakemake.output.matched, snakemake.params.wordnet_dir, snakemake.log[0])  # noqa: F821
+elif __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part-file", required=True)
+    parser.add_argument("--part", type=int, required=True)
+    parser.add_argument("--metadata", default="resources/metadata")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--wordnet-dir", default=None)
+    args = parser.parse_args()
+    main(args.part_file, args.part, args.metadata, args.out, args.wordnet_dir)
