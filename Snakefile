@@ -24,6 +24,8 @@ include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/figures.smk"
 include: "rules/report.smk"
+include: "rules/download.smk"
+include: "rules/frequency.smk"
 
 
 rule all:

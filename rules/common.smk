@@ -1,6 +1,7 @@
 # Helpers shared by all rule files: config validation, the study plan, path helpers.
 # No logic beyond wiring: everything substantive is in src/cliptail.
 
+import re
 import sys
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
@@ -14,6 +15,14 @@ PLAN = build_plan(config)
 WORLD = "resources/world"
 WORLD_SPLITS = ["train", "web", "val", "v2"]
 SRC = Path(workflow.basedir) / "src" / "cliptail"
+
+
+def one_of(names):
+    """A wildcard constraint matching exactly the given names (none: matches nothing)."""
+    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) or "(?!)"
+
+
+PLANNED_DATASETS = one_of(PLAN.datasets)
 
 
 wildcard_constraints:

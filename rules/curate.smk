@@ -14,6 +14,8 @@ rule curate_dataset:
         classes="results/data/{dataset}/classes.tsv",
         frequency="results/data/{dataset}/frequency.tsv",
         report="results/data/{dataset}/curation.json",
+    wildcard_constraints:
+        dataset=PLANNED_DATASETS,
     params:
         factors=lambda w: PLAN.datasets[w.dataset].factors,
     log:

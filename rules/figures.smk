@@ -2,6 +2,7 @@
 # A figure reads only the tables of the studies it shows, so changing one study reruns only its
 # figures; editing a figure module reruns only the figures made by it.
 
+from cliptail import figures as FIGURES
 from cliptail.study import normalise_factors, run_name
 
 EVALSET = config["figures"]["evalset"]
@@ -56,9 +57,10 @@ def figure_inputs(wildcards):
     elif stem in PER_CLASS_FIGURES:
         runs = PER_CLASS_FIGURES[stem][1]
         inputs["per_class"] = [f"results/eval/{r}/{EVALSET}.parquet" for r in runs]
+        if stem in ("fig08_trim_tail", "fig09b_tail_classes"):
+            inputs["curation"] = [f"results/data/{PLAN.runs[r].dataset}/curation.json" for r in runs]
         if stem == "fig08_trim_tail":
             inputs["tables"] = ["results/tables/studies/trim_tail.parquet"]
-            inputs["curation"] = [f"results/data/{PLAN.runs[r].dataset}/curation.json" for r in runs]
     elif stem == "fig04a_frequency_variants":
         inputs["frequencies"] = [f"results/data/{d}/frequency.tsv" for d in FREQUENCY_DATASETS]
     return inputs
@@ -89,8 +91,12 @@ rule figure:
             labels={"figure": "{figure}"},
         ),
         pdf="results/figures/{figure}.pdf",
+        caption="results/figures/{figure}.caption.txt",
+    wildcard_constraints:
+        figure=one_of(FIGURE_STEMS),
     params:
         figure=figure_params,
+        caption=lambda w: FIGURES.CAPTIONS[figure_params(w)["function"]],
         evalset=EVALSET,
     log:
         "results/logs/figures/{figure}.log",

@@ -158,8 +158,6 @@ rule table01_yfcc_rare_classes:
         "../workflow/scripts/web_frequency_figures.py"
 
 
-ruleorder: web_frequency_figure > figure
-
 
 rule web_frequency_figures:
     """Fig. 1a, 21, 13 and Table 1 (frequency part) from the released frequencies."""

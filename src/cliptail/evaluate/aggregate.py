@@ -38,7 +38,7 @@ def study_table(study: str, runs: Mapping[str, Mapping[str, Any]],
         return df
     # one dtype per factor column, so tables of different studies concatenate cleanly
     for column in ("vocab_size", "vocab_weight", "text_tower", "head"):
-        df[column] = df[column].map(lambda v: None if v is None else str(v)).astype("string")
+        df[column] = df[column].map(lambda v: None if pd.isna(v) else str(v)).astype("string")
     df["scale"] = df["scale"].astype(float)
     for column in ("trim_k", "trim_ceil", "seed", "n_train"):
         df[column] = df[column].astype("int64")
