@@ -17,6 +17,11 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+# Every job runs in this environment when Snakemake is asked to manage software
+# (`--software-deployment-method conda`); by default, in the active virtual environment.
+conda: "envs/cliptail.yaml"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/curate.smk"
