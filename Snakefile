@@ -31,6 +31,7 @@ include: "rules/figures.smk"
 include: "rules/report.smk"
 include: "rules/download.smk"
 include: "rules/frequency.smk"
+include: "rules/curate_real.smk"
 
 
 rule all:

@@ -39,6 +39,8 @@ rule eval_set:
         classes="results/data/eval_{evalset}/classes.tsv",
     log:
         "results/logs/curate/eval_{evalset}.log",
+    wildcard_constraints:
+        evalset=r"val|v2",
     resources:
         mem_mb=1000,
         runtime=5,

@@ -9,7 +9,9 @@ def evaluate_inputs(wildcards):
         "curation": f"results/data/{run.dataset}/curation.json",
         "manifest": f"results/data/eval_{wildcards.evalset}/manifest.parquet",
         "classes": f"results/data/eval_{wildcards.evalset}/classes.tsv",
-        "images": f"{WORLD}/images/{wildcards.evalset}.npy",
+        "images": images_inputs(wildcards.evalset)
+        if wildcards.evalset in REAL.REAL_EVALSETS
+        else f"{WORLD}/images/{wildcards.evalset}.npy",
         "code": code("evaluate", "models"),
     }
     if uses_frozen_text(run):
@@ -26,7 +28,7 @@ rule evaluate_run:
         scalars="results/eval/{run}/{evalset}.json",
     params:
         dataset=lambda w: PLAN.runs[w.run].dataset,
-        images_root=WORLD,
+        images_root=lambda w: images_root(w.evalset),
     log:
         "results/logs/evaluate/{run}_{evalset}.log",
     resources:

@@ -9,7 +9,9 @@ def train_inputs(wildcards):
     inputs = {
         "manifest": f"{data}/manifest.parquet",
         "classes": f"{data}/classes.tsv",
-        "images": expand(f"{WORLD}/images/{{split}}.npy", split=["train", "web"]),
+        "images": images_inputs(PLAN.datasets[run.dataset].base)
+        if run.dataset in REAL_DATASETS
+        else expand(f"{WORLD}/images/{{split}}.npy", split=["train", "web"]),
         "code": code("models", "train", "data.images"),
     }
     if uses_frozen_text(run):
@@ -36,7 +38,7 @@ rule train_clip:
         run=r"clip_.+",
     params:
         spec=lambda w: train_spec(PLAN.runs[w.run]),
-        images_root=WORLD,
+        images_root=run_images_root,
         resume_dir=lambda w: f"results/resume/{w.run}",
     log:
         "results/logs/train/{run}.log",
@@ -62,7 +64,7 @@ rule train_sl:
         run=r"sl_.+",
     params:
         spec=lambda w: train_spec(PLAN.runs[w.run]),
-        images_root=WORLD,
+        images_root=run_images_root,
         resume_dir=lambda w: f"results/resume/{w.run}",
     log:
         "results/logs/train/{run}.log",

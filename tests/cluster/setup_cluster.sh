@@ -56,8 +56,18 @@ install_packages() {
     command -v apt-get >/dev/null || die "apt-get not found; install ${missing[*]} by hand"
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+    # The packages' scripts would start munge, MariaDB and SLURM with their stock settings (and
+    # fail for SLURM, which has no configuration yet): forbid service starts while installing,
+    # as container images do, unless the machine already has such a policy.
+    local policy=/usr/sbin/policy-rc.d added_policy=0
+    if [[ ! -e "$policy" ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && added_policy=1
+    fi
+    local rc=0
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" \
+        >/dev/null; } || rc=$?
+    ((added_policy)) && rm -f "$policy"
+    ((rc == 0)) || die "could not install ${missing[*]} (apt-get exit code $rc)"
 }
 
 render() {  # render TEMPLATE OUTPUT MODE: returns 0 when OUTPUT changed, 1 when unchanged

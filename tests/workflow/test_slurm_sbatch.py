@@ -70,6 +70,8 @@ def test_training_job_asks_for_gpu_cpus_memory_and_time_from_the_profile(submitt
     assert call["--cpus-per-gpu"] == str(wanted["cpus_per_gpu"])
     assert call["--mem"] == str(wanted["mem_mb"])
     assert call["-t"] == str(wanted["runtime"])
+    # all GPUs of a job on one node: a job with gpu > 1 starts torchrun there (train.py)
+    assert wanted["nodes"] == 1 and call["--nodes"] == "1"
     # The rule's own laptop values (gpu=0, cpus_per_gpu=4, 4000 MB, 120 min) are overridden.
     assert (call["--gpus"], call["--mem"], call["-t"]) != ("0", "4000", "120")
     # A GPU job is sized per GPU: no task count and no per-task CPUs.

@@ -47,7 +47,7 @@ def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 1800
     return proc
 
 
-_STATS = re.compile(r"^Job stats:\s*\n(?:.*\n){2}((?:[a-z_]+\s+\d+\s*\n)+)", re.MULTILINE)
+_STATS = re.compile(r"^Job stats:[ \t]*\n(?:.*\n){2}((?:[a-z_]+[ \t]+\d+[ \t]*\n)+)", re.MULTILINE)
 
 
 def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:

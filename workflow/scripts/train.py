@@ -1,13 +1,19 @@
 """Rules train_clip / train_sl: train one run, resuming from its last epoch if interrupted.
 
+The rule's ``gpu`` resource decides how: 0 trains on CPU, 1 on the job's GPU in this process,
+N > 1 starts ``torchrun --nproc-per-node N`` (DDP, one process per GPU). A job with GPUs first
+checks that it sees exactly N of them (SLURM's ``--gpus`` sets CUDA_VISIBLE_DEVICES).
+
 Standalone: python workflow/scripts/train.py --spec run.json --data results/data/X --out results/runs/Y
 """
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from cliptail.runlog import logged
+from cliptail.train.launch import check_visible_gpus, train_distributed, training_processes
 
 
 def main(spec: dict, *, manifest: str, classes: str, images_root: str, out_dir: str,
@@ -18,12 +24,22 @@ def main(spec: dict, *, manifest: str, classes: str, images_root: str, out_dir: 
     from cliptail.train import train_run
 
     with logged(log) as logger:
-        torch.set_num_threads(max(1, threads))
+        check_visible_gpus(gpus)
+        processes = training_processes(gpus)
         spec = dict(spec, device="cuda" if gpus > 0 else "cpu")
-        summary = train_run(spec, manifest=manifest, classes=classes, images_root=images_root,
-                            out_dir=out_dir, text_embeddings=text_embeddings,
-                            class_embeddings=class_embeddings, resume_dir=resume_dir,
-                            progress=True)
+        paths = dict(manifest=manifest, classes=classes, images_root=images_root, out_dir=out_dir,
+                     text_embeddings=text_embeddings, class_embeddings=class_embeddings,
+                     resume_dir=resume_dir)
+        if processes > 1:
+            # the job's threads are shared by its processes (one per GPU)
+            if spec.get("threads") is None:
+                spec["threads"] = max(1, threads // processes)
+            logger.info("training %s on %d GPUs with torchrun (DDP)", spec["run"], processes)
+            summary = train_distributed(spec, processes, progress=True, **paths,
+                                        output=sys.stdout if log is not None else None)
+        else:
+            torch.set_num_threads(max(1, threads))
+            summary = train_run(spec, progress=True, **paths)
         logger.info("trained %s: %s", spec["run"], summary)
 
 

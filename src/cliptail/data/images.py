@@ -8,8 +8,12 @@ once (:meth:`ImageStore.locate`) and handles into pixels per batch (:meth:`Image
 - :class:`FileImageStore` (ImageNet-style trees): keys are image file paths relative to the root,
   decoded with PIL.
 
-:func:`open_image_store` picks the store from the root. Another store (e.g. webdataset shards)
-only has to implement ``locate`` and ``load``.
+- :class:`WebDatasetImageStore` (img2dataset output, e.g. LAIONet): keys ``"<shard>.tar/<key>"``
+  relative to the shard folder, the sample ``<key>.jpg`` (or ``.jpeg``/``.png``/``.webp``) inside
+  that tar; each shard is indexed once (member offsets) and samples are read by seeking.
+
+:func:`open_image_store` picks the store from the root. Another store only has to implement
+``locate`` and ``load``.
 
 Transforms (:class:`ImageTransform`) work on whole batches:
 
@@ -144,11 +148,117 @@ class FileImageStore(ImageStore):
         return images
 
 
+class WebDatasetImageStore(ImageStore):
+    """Webdataset shards ``<root>/<digits>.tar`` as img2dataset writes them.
+
+    A key ``"00012.tar/000120034"`` names the sample ``000120034.<ext>`` of shard ``00012.tar``
+    (``<ext>`` one of :attr:`EXTENSIONS`). Shards are indexed lazily, once, when a key of theirs is
+    located; :meth:`load` seeks to the member's data. Open files are not sent to worker processes.
+    """
+
+    EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"shard folder {self.root} does not exist")
+        self.shards: list[str] = []
+        self._index: dict[str, dict[str, tuple[int, int]]] = {}
+        self._shard: list[np.ndarray] = []
+        self._offset: list[np.ndarray] = []
+        self._size: list[np.ndarray] = []
+        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._files: dict[int, object] = {}
+
+    def __getstate__(self):
+        return {**self.__dict__, "_files": {}}
+
+    def _index_shard(self, shard: str) -> dict[str, tuple[int, int]]:
+        import tarfile
+
+        if shard not in self._index:
+            path = self.root / shard
+            if not path.is_file():
+                raise FileNotFoundError(f"shard {shard!r} not found in {self.root}")
+            members: dict[str, tuple[int, int]] = {}
+            try:
+                with tarfile.open(path, "r:") as tar:
+                    for m in tar:
+                        stem, dot, ext = m.name.rpartition(".")
+                        if m.isfile() and dot and f".{ext.lower()}" in self.EXTENSIONS:
+                            members.setdefault(stem, (m.offset_data, m.size))
+            except tarfile.TarError as exc:
+                raise ValueError(f"{path}: not a readable tar shard ({exc})") from None
+            self._index[shard] = members
+            self.shards.append(shard)
+        return self._index[shard]
+
+    def locate(self, keys: Sequence[str]) -> np.ndarray:
+        keys = [str(k) for k in keys]
+        shard_of = {s: i for i, s in enumerate(self.shards)}
+        ids = np.empty(len(keys), dtype=np.int64)
+        offsets = np.empty(len(keys), dtype=np.int64)
+        sizes = np.empty(len(keys), dtype=np.int64)
+        for n, key in enumerate(keys):
+            shard, sep, name = key.partition("/")
+            if not sep or not shard.endswith(".tar") or not name:
+                raise ValueError(f"image key {key!r} is not '<shard>.tar/<key>' (webdataset shards "
+                                 f"in {self.root})")
+            members = self._index_shard(shard)
+            if name not in members:
+                raise ValueError(f"image key {key!r}: no image sample {name!r} in "
+                                 f"{self.root / shard}")
+            if shard not in shard_of:
+                shard_of[shard] = self.shards.index(shard)
+            ids[n] = shard_of[shard]
+            offsets[n], sizes[n] = members[name]
+        start = sum(len(a) for a in self._shard)
+        self._shard.append(ids)
+        self._offset.append(offsets)
+        self._size.append(sizes)
+        self._arrays = None
+        return np.arange(start, start + len(keys), dtype=np.int64)
+
+    def _handles(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._arrays is None:
+            self._arrays = tuple(np.concatenate(a) if a else np.empty(0, np.int64)
+                                 for a in (self._shard, self._offset, self._size))
+        return self._arrays
+
+    def read_bytes(self, handle: int) -> bytes:
+        shard, offset, size = (int(a[handle]) for a in self._handles())
+        fh = self._files.get(shard)
+        if fh is None:
+            fh = self._files[shard] = open(self.root / self.shards[shard], "rb")
+        fh.seek(offset)
+        return fh.read(size)
+
+    def load(self, handles: np.ndarray) -> list:
+        import io as _io
+
+        from PIL import Image
+
+        images = []
+        for h in np.asarray(handles, dtype=np.int64):
+            with Image.open(_io.BytesIO(self.read_bytes(int(h)))) as img:
+                images.append(img.convert("RGB"))
+        return images
+
+
+def is_webdataset_folder(root: str | Path) -> bool:
+    """True when ``root`` holds img2dataset shards (``<digits>.tar``)."""
+    root = Path(root)
+    return root.is_dir() and any(p.stem.isdigit() for p in root.glob("*.tar"))
+
+
 def open_image_store(root: str | Path) -> ImageStore:
-    """:class:`ArrayImageStore` when ``root/images/*.npy`` exist, else :class:`FileImageStore`."""
+    """:class:`ArrayImageStore` when ``root/images/*.npy`` exist, :class:`WebDatasetImageStore`
+    when ``root`` holds ``<digits>.tar`` shards, else :class:`FileImageStore`."""
     root = Path(root)
     if (root / "images").is_dir() and any((root / "images").glob("*.npy")):
         return ArrayImageStore(root)
+    if is_webdataset_folder(root):
+        return WebDatasetImageStore(root)
     return FileImageStore(root)
 
 

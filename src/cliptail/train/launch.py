@@ -13,6 +13,10 @@ the run's summary, so a workflow job with ``gpu > 1`` calls it instead of
 ``python -m cliptail.train.launch`` directly (ranks then come from the SLURM variables). Every
 process checks at start-up that it sees a GPU of its own (see
 :func:`cliptail.train.distributed.select_device`).
+
+A workflow job decides with :func:`training_processes` (one process per GPU of its ``gpu``
+resource; torchrun only when that is more than one) after :func:`check_visible_gpus` has
+confirmed that the job sees exactly the GPUs it asked for.
 """
 
 from __future__ import annotations
@@ -31,6 +35,41 @@ from cliptail import io
 
 PATH_ARGS = ("manifest", "classes", "images_root", "out_dir", "text_embeddings",
              "class_embeddings", "resume_dir")
+
+
+def check_visible_gpus(requested: int, visible: int | None = None) -> None:
+    """Fail clearly unless a job that asked for ``requested`` GPUs sees exactly that many.
+
+    ``visible`` defaults to ``torch.cuda.device_count()`` (which honours CUDA_VISIBLE_DEVICES,
+    set by SLURM for ``--gpus``). A job with ``requested == 0`` trains on CPU and is not checked.
+    """
+    if requested < 0:
+        raise ValueError(f"gpu resource must be >= 0, got {requested}")
+    if requested == 0:
+        return
+    if visible is None:
+        import torch
+
+        visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if visible != requested:
+        mask = os.environ.get("CUDA_VISIBLE_DEVICES", "unset")
+        hint = ("no CUDA device is visible: run on a GPU node, or set the rule's gpu resource to 0 "
+                "to train on CPU" if visible == 0 else
+                "restrict the job to its GPUs with CUDA_VISIBLE_DEVICES (SLURM does so for --gpus), "
+                "or set the rule's gpu resource to the number of GPUs it should use")
+        raise RuntimeError(f"the job asked for {requested} GPU(s) (gpu resource) but sees {visible} "
+                           f"(CUDA_VISIBLE_DEVICES={mask}); {hint}")
+
+
+def training_processes(gpus: int) -> int:
+    """How many training processes a job with ``gpus`` GPUs starts: one per GPU, one on CPU.
+
+    More than one means DDP under torchrun (:func:`train_distributed`); one means an ordinary
+    in-process :func:`cliptail.train.train_run`.
+    """
+    if gpus < 0:
+        raise ValueError(f"gpu resource must be >= 0, got {gpus}")
+    return max(1, gpus)
 
 
 def launch_args(*, spec_file: str | os.PathLike, manifest: str | os.PathLike,
@@ -75,11 +114,12 @@ def torchrun_command(nproc_per_node: int, *, nnodes: int = 1, rdzv_endpoint: str
 def train_distributed(spec: dict[str, Any], nproc_per_node: int, *, manifest, classes,
                       images_root, out_dir, text_embeddings=None, class_embeddings=None,
                       resume_dir=None, progress: bool = True, nnodes: int = 1,
-                      rdzv_endpoint: str | None = None) -> dict[str, Any]:
+                      rdzv_endpoint: str | None = None, output=None) -> dict[str, Any]:
     """:func:`cliptail.train.train_run` on ``nproc_per_node`` processes (DDP) via torchrun.
 
-    Returns the summary that process 0 wrote to ``out_dir/run.json``. Raises
-    ``RuntimeError`` when a process fails (its output is on stderr).
+    Returns the summary that process 0 wrote to ``out_dir/run.json``. The processes' output
+    goes to ``output`` (an open file, e.g. the job's log) or else to this process's stdout and
+    stderr. Raises ``RuntimeError`` when a process fails.
     """
     with tempfile.TemporaryDirectory(prefix="cliptail-spec-") as tmp:
         spec_file = Path(tmp) / "spec.json"
@@ -90,7 +130,10 @@ def train_distributed(spec: dict[str, Any], nproc_per_node: int, *, manifest, cl
                                out_dir=out_dir, text_embeddings=text_embeddings,
                                class_embeddings=class_embeddings, resume_dir=resume_dir,
                                progress=progress)
-        result = subprocess.run(cmd, check=False)
+        if output is not None:
+            output.flush()   # what the caller wrote so far comes before the processes' output
+        result = subprocess.run(cmd, check=False, stdout=output,
+                                stderr=None if output is None else subprocess.STDOUT)
     if result.returncode != 0:
         raise RuntimeError(f"distributed training failed (exit code {result.returncode}): "
                            f"{' '.join(cmd)}")

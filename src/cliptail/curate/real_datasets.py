@@ -1,0 +1,283 @@
+"""Training-set variants and evaluation sets of the real data (the paper preset).
+
+The same data factors as the synthetic world (:data:`cliptail.study.DATA_FACTORS`) describe a
+variant of a real base dataset (``results/data/<base>/``, written by ``rules/download.smk``); the
+curation functions are the shared ones (:mod:`cliptail.curate.captions`,
+:mod:`cliptail.curate.subsets`, :mod:`cliptail.curate.laionet_variants`,
+:mod:`cliptail.curate.matching`). Real ``source`` values (PAPER.md section 4):
+
+- ``incaps``: ImageNet-Captions. ``caption`` is one of the caption types, built from the title /
+  tags / description columns with the class name *prepended* (every variant keeps every row;
+  order shuffled once, templates and lemmas drawn with seed 0). ``classes``: ``eval`` (the 1000
+  ImageNet classes), ``in100`` (IN-Caps-100: the classes of ``imagenet100_idxs.txt``, labels kept
+  in the 1000-class space), ``in100_matched`` (IN-Caps (10%): rows sorted by file path, then a
+  pandas-style sample of as many rows as IN-Caps-100 has, 44,548 on the released data).
+- ``laionet``: the downloaded LAIONet (similarity >= 0.7); ``scale`` is the fraction of the
+  data-scale study (``thresh0.7_frac<scale>``; 1 = every row).
+- ``laionet_t<t>`` (t in 0.7, 0.75, 0.8, 0.82): rows with similarity >= t, subsampled to the
+  IN-Caps size (``thresh<t>_n448896``).
+- ``laionet_freq``: "=freq", LAIONet resampled to IN-Caps' per-class counts, topped up from a
+  retrieval pool (:func:`cliptail.curate.matching.match_frequency`).
+- ``yfcc15m_cls``, ``cc12m_cls``: the -Cls subsets as read (``scale`` subsamples them).
+
+Web sources keep their own captions: their ``caption`` must be ``full`` (the text as is) and their
+``classes`` ``eval``. After the source step, every source applies, in this order, ``scale`` (a
+pandas-style ``sample(frac=scale, random_state=42)`` with lost classes re-added; LAIONet's own
+fraction step for ``laionet``) and ``trim_k``/``trim_ceil`` (the ``trim_k`` rarest classes keep at
+most ``trim_ceil`` random images, seed 0). Outputs follow the synthetic variants:
+``manifest.parquet``, ``classes.tsv`` (the base dataset's 1000 classes), ``frequency.tsv`` (the
+authors' format, every class, zeros included) and ``curation.json``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cliptail import io
+from cliptail.curate import laionet_variants, matching, subsets
+from cliptail.data import manifest
+
+SAMPLE_SEED = subsets.SAMPLE_SEED
+CAPTION_SEED = 0
+TRIM_SEED = 0
+MATCH_SEED = 0
+
+#: LAIONet thresholds with an IN-Caps-sized variant (``laionet_t<t>``).
+LAIONET_THRESHOLDS = laionet_variants.THRESHOLDS
+WEB_CLS = ("yfcc15m_cls", "cc12m_cls")
+REAL_SOURCES = (("incaps", "laionet", "laionet_freq") + WEB_CLS
+                + tuple(f"laionet_t{t:g}" for t in LAIONET_THRESHOLDS))
+REAL_CLASSES = ("eval", "in100", "in100_matched")
+#: Evaluation sets of the real data: evalset name -> base dataset.
+REAL_EVALSETS = {"imagenet_val": "imagenet_val", "imagenetv2": "imagenetv2"}
+
+#: Curation families, one workflow rule each (rules/curate_real.smk).
+FAMILIES = ("incaps_captions", "incaps_subsets", "incaps_trim_tail", "laionet_variants",
+            "laionet_freq", "web_cls")
+
+_LAIONET_T = re.compile(r"laionet_t(\d+(?:\.\d+)?)")
+
+
+def is_real(factors: dict[str, Any]) -> bool:
+    """True when the variant's source is a real dataset (not the synthetic world)."""
+    return factors["source"] in REAL_SOURCES
+
+
+def base_dataset(source: str) -> str:
+    """The base dataset (``results/data/<base>``) a real source is curated from."""
+    if source not in REAL_SOURCES:
+        raise ValueError(f"{source!r} is not a real source; expected one of {list(REAL_SOURCES)}")
+    if source.startswith("laionet"):
+        return "laionet"
+    return source
+
+
+def laionet_threshold(source: str) -> float | None:
+    """The threshold of ``laionet_t<t>``, or None."""
+    m = _LAIONET_T.fullmatch(source)
+    return float(m.group(1)) if m else None
+
+
+def family(factors: dict[str, Any]) -> str:
+    """The curation family (one workflow rule) of a real variant; ValueError if it is invalid."""
+    check_factors(factors)
+    source = factors["source"]
+    if source == "incaps":
+        if factors["trim_k"]:
+            return "incaps_trim_tail"
+        return "incaps_subsets" if factors["classes"] != "eval" else "incaps_captions"
+    if source == "laionet_freq":
+        return "laionet_freq"
+    if source.startswith("laionet"):
+        return "laionet_variants"
+    return "web_cls"
+
+
+def check_factors(factors: dict[str, Any]) -> None:
+    """Raise ValueError naming the factor when a real variant's factors do not fit its source."""
+    source = factors["source"]
+    if source not in REAL_SOURCES:
+        raise ValueError(f"source {source!r} is not a real source; expected one of "
+                         f"{list(REAL_SOURCES)}")
+    where = f"dataset with source {source!r}"
+    if factors["classes"] not in REAL_CLASSES:
+        raise ValueError(f"{where}: classes {factors['classes']!r} is for the synthetic world; "
+                         f"real data take one of {list(REAL_CLASSES)}")
+    if source != "incaps":
+        if factors["caption"] != "full":
+            raise ValueError(f"{where}: caption {factors['caption']!r} needs IN-Caps metadata; "
+                             "web sources keep their own captions (caption: full)")
+        if factors["classes"] != "eval":
+            raise ValueError(f"{where}: classes {factors['classes']!r} is defined for IN-Caps "
+                             "only (IN-Caps-100, IN-Caps (10%)); use classes: eval")
+    if (source.startswith("laionet_") and float(factors["scale"]) != 1.0):
+        raise ValueError(f"{where}: the variant has a fixed size (IN-Caps size or =freq); scale "
+                         f"must be 1, got {factors['scale']}")
+    if factors["classes"] != "eval" and float(factors["scale"]) != 1.0:
+        raise ValueError(f"{where}: IN-Caps-100 / IN-Caps (10%) have a fixed size; scale must "
+                         f"be 1, got {factors['scale']}")
+    threshold = laionet_threshold(source)
+    if source.startswith("laionet_t") and threshold not in LAIONET_THRESHOLDS:
+        raise ValueError(f"{where}: unknown threshold; expected one of "
+                         f"{[f'laionet_t{t:g}' for t in LAIONET_THRESHOLDS]}")
+
+
+def _restrict_classes(df: pd.DataFrame, classes: str, imagenet100) -> tuple[pd.DataFrame, dict]:
+    if classes == "eval":
+        return df, {}
+    if imagenet100 is None:
+        raise ValueError(f"classes {classes!r} needs the ImageNet-100 class list "
+                         "(imagenet100_idxs.txt)")
+    in100 = subsets.class_subset(df, imagenet100)
+    if classes == "in100":
+        return in100, {"imagenet100_classes": len(np.unique(imagenet100))}
+    # IN-Caps (10%): all classes, as many rows as IN-Caps-100, sorted by path first
+    return (subsets.in_caps_10pct(df, n=len(in100), seed=SAMPLE_SEED),
+            {"matched_size": len(in100)})
+
+
+def build_variant(factors: dict[str, Any], base: pd.DataFrame, classes: pd.DataFrame, *,
+                  synonyms=None, imagenet100=None, target_counts=None,
+                  pool: pd.DataFrame | None = None,
+                  in_caps_size: int = laionet_variants.IN_CAPS_SIZE
+                  ) -> tuple[pd.DataFrame, dict]:
+    """Apply the data factors to a base dataset; return (manifest, curation report).
+
+    ``synonyms``: per-class lemma lists (``synset_templates``); ``imagenet100``: the IN-100 class
+    indices (``in100``, ``in100_matched``); ``target_counts`` and ``pool``: IN-Caps' per-class
+    counts and the retrieval pool (``laionet_freq``); ``in_caps_size``: size of the IN-Caps-sized
+    LAIONet variants.
+    """
+    check_factors(factors)
+    source, num_classes = factors["source"], len(classes)
+    scale = float(factors["scale"])
+    report: dict[str, Any] = {"base_rows": len(base)}
+    if len(base) == 0:
+        raise ValueError(f"the base dataset of source {source!r} has no rows")
+    if source == "incaps":
+        from cliptail.curate import captions  # imports open_clip: only where captions are built
+
+        df, extra = _restrict_classes(base, factors["classes"], imagenet100)
+        report.update(extra, pool=len(df))
+        df = captions.caption_variant(df, factors["caption"], class_names=classes["name"].tolist(),
+                                      synonyms=synonyms, seed=CAPTION_SEED,
+                                      prepend_class_prompt=True)
+    elif source == "laionet":
+        df = laionet_variants.laionet_subset(base, threshold=laionet_variants.SCALE_THRESHOLD,
+                                             frac=scale, seed=SAMPLE_SEED)
+        report["variant"] = laionet_variants.variant_name(laionet_variants.SCALE_THRESHOLD,
+                                                          frac=scale)
+        scale = 1.0  # applied by the LAIONet procedure itself
+    elif source == "laionet_freq":
+        if target_counts is None:
+            raise ValueError("laionet_freq needs the IN-Caps per-class counts")
+        if len(target_counts) != num_classes:
+            raise ValueError(f"{len(target_counts)} target counts for {num_classes} classes")
+        pool = pool if pool is not None else base.iloc[:0]
+        df = matching.match_frequency(base, pool, target_counts, seed=MATCH_SEED)
+        report.update(variant="match_incap", pool=len(pool),
+                      retrieved=int((df["origin"] == "retrieval").sum()),
+                      target=int(np.sum(target_counts)))
+    elif source.startswith("laionet_t"):
+        t = laionet_threshold(source)
+        df = laionet_variants.laionet_subset(base, threshold=t, n=in_caps_size, seed=SAMPLE_SEED)
+        report["variant"] = laionet_variants.variant_name(t, n=in_caps_size)
+    else:  # YFCC-15M-Cls / CC-12M-Cls: as read
+        df = base
+    if scale < 1.0:
+        df = subsets.sample_subset(df, frac=scale, seed=SAMPLE_SEED, keep_classes=True)
+    tail: list[int] = []
+    if factors["trim_k"]:
+        counts = manifest.class_counts(df["label"], num_classes)
+        df, tail_arr = subsets.trim_tail(df, counts, k=int(factors["trim_k"]),
+                                         ceil=int(factors["trim_ceil"]), seed=TRIM_SEED)
+        tail = [int(c) for c in tail_arr]
+        report["tail_max_count"] = int(counts[tail_arr].max()) if len(tail_arr) else 0
+    df = df.reset_index(drop=True)
+    counts = manifest.class_counts(df["label"], num_classes)
+    report.update({"images": len(df), "classes": num_classes,
+                   "nonempty_classes": int((counts > 0).sum()), "tail_classes": tail,
+                   "factors": dict(factors)})
+    return df, report
+
+
+def _read_base(base_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    path, classes_path = base_dir / "manifest.parquet", base_dir / "classes.tsv"
+    for p in (path, classes_path):
+        if not p.is_file():
+            raise FileNotFoundError(f"{p} does not exist; build the base dataset first "
+                                    f"(snakemake results/data/{base_dir.name}/manifest.parquet)")
+    classes = io.read_classes(classes_path)
+    df = manifest.validate(manifest.read(path), len(classes), where=str(path),
+                           allow_empty_captions=True)
+    return df, classes
+
+
+def read_pool(path: str | os.PathLike | None, classes: pd.DataFrame) -> pd.DataFrame | None:
+    """The =freq retrieval pool (a manifest-like parquet with ``image``, ``label``, ``caption``
+    and ``retrieval_score``), or None."""
+    if not path:
+        return None
+    pool = manifest.validate(manifest.read(path), len(classes), where=str(path),
+                             allow_empty_captions=True)
+    return pool
+
+
+def write_real_dataset(factors: dict[str, Any], *, base_dir: str | os.PathLike,
+                       out_dir: str | os.PathLike, synonyms=None,
+                       imagenet100_file: str | os.PathLike | None = None,
+                       incaps_frequency: str | os.PathLike | None = None,
+                       pool: str | os.PathLike | None = None,
+                       in_caps_size: int = laionet_variants.IN_CAPS_SIZE,
+                       wordnet_dir: str | os.PathLike | None = None) -> dict:
+    """Build a real variant from ``base_dir`` and write manifest, classes, frequency, report.
+
+    ``synset_templates`` draw from the WordNet 3.0 lemmas of each class (``wordnet_dir``, default:
+    auto-detected) unless ``synonyms`` are given.
+    """
+    base_dir, out = Path(base_dir), Path(out_dir)
+    base, classes = _read_base(base_dir)
+    if synonyms is None and factors["caption"] == "synset_templates":
+        from cliptail.curate.captions import wordnet_lemmas
+
+        synonyms = wordnet_lemmas(classes["id"].tolist(), wordnet_dir)
+    imagenet100 = subsets.read_class_indices(imagenet100_file) if imagenet100_file else None
+    targets = None
+    if incaps_frequency:
+        freq = io.read_frequency(incaps_frequency)
+        if freq["name"].tolist() != classes["name"].tolist():
+            raise ValueError(f"{incaps_frequency}: its classes are not those of "
+                             f"{base_dir / 'classes.tsv'} (same names, same order expected)")
+        targets = freq["count"].to_numpy(dtype=np.int64)
+    df, report = build_variant(factors, base, classes, synonyms=synonyms, imagenet100=imagenet100,
+                               target_counts=targets, pool=read_pool(pool, classes),
+                               in_caps_size=in_caps_size)
+    report["base"] = str(base_dir)
+    source_json = base_dir / "source.json"
+    if source_json.is_file():
+        report["images_source"] = io.read_json(source_json)
+    manifest.write(out / "manifest.parquet", df, num_classes=len(classes),
+                   allow_empty_captions=True)
+    io.write_classes(out / "classes.tsv", classes["id"].tolist(), classes["name"].tolist())
+    manifest.write_frequency_for(df, classes, out / "frequency.tsv")
+    io.write_json(out / "curation.json", report)
+    return report
+
+
+def write_real_evalset(*, base_dir: str | os.PathLike, out_dir: str | os.PathLike) -> int:
+    """The evaluation manifest of a real evaluation set (ImageNet val, ImageNetV2) as read."""
+    base_dir, out = Path(base_dir), Path(out_dir)
+    df, classes = _read_base(base_dir)
+    if len(df) == 0:
+        raise ValueError(f"{base_dir}: the evaluation set has no images")
+    names = classes["name"].tolist()
+    df = df.assign(caption=[f"a {names[i]}" for i in df["label"]])
+    manifest.write(out / "manifest.parquet", df, num_classes=len(classes))
+    io.write_classes(out / "classes.tsv", classes["id"].tolist(), names)
+    return len(df)
