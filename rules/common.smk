@@ -45,14 +45,23 @@ wildcard_constraints:
     study=r"[A-Za-z0-9_]+",
 
 
+def _workdir_path(path):
+    """``path`` relative to the working directory when inside it (a moved or copied project
+    then does not rerun), else absolute (a workflow run with ``--snakefile`` from elsewhere)."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def code(*modules):
     """Library source files a rule depends on: editing one reruns the rule (mtime trigger)."""
     files = []
     for module in modules:
         path = SRC.joinpath(*module.split("."))
         found = sorted(path.rglob("*.py")) if path.is_dir() else [Path(f"{path}.py")]
-        # relative to the workflow directory, so a moved or copied project does not rerun
-        files.extend(os.path.relpath(f, workflow.basedir) for f in found)
+        files.extend(_workdir_path(f) for f in found)
     return files
 
 

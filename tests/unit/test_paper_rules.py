@@ -87,7 +87,7 @@ def counts(work, dataset):
 def test_real_curation_rules_end_to_end(workspace):
     work, incaps, laionet = workspace
     plan = smk(work, "data", "-n", "--quiet", "rules")
-    assert plan.returncode == 0, plan.stderr[-5000:]
+    assert plan.returncode == 0, (plan.stdout + plan.stderr)[-5000:]
     lines = [line.split() for line in (plan.stdout + plan.stderr).splitlines()]
     for rule, n in (("curate_incaps_captions", 2), ("curate_incaps_subsets", 2),
                     ("curate_incaps_trim_tail", 2), ("curate_laionet_variants", 3),
@@ -96,7 +96,7 @@ def test_real_curation_rules_end_to_end(workspace):
     assert not any(line[:1] in (["generate_world"], ["curate_dataset"]) for line in lines)
 
     proc = smk(work, "data")
-    assert proc.returncode == 0, proc.stderr[-8000:]
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-8000:]
 
     # IN-Caps caption variants keep every row, per class as released (scaled)
     for caption in ("title", "synset_templates"):
