@@ -55,6 +55,8 @@ rule embed_captions:
         code=code("models.text_encoder"),
     output:
         embeddings="results/data/{dataset}/text_embeddings.npy",
+    params:
+        encoder=config["text_encoder"],
     log:
         "results/logs/embed/{dataset}_captions.log",
     benchmark:
@@ -74,6 +76,8 @@ rule embed_class_prototypes:
         code=code("models.text_encoder"),
     output:
         embeddings="results/data/{dataset}/class_embeddings.npy",
+    params:
+        encoder=config["text_encoder"],
     log:
         "results/logs/embed/{dataset}_classes.log",
     threads: 2
@@ -91,6 +95,8 @@ rule embed_eval_prompts:
         code=code("models.text_encoder", "evaluate.zeroshot"),
     output:
         embeddings="results/data/eval_{evalset}/prompt_embeddings.npy",
+    params:
+        encoder=config["text_encoder"],
     log:
         "results/logs/embed/eval_{evalset}_prompts.log",
     threads: 2

@@ -29,6 +29,7 @@ def test_default_and_presets_are_valid():
     (lambda c: c["defaults"].update(caption="poem"), r"defaults.caption: 'poem' is not one of"),
     (lambda c: c["studies"]["vocabulary"]["runs"][0]["grid"].update(colour=["red"]), r"studies.vocabulary.runs.0.grid"),
     (lambda c: c.update(evalsets=["test"]), r"evalsets.0"),
+    (lambda c: c.update(text_encoder="word2vec"), r"text_encoder: 'word2vec' does not match"),
 ])
 def test_bad_config_names_key_and_reason(mutate, message):
     c = cfg.load_yaml(ROOT / "config/config.yaml")
@@ -41,6 +42,7 @@ def test_defaults_are_filled():
     c = cfg.validate({"studies": {}}, SCHEMA)
     assert c["defaults"]["vocab_size"] == "full"
     assert c["evalsets"] == ["val", "v2"]
+    assert c["text_encoder"] == "minilm"
 
 
 def test_plan_dedupes_runs_shared_between_studies():

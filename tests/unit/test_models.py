@@ -157,3 +157,31 @@ def test_minilm_embeddings_offline():
     assert np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-5)
     assert np.array_equal(emb[0], emb[3])
     assert emb[0] @ emb[1] > emb[0] @ emb[2] + 0.2
+
+
+def test_embed_script_uses_the_configured_encoder(tmp_path):
+    """workflow/scripts/embed_texts.py --encoder (the rules pass config `text_encoder`)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from cliptail import io
+    from cliptail.models.text_encoder import get_encoder
+
+    repo = Path(__file__).resolve().parents[2]
+    classes = tmp_path / "classes.tsv"
+    io.write_classes(classes, ["n1", "n2"], ["toy boat", "sea lion"])
+    out = tmp_path / "prototypes.npy"
+    encoder = f"openclip:{DEFAULT_MODEL}"  # random weights: no download here
+    proc = subprocess.run([sys.executable, str(repo / "workflow/scripts/embed_texts.py"),
+                           "prototypes", str(classes), str(out), "--encoder", encoder],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    emb = np.load(out)
+    assert emb.shape == (2, get_encoder(encoder).dim) and get_encoder(encoder).dim != 384
+    assert np.isfinite(emb).all() and not np.allclose(emb[0], emb[1])
+    bad = subprocess.run([sys.executable, str(repo / "workflow/scripts/embed_texts.py"),
+                          "prototypes", str(classes), str(tmp_path / "x.npy"), "--encoder", "w2v"],
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "unknown text encoder" in bad.stderr
+    assert not (tmp_path / "x.npy").exists()

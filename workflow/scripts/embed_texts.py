@@ -30,7 +30,8 @@ def texts_for(mode: str, path: str) -> list[str]:
     return prompt_texts(names)
 
 
-def main(mode: str, source: str, out: str, threads: int = 1, log: str | None = None) -> None:
+def main(mode: str, source: str, out: str, threads: int = 1, log: str | None = None,
+         encoder: str = "minilm") -> None:
     import torch
 
     from cliptail.models.text_encoder import embed_texts
@@ -38,8 +39,8 @@ def main(mode: str, source: str, out: str, threads: int = 1, log: str | None = N
     with logged(log) as logger:
         torch.set_num_threads(threads)
         texts = texts_for(mode, source)
-        logger.info("embedding %d texts (%d unique)", len(texts), len(set(texts)))
-        emb = embed_texts(texts, progress=True)
+        logger.info("embedding %d texts (%d unique) with %s", len(texts), len(set(texts)), encoder)
+        emb = embed_texts(texts, progress=True, encoder=encoder)
         with io.atomic_path(out) as tmp:
             with open(tmp, "wb") as fh:
                 np.save(fh, emb.astype(np.float32))
@@ -49,12 +50,14 @@ if "snakemake" in globals():
     _smk = snakemake  # noqa: F821
     _mode = MODES[_smk.rule]
     _source = _smk.input.manifest if _mode == "captions" else _smk.input.classes
-    main(_mode, _source, _smk.output.embeddings, _smk.threads, _smk.log[0])
+    main(_mode, _source, _smk.output.embeddings, _smk.threads, _smk.log[0], _smk.params.encoder)
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mode", choices=["captions", "prototypes", "prompts"])
     parser.add_argument("source", help="manifest.parquet (captions) or classes.tsv")
     parser.add_argument("out")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--encoder", default="minilm",
+                        help="minilm (default) or openclip:<model>@<pretrained tag>")
     args = parser.parse_args()
-    main(args.mode, args.source, args.out, args.threads)
+    main(args.mode, args.source, args.out, args.threads, encoder=args.encoder)
