@@ -1,4 +1,9 @@
 # Evaluation: per-class records and scalars per (run, evaluation set), then tidy tables.
+#
+# One job per run evaluates it on every evaluation set: the model is loaded once (and, on a
+# cluster, one allocation serves all sets); the outputs stay one record per (run, set).
+
+EVALSETS = list(config["evalsets"])
 
 
 def evaluate_inputs(wildcards):
@@ -7,15 +12,16 @@ def evaluate_inputs(wildcards):
         "model": f"results/runs/{run.name}/checkpoint.pt",
         "frequency": f"results/data/{run.dataset}/frequency.tsv",
         "curation": f"results/data/{run.dataset}/curation.json",
-        "manifest": f"results/data/eval_{wildcards.evalset}/manifest.parquet",
-        "classes": f"results/data/eval_{wildcards.evalset}/classes.tsv",
-        "images": images_inputs(wildcards.evalset)
-        if wildcards.evalset in REAL.REAL_EVALSETS
-        else f"{WORLD}/images/{wildcards.evalset}.npy",
+        "manifests": [f"results/data/eval_{e}/manifest.parquet" for e in EVALSETS],
+        "classes": [f"results/data/eval_{e}/classes.tsv" for e in EVALSETS],
+        "images": [path for e in EVALSETS
+                   for path in (images_inputs(e) if e in REAL.REAL_EVALSETS
+                                else [f"{WORLD}/images/{e}.npy"])],
         "code": code("evaluate", "models"),
     }
     if uses_frozen_text(run):
-        inputs["prompt_embeddings"] = f"results/data/eval_{wildcards.evalset}/prompt_embeddings.npy"
+        inputs["prompt_embeddings"] = [f"results/data/eval_{e}/prompt_embeddings.npy"
+                                       for e in EVALSETS]
     return inputs
 
 
@@ -24,16 +30,17 @@ rule evaluate_run:
     input:
         unpack(evaluate_inputs),
     output:
-        per_class="results/eval/{run}/{evalset}.parquet",
-        scalars="results/eval/{run}/{evalset}.json",
+        per_class=expand("results/eval/{{run}}/{evalset}.parquet", evalset=EVALSETS),
+        scalars=expand("results/eval/{{run}}/{evalset}.json", evalset=EVALSETS),
     params:
         dataset=lambda w: PLAN.runs[w.run].dataset,
-        images_root=lambda w: images_root(w.evalset),
+        evalsets=EVALSETS,
+        images_roots=[images_root(e) for e in EVALSETS],
     log:
-        "results/logs/evaluate/{run}_{evalset}.log",
+        "results/logs/evaluate/{run}.log",
     resources:
         mem_mb=3000,
-        runtime=20,
+        runtime=20 * len(EVALSETS),
     script:
         "../workflow/scripts/evaluate_run.py"
 
