@@ -48,11 +48,34 @@ rule eval_set:
         "../workflow/scripts/eval_set.py"
 
 
+EMBEDDED_DATASETS = {run.dataset for run in PLAN.runs.values() if uses_frozen_text(run)}
+
+
+def embed_captions_inputs(wildcards):
+    inputs = {"manifest": f"results/data/{wildcards.dataset}/manifest.parquet",
+              "code": code("models.text_encoder")}
+    donor = PLAN.caption_donor(wildcards.dataset, EMBEDDED_DATASETS)
+    if donor:
+        inputs["reuse_source"] = f"results/data/{donor}/manifest.parquet"
+        inputs["reuse_embeddings"] = f"results/data/{donor}/text_embeddings.npy"
+    return inputs
+
+
+def embed_prompts_inputs(wildcards):
+    inputs = {"classes": f"results/data/eval_{wildcards.evalset}/classes.tsv",
+              "code": code("models.text_encoder", "evaluate.zeroshot")}
+    first = config["evalsets"][0]
+    if wildcards.evalset != first:  # evaluation sets usually share their classes
+        inputs["reuse_source"] = f"results/data/eval_{first}/classes.tsv"
+        inputs["reuse_embeddings"] = f"results/data/eval_{first}/prompt_embeddings.npy"
+    return inputs
+
+
 rule embed_captions:
-    """Pre-trained sentence-encoder embeddings of a dataset's captions (frozen text tower)."""
+    """Pre-trained encoder embeddings of a dataset's captions (frozen text tower); a subset of a
+    dataset that is embedded anyway copies its rows (only captions it lacks are encoded)."""
     input:
-        manifest="results/data/{dataset}/manifest.parquet",
-        code=code("models.text_encoder"),
+        unpack(embed_captions_inputs),
     output:
         embeddings="results/data/{dataset}/text_embeddings.npy",
     params:
@@ -62,6 +85,7 @@ rule embed_captions:
     benchmark:
         "results/benchmarks/embed_captions/{dataset}.tsv"
     threads: 2
+    priority: 10  # frozen-text training waits on these: start them first
     resources:
         mem_mb=3000,
         runtime=60,
@@ -81,6 +105,7 @@ rule embed_class_prototypes:
     log:
         "results/logs/embed/{dataset}_classes.log",
     threads: 2
+    priority: 10  # frozen-text training waits on these: start them first
     resources:
         mem_mb=3000,
         runtime=10,
@@ -91,8 +116,7 @@ rule embed_class_prototypes:
 rule embed_eval_prompts:
     """Zero-shot prompts (80 templates x evaluation class names) for frozen-text CLIP."""
     input:
-        classes="results/data/eval_{evalset}/classes.tsv",
-        code=code("models.text_encoder", "evaluate.zeroshot"),
+        unpack(embed_prompts_inputs),
     output:
         embeddings="results/data/eval_{evalset}/prompt_embeddings.npy",
     params:
@@ -100,6 +124,7 @@ rule embed_eval_prompts:
     log:
         "results/logs/embed/eval_{evalset}_prompts.log",
     threads: 2
+    priority: 10  # frozen-text training waits on these: start them first
     resources:
         mem_mb=3000,
         runtime=30,

@@ -12,7 +12,7 @@ passes them to jobs through ``params:``, so changing a factor reruns exactly the
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +59,21 @@ class Plan:
 
     def runs_of(self, study: str) -> list[RunSpec]:
         return [self.runs[name] for name in self.studies[study]]
+
+    def caption_donor(self, dataset: str, embedded: Collection[str]) -> str | None:
+        """A dataset among ``embedded`` (those whose captions get embedded anyway) that holds the
+        captions of ``dataset``: the same source and caption type at scale 1, untrimmed, with all
+        classes, else with the evaluation classes. None if ``dataset`` is that dataset or none
+        is planned. Subsets, matched-size and trimmed variants then reuse its embeddings.
+        """
+        f = self.datasets[dataset].factors
+        for classes in ("all", "eval"):
+            donor = dataset_name(dict(f, scale=1.0, classes=classes, trim_k=0, trim_ceil=0))
+            if donor == dataset:
+                return None
+            if donor in embedded and donor in self.datasets:
+                return donor
+        return None
 
 
 def _fmt(value: Any) -> str:

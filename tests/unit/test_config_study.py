@@ -91,3 +91,18 @@ def test_changing_one_study_changes_only_its_specs():
 def test_dataset_name_is_readable():
     f = {"source": "web", "caption": "title", "scale": 0.25, "classes": "all", "trim_k": 20, "trim_ceil": 1}
     assert dataset_name(f) == "web_title_s0.25_all_trim20c1"
+
+
+def test_caption_donor_is_the_embedded_superset_of_the_same_captions():
+    plan = build_plan(load())
+    embedded = {"curated_full_s1_all", "curated_full_s1_eval", "curated_full_s0.5_eval",
+                "curated_title_s1_eval"}
+    assert plan.caption_donor("curated_full_s0.5_eval", embedded) == "curated_full_s1_all"
+    assert plan.caption_donor("curated_full_s1_eval", embedded) == "curated_full_s1_all"
+    assert plan.caption_donor("curated_full_s1_all_matched", embedded) == "curated_full_s1_all"
+    assert plan.caption_donor("curated_full_s1_all", embedded) is None
+    assert plan.caption_donor("curated_title_s1_eval", embedded) is None  # no other title set
+    without_all = embedded - {"curated_full_s1_all"}
+    assert plan.caption_donor("curated_full_s0.5_eval", without_all) == "curated_full_s1_eval"
+    assert plan.caption_donor("curated_full_s1_eval", without_all) is None
+    assert plan.caption_donor("curated_full_s1_eval_trim40c0", embedded) == "curated_full_s1_all"

@@ -180,8 +180,36 @@ def test_embed_script_uses_the_configured_encoder(tmp_path):
     emb = np.load(out)
     assert emb.shape == (2, get_encoder(encoder).dim) and get_encoder(encoder).dim != 384
     assert np.isfinite(emb).all() and not np.allclose(emb[0], emb[1])
+    reused = tmp_path / "reused.npy"
+    proc = subprocess.run([sys.executable, str(repo / "workflow/scripts/embed_texts.py"),
+                           "prototypes", str(classes), str(reused), "--encoder", encoder,
+                           "--reuse", str(classes), str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert np.array_equal(np.load(reused), emb)  # every text copied, none encoded again
+    assert "0 distinct texts encoded" in proc.stderr
     bad = subprocess.run([sys.executable, str(repo / "workflow/scripts/embed_texts.py"),
                           "prototypes", str(classes), str(tmp_path / "x.npy"), "--encoder", "w2v"],
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "unknown text encoder" in bad.stderr
     assert not (tmp_path / "x.npy").exists()
+
+
+def test_embed_reusing_copies_known_rows_and_encodes_the_rest():
+    from cliptail.models.text_encoder import embed_reusing, embed_texts, get_encoder
+
+    encoder = get_encoder(f"openclip:{DEFAULT_MODEL}")
+    known_texts = ["a toy", "two toys", "a boat"]
+    known = embed_texts(known_texts, encoder=encoder, progress=False)
+    texts = ["a boat", "a sea lion", "a toy", "a sea lion"]
+    emb, encoded = embed_reusing(texts, known_texts, known, encoder=encoder, progress=False)
+    assert encoded == 1 and emb.shape == (4, encoder.dim) and emb.dtype == np.float32
+    assert np.array_equal(emb[0], known[2]) and np.array_equal(emb[2], known[0])
+    assert np.array_equal(emb[1], emb[3])
+    direct = embed_texts(texts, encoder=encoder, progress=False)
+    assert np.allclose(emb, direct, atol=1e-5)
+    only_known, encoded = embed_reusing(["two toys"], known_texts, known, encoder=encoder)
+    assert encoded == 0 and np.array_equal(only_known[0], known[1])
+    with pytest.raises(ValueError, match="another encoder"):
+        embed_reusing(["new text"], known_texts, known[:, :8], encoder=encoder, progress=False)
+    with pytest.raises(ValueError, match="3 known texts but 2"):
+        embed_reusing(["a toy"], known_texts, known[:2], encoder=encoder)

@@ -1,8 +1,10 @@
 """Rules embed_captions / embed_class_prototypes / embed_eval_prompts: pre-trained text embeddings.
 
-Embeds, with the frozen pre-trained sentence encoder, either a dataset's captions (row-aligned
-with its manifest), "a {name}" for each class of a classes.tsv, or the zero-shot prompts (80
-templates x class names) of an evaluation set.
+Embeds, with the frozen pre-trained encoder (config ``text_encoder``), either a dataset's
+captions (row-aligned with its manifest), "a {name}" for each class of a classes.tsv, or the
+zero-shot prompts (80 templates x class names) of an evaluation set. Given another input of the
+same mode and its embeddings (``--reuse INPUT EMBEDDINGS``: a dataset this one is a subset of, or
+another evaluation set), texts found there are copied, and only the rest are encoded.
 
 Standalone: python workflow/scripts/embed_texts.py {captions|prototypes|prompts} INPUT OUTPUT.npy
 """
@@ -31,16 +33,24 @@ def texts_for(mode: str, path: str) -> list[str]:
 
 
 def main(mode: str, source: str, out: str, threads: int = 1, log: str | None = None,
-         encoder: str = "minilm") -> None:
+         encoder: str = "minilm", reuse: tuple[str, str] | None = None) -> None:
     import torch
 
-    from cliptail.models.text_encoder import embed_texts
+    from cliptail.models.text_encoder import embed_reusing, embed_texts
 
     with logged(log) as logger:
         torch.set_num_threads(threads)
         texts = texts_for(mode, source)
         logger.info("embedding %d texts (%d unique) with %s", len(texts), len(set(texts)), encoder)
-        emb = embed_texts(texts, progress=True, encoder=encoder)
+        if reuse:
+            known_source, known_embeddings = reuse
+            emb, encoded = embed_reusing(texts, texts_for(mode, known_source),
+                                         np.load(known_embeddings, mmap_mode="r"),
+                                         progress=True, encoder=encoder)
+            logger.info("%d distinct texts encoded, the rest copied from %s", encoded,
+                        known_embeddings)
+        else:
+            emb = embed_texts(texts, progress=True, encoder=encoder)
         with io.atomic_path(out) as tmp:
             with open(tmp, "wb") as fh:
                 np.save(fh, emb.astype(np.float32))
@@ -50,7 +60,10 @@ if "snakemake" in globals():
     _smk = snakemake  # noqa: F821
     _mode = MODES[_smk.rule]
     _source = _smk.input.manifest if _mode == "captions" else _smk.input.classes
-    main(_mode, _source, _smk.output.embeddings, _smk.threads, _smk.log[0], _smk.params.encoder)
+    _reuse = ((_smk.input.reuse_source, _smk.input.reuse_embeddings)
+              if "reuse_embeddings" in _smk.input.keys() else None)
+    main(_mode, _source, _smk.output.embeddings, _smk.threads, _smk.log[0], _smk.params.encoder,
+         _reuse)
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mode", choices=["captions", "prototypes", "prompts"])
@@ -59,5 +72,8 @@ elif __name__ == "__main__":
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--encoder", default="minilm",
                         help="minilm (default) or openclip:<model>@<pretrained tag>")
+    parser.add_argument("--reuse", nargs=2, metavar=("INPUT", "EMBEDDINGS"),
+                        help="another input of the same mode and its embeddings (same encoder)")
     args = parser.parse_args()
-    main(args.mode, args.source, args.out, args.threads, encoder=args.encoder)
+    main(args.mode, args.source, args.out, args.threads, encoder=args.encoder,
+         reuse=tuple(args.reuse) if args.reuse else None)

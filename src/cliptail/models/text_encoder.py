@@ -122,3 +122,31 @@ def embed_texts(texts: Sequence[str], *, batch_size: int = 256, progress: bool =
         return np.zeros((0, enc.dim), dtype=np.float32)
     unique = list(position)
     return enc.encode(unique, batch_size=batch_size, progress=progress)[inverse]
+
+
+def embed_reusing(texts: Sequence[str], known_texts: Sequence[str], known: np.ndarray, *,
+                  batch_size: int = 256, progress: bool = True,
+                  encoder: str | TextEncoder = DEFAULT_ENCODER) -> tuple[np.ndarray, int]:
+    """:func:`embed_texts` of ``texts``, taking rows of ``known`` ([len(known_texts), D], the same
+    encoder's embeddings of ``known_texts``) for texts it already has and encoding only the rest.
+
+    A scale subset of a dataset, or the prompts of a second evaluation set over the same classes,
+    then costs a lookup. Returns the embeddings and how many distinct texts were encoded.
+    """
+    texts = [str(t) for t in texts]
+    if len(known_texts) != len(known):
+        raise ValueError(f"{len(known_texts)} known texts but {len(known)} known embeddings")
+    row = {}
+    for i, t in enumerate(known_texts):
+        row.setdefault(str(t), i)
+    missing = list(dict.fromkeys(t for t in texts if t not in row))
+    fresh = (embed_texts(missing, batch_size=batch_size, progress=progress, encoder=encoder)
+             if missing else np.zeros((0, known.shape[1]), dtype=np.float32))
+    if fresh.shape[1] != known.shape[1]:
+        raise ValueError(f"known embeddings have dimension {known.shape[1]}, the encoder gives "
+                         f"{fresh.shape[1]}: were they made with another encoder?")
+    fresh_row = {t: len(known) + i for i, t in enumerate(missing)}
+    index = np.fromiter((row[t] if t in row else fresh_row[t] for t in texts), dtype=np.int64,
+                        count=len(texts))
+    table = np.concatenate([np.asarray(known, dtype=np.float32), fresh]) if missing else known
+    return np.asarray(table, dtype=np.float32)[index], len(missing)
