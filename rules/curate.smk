@@ -84,7 +84,7 @@ rule embed_captions:
         "results/logs/embed/{dataset}_captions.log",
     benchmark:
         "results/benchmarks/embed_captions/{dataset}.tsv"
-    threads: 2
+    threads: 1  # one core each: a 2-thread job would wait behind single-thread jobs
     priority: 10  # frozen-text training waits on these: start them first
     resources:
         mem_mb=3000,
@@ -104,7 +104,7 @@ rule embed_class_prototypes:
         encoder=config["text_encoder"],
     log:
         "results/logs/embed/{dataset}_classes.log",
-    threads: 2
+    threads: 1  # one core each: a 2-thread job would wait behind single-thread jobs
     priority: 10  # frozen-text training waits on these: start them first
     resources:
         mem_mb=3000,
@@ -123,7 +123,7 @@ rule embed_eval_prompts:
         encoder=config["text_encoder"],
     log:
         "results/logs/embed/eval_{evalset}_prompts.log",
-    threads: 2
+    threads: 1  # one core each: a 2-thread job would wait behind single-thread jobs
     priority: 10  # frozen-text training waits on these: start them first
     resources:
         mem_mb=3000,
