@@ -1,7 +1,6 @@
 # Helpers shared by all rule files: config validation, the study plan, path helpers.
 # No logic beyond wiring: everything substantive is in src/cliptail.
 
-import os
 import re
 import sys
 

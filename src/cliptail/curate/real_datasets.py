@@ -190,16 +190,11 @@ def build_variant(factors: dict[str, Any], base: pd.DataFrame, classes: pd.DataF
         report["variant"] = laionet_variants.variant_name(t, n=in_caps_size)
     else:  # YFCC-15M-Cls / CC-12M-Cls: as read
         df = base
-    if scale < 1.0:
-        df = subsets.sample_subset(df, frac=scale, seed=SAMPLE_SEED, keep_classes=True)
-    tail: list[int] = []
-    if factors["trim_k"]:
-        counts = manifest.class_counts(df["label"], num_classes)
-        df, tail_arr = subsets.trim_tail(df, counts, k=int(factors["trim_k"]),
-                                         ceil=int(factors["trim_ceil"]), seed=TRIM_SEED)
-        tail = [int(c) for c in tail_arr]
-        report["tail_max_count"] = int(counts[tail_arr].max()) if len(tail_arr) else 0
-    df = df.reset_index(drop=True)
+    df, tail, tail_max_count = subsets.scale_and_trim(
+        df, scale=scale, trim_k=factors["trim_k"], trim_ceil=factors["trim_ceil"],
+        num_classes=num_classes, sample_seed=SAMPLE_SEED, trim_seed=TRIM_SEED)
+    if tail_max_count is not None:
+        report["tail_max_count"] = tail_max_count
     counts = manifest.class_counts(df["label"], num_classes)
     report.update({"images": len(df), "classes": num_classes,
                    "nonempty_classes": int((counts > 0).sum()), "tail_classes": tail,

@@ -40,6 +40,8 @@ import os
 import numpy as np
 import pandas as pd
 
+from cliptail.data.manifest import class_counts
+
 #: ``random_state`` of every pandas-style sample in the study.
 SAMPLE_SEED = 42
 #: Size of IN-Caps (10%) and of IN-Caps-100.
@@ -183,3 +185,25 @@ def trim_tail(df: pd.DataFrame, counts, k: int, ceil: int,
         if end - start > ceil:
             keep[rng.choice(order[start:end], end - start - ceil, replace=False)] = False
     return df[keep], tail
+
+
+def scale_and_trim(df: pd.DataFrame, *, scale: float, trim_k: int, trim_ceil: int,
+                   num_classes: int, sample_seed: int = SAMPLE_SEED,
+                   trim_seed: int = 0) -> tuple[pd.DataFrame, list[int], int | None]:
+    """The two data factors every dataset variant shares, in order: keep ``scale`` of the rows
+    (:func:`sample_subset`, every class kept), then trim the ``trim_k`` rarest of the first
+    ``num_classes`` classes to ``trim_ceil`` rows (:func:`trim_tail`).
+
+    Returns the table (index reset), the tail classes (rarest first) and the largest count a tail
+    class had before trimming (None without trimming).
+    """
+    if scale < 1.0:
+        df = sample_subset(df, frac=scale, seed=sample_seed, keep_classes=True)
+    tail: list[int] = []
+    tail_max_count = None
+    if trim_k:
+        counts = class_counts(df["label"], num_classes)
+        df, tail_arr = trim_tail(df, counts, k=int(trim_k), ceil=int(trim_ceil), seed=trim_seed)
+        tail = [int(c) for c in tail_arr]
+        tail_max_count = int(counts[tail_arr].max()) if len(tail_arr) else 0
+    return df.reset_index(drop=True), tail, tail_max_count

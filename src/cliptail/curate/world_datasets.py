@@ -84,16 +84,10 @@ def build_variant(factors: dict[str, Any], *, train: pd.DataFrame, web: pd.DataF
     df = captions.caption_variant(pool, factors["caption"], class_names=names, synonyms=synonyms,
                                   seed=CAPTION_SEED)
     report: dict[str, Any] = {"pool": len(pool)}
-    if float(factors["scale"]) < 1.0:
-        df = subsets.sample_subset(df, frac=float(factors["scale"]), seed=SAMPLE_SEED,
-                                   keep_classes=True)
-    tail: list[int] = []
-    if factors["trim_k"]:
-        counts = manifest.class_counts(df["label"], num_eval)
-        df, tail = subsets.trim_tail(df, counts, k=int(factors["trim_k"]),
-                                     ceil=int(factors["trim_ceil"]), seed=TRIM_SEED)
-        tail = [int(c) for c in tail]
-    df = df.reset_index(drop=True)
+    df, tail, _ = subsets.scale_and_trim(
+        df, scale=float(factors["scale"]), trim_k=factors["trim_k"],
+        trim_ceil=factors["trim_ceil"], num_classes=num_eval, sample_seed=SAMPLE_SEED,
+        trim_seed=TRIM_SEED)
     counts = manifest.class_counts(df["label"], len(class_table))
     report.update({"images": len(df), "classes": len(class_table),
                    "nonempty_classes": int((counts > 0).sum()), "tail_classes": tail,
