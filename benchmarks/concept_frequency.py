@@ -55,8 +55,28 @@ christmas birthday gift card cards shirt dress shoes bag logo icon vector illust
 background texture pattern set collection size color colors quality high resolution hd png
 jpg wallpaper poster cover video music live show game games team sport sports football
 """.split()
-NOISE = ["2019", "2020", "1080p", "4k", "|", "-", "&", "#1", "x2", "www.example.com", "(new)",
-         "!!!", "10%", "3d", "ii", "...", "'s", "n't", "u.s.", "e-mail"]
+NOISE = [
+    "2019",
+    "2020",
+    "1080p",
+    "4k",
+    "|",
+    "-",
+    "&",
+    "#1",
+    "x2",
+    "www.example.com",
+    "(new)",
+    "!!!",
+    "10%",
+    "3d",
+    "ii",
+    "...",
+    "'s",
+    "n't",
+    "u.s.",
+    "e-mail",
+]
 
 
 def vocabulary(rng: np.random.Generator, size: int = 20_000) -> list[str]:
@@ -85,7 +105,7 @@ def generate(n: int, concept_set: ConceptSet, phrases: list[list[str]], seed: in
     styles = rng.random((n, 3))
     captions, start = [], 0
     for i, length in enumerate(lengths):
-        tokens = list(flat[start:start + length])
+        tokens = list(flat[start : start + length])
         start += length
         if mention[i]:
             options = phrases[classes[i]]
@@ -102,9 +122,11 @@ def generate(n: int, concept_set: ConceptSet, phrases: list[list[str]], seed: in
     return captions
 
 
-def baseline_counts(captions: list[str], concept_set: ConceptSet,
-                    lemmatizer: NounLemmatizer) -> list[int]:
+def baseline_counts(
+    captions: list[str], concept_set: ConceptSet, lemmatizer: NounLemmatizer
+) -> list[int]:
     """The straightforward algorithm: no index, no cache."""
+
     def lemmatize(token: str) -> str:
         found = lemmatizer.candidates(token)
         return min(found, key=len) if found else token
@@ -144,11 +166,30 @@ def run_cli(path: Path, out: Path, metadata: str, workers: int) -> dict:
     and the peak RSS of its main process and of its largest worker (sampled from /proc)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cliptail.cli", "concept-freq", "--concepts", "imagenet",
-         "--captions", str(path), "--column", "TEXT", "--metadata", metadata, "--out", str(out),
-         "--workers", str(workers), "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(SRC)})
+        [
+            sys.executable,
+            "-m",
+            "cliptail.cli",
+            "concept-freq",
+            "--concepts",
+            "imagenet",
+            "--captions",
+            str(path),
+            "--column",
+            "TEXT",
+            "--metadata",
+            metadata,
+            "--out",
+            str(out),
+            "--workers",
+            str(workers),
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+    )
     peak_main = peak_worker = 0
     while proc.poll() is None:
         peak_main = max(peak_main, _peak_rss_mib(proc.pid) or 0)
@@ -160,22 +201,32 @@ def run_cli(path: Path, out: Path, metadata: str, workers: int) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"cliptail concept-freq failed:\n{stderr}")
     rate = float(re.search(r"([\d,]+) captions/s", stdout).group(1).replace(",", ""))
-    return {"rate": rate, "stdout": stdout.strip(),
-            "cpu": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
-            "rss_main_mb": peak_main, "rss_worker_mb": peak_worker}
+    return {
+        "rate": rate,
+        "stdout": stdout.strip(),
+        "cpu": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+        "rss_main_mb": peak_main,
+        "rss_worker_mb": peak_worker,
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--captions", type=int, default=1_000_000)
-    parser.add_argument("--baseline-captions", type=int, default=20_000,
-                        help="captions the baseline runs on (its rate is extrapolated)")
+    parser.add_argument(
+        "--baseline-captions",
+        type=int,
+        default=20_000,
+        help="captions the baseline runs on (its rate is extrapolated)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     shared = Path(__file__).resolve().parents[1] / ".." / "shared" / "metadata"
-    parser.add_argument("--metadata",
-                        default=os.environ.get("CLIPTAIL_SHARED_METADATA", str(shared)),
-                        help="the authors' metadata folder (descriptors/)")
+    parser.add_argument(
+        "--metadata",
+        default=os.environ.get("CLIPTAIL_SHARED_METADATA", str(shared)),
+        help="the authors' metadata folder (descriptors/)",
+    )
     parser.add_argument("--keep", help="write the generated parquet here instead of a temp dir")
     args = parser.parse_args()
 
@@ -192,8 +243,10 @@ def main() -> int:
                 size = min(chunk, args.captions - first)
                 part = generate(size, concept_set, phrases, args.seed + k)
                 writer.write_table(pa.table({"TEXT": part}), row_group_size=chunk)
-        print(f"generated {args.captions:,} captions in {time.perf_counter() - t0:.1f} s -> {path} "
-              f"({path.stat().st_size / 2**20:.0f} MiB)")
+        print(
+            f"generated {args.captions:,} captions in {time.perf_counter() - t0:.1f} s -> {path} "
+            f"({path.stat().st_size / 2**20:.0f} MiB)"
+        )
 
         n_base = min(args.baseline_captions, args.captions)
         head = pq.read_table(path, columns=["TEXT"]).slice(0, n_base).column(0).to_pylist()
@@ -206,35 +259,55 @@ def main() -> int:
         cli = run_cli(path, Path(tmp) / "freq.tsv", args.metadata, args.workers)
         cli_counts = io.read_frequency(Path(tmp) / "freq.tsv")["count"].tolist()
         c0 = time.process_time()
-        single = estimate_frequency([CaptionSource(path, column="TEXT")],
-                                    ConceptMatcher(concept_set, lemmatizer), progress=False)
+        single = estimate_frequency(
+            [CaptionSource(path, column="TEXT")],
+            ConceptMatcher(concept_set, lemmatizer),
+            progress=False,
+        )
         single_cpu = time.process_time() - c0
         head = next(pq.ParquetFile(path).iter_batches(batch_size=n_base, columns=["TEXT"]))
         subset = ConceptMatcher(concept_set, lemmatizer).count(head.column(0).to_pylist())
 
     if subset != expected or single.counts.tolist() != cli_counts:
-        diff = [(concept_set.names[i], a, b)
-                for i, (a, b) in enumerate(zip(expected, subset, strict=True)) if a != b]
-        print(f"MISMATCH (name, baseline, cliptail): {diff[:10]}; "
-              f"CLI with {args.workers} workers == 1 process: "
-              f"{single.counts.tolist() == cli_counts}")
+        diff = [
+            (concept_set.names[i], a, b)
+            for i, (a, b) in enumerate(zip(expected, subset, strict=True))
+            if a != b
+        ]
+        print(
+            f"MISMATCH (name, baseline, cliptail): {diff[:10]}; "
+            f"CLI with {args.workers} workers == 1 process: "
+            f"{single.counts.tolist() == cli_counts}"
+        )
         return 1
     n = single.captions
-    print(f"identical per-class counts: baseline == cliptail on the first {n_base:,} captions "
-          f"({sum(expected):,} class mentions); CLI with {args.workers} workers == one process "
-          f"on all {n:,} ({sum(cli_counts):,} class mentions)")
-    print(f"machine load average (1 min): {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
-          "(wall-clock rates drop when other work shares the cores; CPU rates do not)")
-    print(f"baseline: {base_rate:,.0f} captions/s wall, {n_base / base_cpu:,.0f} per CPU-second "
-          f"(1 process, {n_base:,} captions in {base_s:.1f} s; {n:,} would take "
-          f"~{n / base_rate / 60:.1f} min)")
-    print(f"cliptail: {cli['rate']:,.0f} captions/s wall (CLI, {args.workers} workers, parquet "
-          f"read from disk; whole CLI run {cli['cpu']:.1f} CPU-s incl. start-up); one process: "
-          f"{n / single_cpu:,.0f} captions per CPU-second")
-    print(f"ratio:    {cli['rate'] / base_rate:,.0f}x wall; "
-          f"{(n / single_cpu) / (n_base / base_cpu):,.0f}x per CPU-second (one process each)")
-    print(f"peak RSS: {cli['rss_main_mb']} MiB CLI main process, {cli['rss_worker_mb']} MiB "
-          "largest worker (sampled every 0.1 s)")
+    print(
+        f"identical per-class counts: baseline == cliptail on the first {n_base:,} captions "
+        f"({sum(expected):,} class mentions); CLI with {args.workers} workers == one process "
+        f"on all {n:,} ({sum(cli_counts):,} class mentions)"
+    )
+    print(
+        f"machine load average (1 min): {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+        "(wall-clock rates drop when other work shares the cores; CPU rates do not)"
+    )
+    print(
+        f"baseline: {base_rate:,.0f} captions/s wall, {n_base / base_cpu:,.0f} per CPU-second "
+        f"(1 process, {n_base:,} captions in {base_s:.1f} s; {n:,} would take "
+        f"~{n / base_rate / 60:.1f} min)"
+    )
+    print(
+        f"cliptail: {cli['rate']:,.0f} captions/s wall (CLI, {args.workers} workers, parquet "
+        f"read from disk; whole CLI run {cli['cpu']:.1f} CPU-s incl. start-up); one process: "
+        f"{n / single_cpu:,.0f} captions per CPU-second"
+    )
+    print(
+        f"ratio:    {cli['rate'] / base_rate:,.0f}x wall; "
+        f"{(n / single_cpu) / (n_base / base_cpu):,.0f}x per CPU-second (one process each)"
+    )
+    print(
+        f"peak RSS: {cli['rss_main_mb']} MiB CLI main process, {cli['rss_worker_mb']} MiB "
+        "largest worker (sampled every 0.1 s)"
+    )
     print(f"CLI said: {cli['stdout']}")
     return 0
 

@@ -25,9 +25,16 @@ from cliptail import io
 from cliptail.curate import laionet_variants as lv
 from cliptail.data import manifest
 
-RELEASED = Path(os.environ.get(
-    "CLIPTAIL_SHARED_METADATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "metadata"
-)) / "freqs" / "class_frequency_laionet_thresh0.7_ori.txt"
+RELEASED = (
+    Path(
+        os.environ.get(
+            "CLIPTAIL_SHARED_METADATA",
+            Path(__file__).resolve().parents[1] / ".." / "shared" / "metadata",
+        )
+    )
+    / "freqs"
+    / "class_frequency_laionet_thresh0.7_ori.txt"
+)
 NUM_CLASSES = 1000
 
 
@@ -51,9 +58,11 @@ def metadata_table(num_rows: int, seed: int = 0) -> pd.DataFrame:
     similarity = 0.7 + 0.3 * rng.beta(1.0, 3.2, num_rows)
     image = pd.Series(np.arange(num_rows)).map("{:09d}.jpg".format)
     caption = pd.Series(rng.integers(0, 10**12, num_rows)).map(
-        "a photo of item {} on a white background, high quality".format)
-    return pd.DataFrame({"image": image, "label": labels, "caption": caption,
-                         "similarity": similarity})
+        "a photo of item {} on a white background, high quality".format
+    )
+    return pd.DataFrame(
+        {"image": image, "label": labels, "caption": caption, "similarity": similarity}
+    )
 
 
 def main() -> None:

@@ -71,13 +71,29 @@ def worker(method: str, num_classes: int, num_samples: int, dim: int, seed: int)
         nc1 = naive_nc1(features, targets, num_classes)
     seconds = time.perf_counter() - start
     peak = _status_kb("VmHWM")
-    return {"time_s": seconds, "peak_mb": peak / 1024, "added_mb": (peak - before) / 1024,
-            "nc1": nc1.tolist()}
+    return {
+        "time_s": seconds,
+        "peak_mb": peak / 1024,
+        "added_mb": (peak - before) / 1024,
+        "nc1": nc1.tolist(),
+    }
 
 
 def measure(method: str, num_classes: int, num_samples: int, dim: int, seed: int) -> dict:
-    cmd = [sys.executable, __file__, "--worker", method, "--classes", str(num_classes),
-           "--samples", str(num_samples), "--dim", str(dim), "--seed", str(seed)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        method,
+        "--classes",
+        str(num_classes),
+        "--samples",
+        str(num_samples),
+        "--dim",
+        str(dim),
+        "--seed",
+        str(seed),
+    ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
@@ -87,10 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--classes", type=int, default=1000, help="C at full scale")
     parser.add_argument("--samples", type=int, default=50_000, help="N at full scale")
     parser.add_argument("--dim", type=int, default=1024, help="D (both comparisons)")
-    parser.add_argument("--naive-classes", type=int, default=100,
-                        help="C for the side-by-side comparison with the naive formulation")
-    parser.add_argument("--naive-samples", type=int, default=5_000,
-                        help="N for the side-by-side comparison")
+    parser.add_argument(
+        "--naive-classes",
+        type=int,
+        default=100,
+        help="C for the side-by-side comparison with the naive formulation",
+    )
+    parser.add_argument(
+        "--naive-samples", type=int, default=5_000, help="N for the side-by-side comparison"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--worker", choices=["fast", "naive"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -102,25 +123,33 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'size':<28}{'method':<8}{'time_s':>9}{'peak_mb':>10}{'added_mb':>10}")
     full = measure("fast", args.classes, args.samples, args.dim, args.seed)
     label = f"C={args.classes} N={args.samples} D={args.dim}"
-    print(f"{label:<28}{'fast':<8}{full['time_s']:>9.2f}{full['peak_mb']:>10.0f}"
-          f"{full['added_mb']:>10.0f}")
-    print(f"  (input features alone: {input_mb:.0f} MB; naive C x D x D scatter would need "
-          f"{args.classes * args.dim**2 * 8 / 2**30:.1f} GB in float64)")
+    print(
+        f"{label:<28}{'fast':<8}{full['time_s']:>9.2f}{full['peak_mb']:>10.0f}"
+        f"{full['added_mb']:>10.0f}"
+    )
+    print(
+        f"  (input features alone: {input_mb:.0f} MB; naive C x D x D scatter would need "
+        f"{args.classes * args.dim**2 * 8 / 2**30:.1f} GB in float64)"
+    )
 
     label = f"C={args.naive_classes} N={args.naive_samples} D={args.dim}"
     results = {}
     for method in ("fast", "naive"):
-        results[method] = measure(method, args.naive_classes, args.naive_samples, args.dim,
-                                  args.seed)
+        results[method] = measure(
+            method, args.naive_classes, args.naive_samples, args.dim, args.seed
+        )
         r = results[method]
-        print(f"{label:<28}{method:<8}{r['time_s']:>9.2f}{r['peak_mb']:>10.0f}"
-              f"{r['added_mb']:>10.0f}")
+        print(
+            f"{label:<28}{method:<8}{r['time_s']:>9.2f}{r['peak_mb']:>10.0f}{r['added_mb']:>10.0f}"
+        )
     fast, naive = results["fast"], results["naive"]
     diff = np.max(np.abs(np.array(fast["nc1"]) - naive["nc1"]) / np.abs(naive["nc1"]))
-    print(f"naive / fast: time x{naive['time_s'] / fast['time_s']:.1f}, "
-          f"added memory x{naive['added_mb'] / max(fast['added_mb'], 1.0):.1f}, "
-          f"peak memory x{naive['peak_mb'] / fast['peak_mb']:.1f}; "
-          f"max relative difference of per-class NC1 {diff:.1e}")
+    print(
+        f"naive / fast: time x{naive['time_s'] / fast['time_s']:.1f}, "
+        f"added memory x{naive['added_mb'] / max(fast['added_mb'], 1.0):.1f}, "
+        f"peak memory x{naive['peak_mb'] / fast['peak_mb']:.1f}; "
+        f"max relative difference of per-class NC1 {diff:.1e}"
+    )
     return 0
 
 

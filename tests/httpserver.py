@@ -38,7 +38,7 @@ class Fault:
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
 
     def log_message(self, format, *args):  # noqa: A002 - silence the access log
         pass
@@ -73,7 +73,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
                 self.end_headers()
                 return
             end = min(end, len(data) - 1)
-        body = data[start:end + 1]
+        body = data[start : end + 1]
         self.send_response(206 if partial else 200)
         if partial:
             self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
@@ -82,7 +82,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Content-Type", "application/octet-stream")
         self.end_headers()
         if fault is not None and fault.drop_after is not None:
-            self.wfile.write(body[:fault.drop_after])
+            self.wfile.write(body[: fault.drop_after])
             self.wfile.flush()
             self.close_connection = True
             with contextlib.suppress(OSError):
@@ -93,7 +93,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
-    owner: "FileServer"
+    owner: FileServer
 
 
 class FileServer:

@@ -27,7 +27,8 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=(suffix if suffix is not None else path.suffix) + ".tmp",
+        prefix=f".{path.name}.",
+        suffix=(suffix if suffix is not None else path.suffix) + ".tmp",
         dir=path.parent,
     )
     os.close(fd)
@@ -79,6 +80,7 @@ def write_parquet(path: str | os.PathLike, df: pd.DataFrame) -> None:
 
 # --- frequency files: ``name<TAB>count``, no header, one line per class, class order ---------
 
+
 def write_frequency(path: str | os.PathLike, names: Sequence[str], counts: Sequence[int]) -> None:
     """Write a frequency file in the authors' format (``name<TAB>count``, no header)."""
     if len(names) != len(counts):
@@ -118,8 +120,9 @@ def write_classes(path: str | os.PathLike, ids: Sequence[str], names: Sequence[s
 
 
 def read_classes(path: str | os.PathLike) -> pd.DataFrame:
-    df = pd.read_csv(path, sep="\t", dtype={"index": "int64", "id": str, "name": str},
-                     keep_default_na=False)
+    df = pd.read_csv(
+        path, sep="\t", dtype={"index": "int64", "id": str, "name": str}, keep_default_na=False
+    )
     if list(df.columns) != CLASSES_COLUMNS:
         raise ValueError(f"{path}: expected columns {CLASSES_COLUMNS}, got {list(df.columns)}")
     if not (df["index"].to_numpy() == range(len(df))).all():

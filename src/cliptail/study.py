@@ -97,8 +97,11 @@ def run_name(f: Mapping[str, Any]) -> str:
         parts.append(f"tt-{f['text_tower']}")
     else:
         parts.append(f"head-{f['head']}")
-        parts.append(f"vocab-{f['vocab_size']}-{f['vocab_weight']}"
-                     if f["vocab_size"] != "full" else "vocab-full")
+        parts.append(
+            f"vocab-{f['vocab_size']}-{f['vocab_weight']}"
+            if f["vocab_size"] != "full"
+            else "vocab-full"
+        )
     parts.append(f"seed{f['seed']}")
     return "_".join(parts)
 
@@ -169,8 +172,10 @@ def build_plan(config: Mapping[str, Any]) -> Plan:
                 if rname not in names:
                     names.append(rname)
         studies[study] = names
-    runs = {n: RunSpec(r.name, r.dataset, r.factors, r.recipe, tuple(membership[n]))
-            for n, r in runs.items()}
+    runs = {
+        n: RunSpec(r.name, r.dataset, r.factors, r.recipe, tuple(membership[n]))
+        for n, r in runs.items()
+    }
     return Plan(datasets, runs, studies)
 
 

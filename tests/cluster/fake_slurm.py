@@ -37,7 +37,9 @@ if "--name" in sys.argv:  # the plugin's status query: every submitted job has c
 
 _SINFO = f"print('PARTITION')\nprint('{FAKE_DEFAULT_PARTITION}*')\n"
 _SACCTMGR = f"print('{FAKE_ACCOUNT}')\n"
-_NO_CONTROLLER = "import sys\nsys.exit('slurm_load_ctl_conf error: Unable to contact slurm controller')\n"
+_NO_CONTROLLER = (
+    "import sys\nsys.exit('slurm_load_ctl_conf error: Unable to contact slurm controller')\n"
+)
 
 
 def install(bindir: Path, record: Path) -> None:
@@ -58,8 +60,19 @@ def install(bindir: Path, record: Path) -> None:
 
 # Options of sbatch that take a separate value in the plugin's call (all others are --key=value
 # or bare flags).
-_VALUED = {"--job-name", "--output", "--comment", "-p", "-A", "-t", "--mem", "--mem-per-cpu",
-           "-D", "-C", "--clusters"}
+_VALUED = {
+    "--job-name",
+    "--output",
+    "--comment",
+    "-p",
+    "-A",
+    "-t",
+    "--mem",
+    "--mem-per-cpu",
+    "-D",
+    "-C",
+    "--clusters",
+}
 
 
 def parse_sbatch_argv(argv: list[str]) -> dict[str, str | None]:

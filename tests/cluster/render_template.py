@@ -55,8 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         text = render(args.template.read_text(), values)
     except KeyError as err:
-        print(f"{args.template}: no value for placeholder(s) {err.args[0]}; pass NAME=VALUE",
-              file=sys.stderr)
+        print(
+            f"{args.template}: no value for placeholder(s) {err.args[0]}; pass NAME=VALUE",
+            file=sys.stderr,
+        )
         return 2
     return WRITTEN if write_if_changed(args.output, text, args.mode) else 0
 

@@ -61,9 +61,9 @@ class SlurmJob:
 
     jobid: str
     state: str
-    rule: str       # from the --comment rule_<name>[_wildcards_<values>] the plugin sets
+    rule: str  # from the --comment rule_<name>[_wildcards_<values>] the plugin sets
     comment: str
-    tres: str       # allocated trackable resources, e.g. cpu=1,gres/gpu=1,mem=500M,node=1
+    tres: str  # allocated trackable resources, e.g. cpu=1,gres/gpu=1,mem=500M,node=1
 
 
 def run_uuid(output: str) -> str:
@@ -78,9 +78,21 @@ def sacct_jobs(uuid: str) -> list[SlurmJob]:
     """All jobs named ``uuid`` (one Snakemake run) from sacct, in submission order."""
     since = f"{datetime.now() - timedelta(days=1):%Y-%m-%dT%H:%M}"
     out = subprocess.run(
-        ["sacct", "-X", "--parsable2", "--noheader", "--name", uuid, "--starttime", since,
-         "--format=JobIDRaw,State,Comment,AllocTRES"],
-        check=True, capture_output=True, text=True, timeout=60,
+        [
+            "sacct",
+            "-X",
+            "--parsable2",
+            "--noheader",
+            "--name",
+            uuid,
+            "--starttime",
+            since,
+            "--format=JobIDRaw,State,Comment,AllocTRES",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     ).stdout
     jobs = []
     for line in out.splitlines():
@@ -108,7 +120,7 @@ def scheduled_jobs(output: str) -> dict[int, tuple[str, bool]]:
         header = re.fullmatch(r"(localrule|rule) (\w+):", line)
         if header is None:
             continue
-        for following in lines[index + 1:index + 12]:
+        for following in lines[index + 1 : index + 12]:
             jobid = re.fullmatch(r"\s+jobid: (\d+)", following)
             if jobid:
                 jobs[int(jobid.group(1))] = (header.group(2), header.group(1) == "localrule")

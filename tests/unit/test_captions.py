@@ -15,29 +15,46 @@ from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES
 from cliptail.curate import captions
 from cliptail.curate.wordnet import find_wordnet_dir
 
-SHARED_METADATA = Path(os.environ.get(
-    "CLIPTAIL_SHARED_METADATA",
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "metadata"))
+SHARED_METADATA = Path(
+    os.environ.get(
+        "CLIPTAIL_SHARED_METADATA",
+        Path(__file__).resolve().parents[2] / ".." / "shared" / "metadata",
+    )
+)
 
 NAMES = ["tench", "goldfish", "great white shark"]
-SYNONYMS = [["tench", "tinca tinca"], ["goldfish", "carassius auratus"],
-            ["great white shark", "white shark", "man-eater", "carcharodon carcharias"]]
+SYNONYMS = [
+    ["tench", "tinca tinca"],
+    ["goldfish", "carassius auratus"],
+    ["great white shark", "white shark", "man-eater", "carcharodon carcharias"],
+]
 
 
 def metadata() -> pd.DataFrame:
-    return pd.DataFrame({
-        "image": [f"img{i}" for i in range(6)],
-        "label": [0, 1, 2, 0, 1, 2],
-        "title": ["Fish  pic", "", "Jaws\ttoday", None, "gold", ""],
-        "tags": [["pond", "green"], [], "sea blue", ["q"], None, []],
-        "description": ["line one\nline two\r\n", "", "", "  d ", "", ""],
-    }, index=[10, 11, 12, 13, 14, 15])
+    return pd.DataFrame(
+        {
+            "image": [f"img{i}" for i in range(6)],
+            "label": [0, 1, 2, 0, 1, 2],
+            "title": ["Fish  pic", "", "Jaws\ttoday", None, "gold", ""],
+            "tags": [["pond", "green"], [], "sea blue", ["q"], None, []],
+            "description": ["line one\nline two\r\n", "", "", "  d ", "", ""],
+        },
+        index=[10, 11, 12, 13, 14, 15],
+    )
 
 
 def test_type_lists():
     assert captions.CAPTION_TYPES == (
-        "class_templates", "synset_templates", "description", "title", "tags",
-        "title_description", "tags_description", "title_tags", "full")
+        "class_templates",
+        "synset_templates",
+        "description",
+        "title",
+        "tags",
+        "title_description",
+        "tags_description",
+        "title_tags",
+        "full",
+    )
     assert set(captions.CAPTION_FIELDS) == set(captions.CAPTION_TYPES[2:])
     assert captions.CAPTION_FIELDS["full"] == ("title", "tags", "description")
     assert "a_class" in captions.ALL_CAPTION_TYPES
@@ -45,12 +62,24 @@ def test_type_lists():
 
 def test_compose_fields_known_answers():
     df = metadata()
-    full = captions.compose_fields(df, ("description", "tags", "title"))   # order is fixed
-    assert full.tolist() == ["Fish pic pond green line one line two", "", "Jaws today sea blue",
-                             "q d", "gold", ""]
+    full = captions.compose_fields(df, ("description", "tags", "title"))  # order is fixed
+    assert full.tolist() == [
+        "Fish pic pond green line one line two",
+        "",
+        "Jaws today sea blue",
+        "q d",
+        "gold",
+        "",
+    ]
     assert full.index.tolist() == df.index.tolist()
-    assert captions.compose_fields(df, ("tags",)).tolist() == ["pond green", "", "sea blue", "q",
-                                                                "", ""]
+    assert captions.compose_fields(df, ("tags",)).tolist() == [
+        "pond green",
+        "",
+        "sea blue",
+        "q",
+        "",
+        "",
+    ]
     with pytest.raises(ValueError, match="non-empty subset"):
         captions.compose_fields(df, ("url",))
     with pytest.raises(ValueError, match="no column"):
@@ -62,19 +91,29 @@ def test_field_variants_prepend_the_class_name_and_keep_every_row():
     out = captions.caption_variant(df, "full", class_names=NAMES)
     assert len(out) == len(df)
     by_image = dict(zip(out["image"], out["caption"], strict=True))
-    assert by_image == {"img0": "tench Fish pic pond green line one line two",
-                        "img1": "goldfish", "img2": "great white shark Jaws today sea blue",
-                        "img3": "tench q d", "img4": "goldfish gold", "img5": "great white shark"}
+    assert by_image == {
+        "img0": "tench Fish pic pond green line one line two",
+        "img1": "goldfish",
+        "img2": "great white shark Jaws today sea blue",
+        "img3": "tench q d",
+        "img4": "goldfish gold",
+        "img5": "great white shark",
+    }
     title = captions.caption_variant(df, "title", class_names=NAMES)
-    assert dict(zip(title["image"], title["caption"], strict=True))["img2"] == \
-        "great white shark Jaws today"
+    assert (
+        dict(zip(title["image"], title["caption"], strict=True))["img2"]
+        == "great white shark Jaws today"
+    )
 
 
 def test_without_class_prompt_empty_captions_are_dropped():
-    out = captions.caption_variant(metadata(), "description", class_names=NAMES,
-                                   prepend_class_prompt=False)
-    assert sorted(zip(out["image"], out["caption"])) == [("img0", "line one line two"),
-                                                         ("img3", "d")]
+    out = captions.caption_variant(
+        metadata(), "description", class_names=NAMES, prepend_class_prompt=False
+    )
+    assert sorted(zip(out["image"], out["caption"], strict=False)) == [
+        ("img0", "line one line two"),
+        ("img3", "d"),
+    ]
 
 
 def test_draws_follow_the_seeded_shuffle():
@@ -89,8 +128,9 @@ def test_draws_follow_the_seeded_shuffle():
         for label in df["label"].to_numpy()[order]:
             template = rng.choice(OPENAI_IMAGENET_TEMPLATES)
             expected.append(template(rng.choice(SYNONYMS[label])))
-        out = captions.caption_variant(df, "synset_templates", class_names=NAMES,
-                                       synonyms=SYNONYMS, seed=seed)
+        out = captions.caption_variant(
+            df, "synset_templates", class_names=NAMES, synonyms=SYNONYMS, seed=seed
+        )
         assert out.index.tolist() == df.index[order].tolist()
         assert out["caption"].tolist() == expected
 
@@ -99,12 +139,20 @@ def test_template_known_answers():
     df = metadata()
     out = captions.caption_variant(df, "class_templates", class_names=NAMES)
     assert out["image"].tolist() == ["img4", "img2", "img1", "img0", "img5", "img3"]
-    assert out["caption"].tolist()[:3] == ["a photo of a nice goldfish.",
-                                           "a close-up photo of the great white shark.",
-                                           "a good photo of a goldfish."]
+    assert out["caption"].tolist()[:3] == [
+        "a photo of a nice goldfish.",
+        "a close-up photo of the great white shark.",
+        "a good photo of a goldfish.",
+    ]
     a_class = captions.caption_variant(df, "a_class", class_names=NAMES)
-    assert a_class["caption"].tolist() == ["a goldfish", "a great white shark", "a goldfish",
-                                           "a tench", "a great white shark", "a tench"]
+    assert a_class["caption"].tolist() == [
+        "a goldfish",
+        "a great white shark",
+        "a goldfish",
+        "a tench",
+        "a great white shark",
+        "a tench",
+    ]
 
 
 def test_every_type_shares_one_row_order_and_is_deterministic():
@@ -138,8 +186,9 @@ def test_errors_are_clear():
     with pytest.raises(ValueError, match="need the synonyms"):
         captions.caption_variant(df, "synset_templates", class_names=NAMES)
     with pytest.raises(ValueError, match=r"class\(es\) \[1\] have no synonyms"):
-        captions.caption_variant(df, "synset_templates", class_names=NAMES,
-                                 synonyms=[["tench"], [], ["shark"]])
+        captions.caption_variant(
+            df, "synset_templates", class_names=NAMES, synonyms=[["tench"], [], ["shark"]]
+        )
     with pytest.raises(ValueError, match="only 2 class names"):
         captions.caption_variant(df, "a_class", class_names=NAMES[:2])
 
@@ -151,17 +200,19 @@ def _wordnet_dir():
         return None
 
 
-needs_wordnet = pytest.mark.skipif(_wordnet_dir() is None or
-                                   not (_wordnet_dir() / "data.noun").is_file(),
-                                   reason="the WordNet 3.0 database is not installed "
-                                          "(apt-get install wordnet-base)")
+needs_wordnet = pytest.mark.skipif(
+    _wordnet_dir() is None or not (_wordnet_dir() / "data.noun").is_file(),
+    reason="the WordNet 3.0 database is not installed (apt-get install wordnet-base)",
+)
 
 
 @needs_wordnet
 def test_wordnet_lemmas_in_wordnet_order():
     assert captions.wordnet_lemmas(["n01440764", "n02110185", "n01496331"]) == [
-        ["tench", "Tinca tinca"], ["Siberian husky"],
-        ["electric ray", "crampfish", "numbfish", "torpedo"]]
+        ["tench", "Tinca tinca"],
+        ["Siberian husky"],
+        ["electric ray", "crampfish", "numbfish", "torpedo"],
+    ]
     with pytest.raises(ValueError, match="not a noun synset id"):
         captions.wordnet_lemmas(["01440764"])
     with pytest.raises(ValueError, match="is not a synset"):
@@ -176,7 +227,10 @@ def test_released_synonym_lists_differ_from_wordnet_lemmas():
     released = json.loads(path.read_text())
     wnids = sorted(released)
     lemmas = captions.wordnet_lemmas(wnids)
-    differ = [w for w, names in zip(wnids, lemmas, strict=True)
-              if [n.lower() for n in names] != released[w]]
+    differ = [
+        w
+        for w, names in zip(wnids, lemmas, strict=True)
+        if [n.lower() for n in names] != released[w]
+    ]
     assert len(differ) == 258
     assert released["n01496331"] == ["electric ray", "crampfish", "numbfish"]

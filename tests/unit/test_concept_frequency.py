@@ -18,26 +18,44 @@ import pytest
 from cliptail import io
 from cliptail.cli import main as cli_main
 from cliptail.curate.concept_frequency import (
-    CaptionSource, ConceptMatcher, FrequencyResult, detect_format, estimate_frequency,
-    iter_caption_batches, iter_json_object, sorted_path, write_frequency_files,
+    CaptionSource,
+    ConceptMatcher,
+    FrequencyResult,
+    detect_format,
+    estimate_frequency,
+    iter_caption_batches,
+    iter_json_object,
+    sorted_path,
+    write_frequency_files,
 )
 from cliptail.curate.concept_sets import (
-    CONCEPT_SETS, ConceptPhrases, build_concept_set, class_name_synonyms, concept_phrases,
-    load_concept_set, tokenize,
+    CONCEPT_SETS,
+    ConceptPhrases,
+    build_concept_set,
+    class_name_synonyms,
+    concept_phrases,
+    load_concept_set,
+    tokenize,
 )
 from cliptail.curate.wordnet import NounLemmatizer, find_wordnet_dir
 
-METADATA = Path(os.environ.get("CLIPTAIL_SHARED_METADATA",
-                               Path(__file__).resolve().parents[2] / ".." / "shared" / "metadata"))
-needs_metadata = pytest.mark.skipif(not (METADATA / "descriptors").is_dir(),
-                                    reason=f"the authors' metadata is not at {METADATA}")
+METADATA = Path(
+    os.environ.get(
+        "CLIPTAIL_SHARED_METADATA",
+        Path(__file__).resolve().parents[2] / ".." / "shared" / "metadata",
+    )
+)
+needs_metadata = pytest.mark.skipif(
+    not (METADATA / "descriptors").is_dir(), reason=f"the authors' metadata is not at {METADATA}"
+)
 try:
     find_wordnet_dir()
     HAVE_WORDNET = True
 except FileNotFoundError:  # pragma: no cover - depends on the machine
     HAVE_WORDNET = False
-needs_wordnet = pytest.mark.skipif(not HAVE_WORDNET, reason="WordNet database missing: "
-                                   "run scripts/install_system_deps.sh")
+needs_wordnet = pytest.mark.skipif(
+    not HAVE_WORDNET, reason="WordNet database missing: run scripts/install_system_deps.sh"
+)
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +83,35 @@ def classes_of(matcher: ConceptMatcher, caption: str) -> list[str]:
 
 # --- tokeniser ----------------------------------------------------------------------------
 
+
 def test_tokenize_letters_only_lowercase_and_contractions():
     assert tokenize("A 3D X-ray of Café's cat!\tNew\nline") == [
-        "a", "d", "x", "ray", "of", "caf", "s", "cat", "new", "line"]
+        "a",
+        "d",
+        "x",
+        "ray",
+        "of",
+        "caf",
+        "s",
+        "cat",
+        "new",
+        "line",
+    ]
     assert tokenize("I cannot gimme gonna gotta lemme wanna") == [
-        "i", "can", "not", "gim", "me", "gon", "na", "got", "ta", "lem", "me", "wan", "na"]
+        "i",
+        "can",
+        "not",
+        "gim",
+        "me",
+        "gon",
+        "na",
+        "got",
+        "ta",
+        "lem",
+        "me",
+        "wan",
+        "na",
+    ]
     assert tokenize("İstanbul \u212aelvin") == ["i", "stanbul", "kelvin"]  # lower() first
     assert tokenize(None) == [] and tokenize("123 !!") == []
 
@@ -80,9 +122,33 @@ def test_tokenize_equals_nltk_word_tokenize_on_letters_only_text():
     word tokenizer alone gives the same tokens."""
     nltk_tokenize = pytest.importorskip("nltk.tokenize").NLTKWordTokenizer().tokenize
     rng = random.Random(0)
-    pieces = ["cannot", "gonna", "wanna", "Gimme", "lemme", "gotta", "d'ye", "'tis", "more'n",
-              "can't", "dog", "x-ray", "3d", "café", "\t", "\n", "...", "\"q\"", "(a)", "--",
-              "wanna.", "naïve", "ÉCOLE", "a", "b"]
+    pieces = [
+        "cannot",
+        "gonna",
+        "wanna",
+        "Gimme",
+        "lemme",
+        "gotta",
+        "d'ye",
+        "'tis",
+        "more'n",
+        "can't",
+        "dog",
+        "x-ray",
+        "3d",
+        "café",
+        "\t",
+        "\n",
+        "...",
+        '"q"',
+        "(a)",
+        "--",
+        "wanna.",
+        "naïve",
+        "ÉCOLE",
+        "a",
+        "b",
+    ]
     for _ in range(2000):
         text = " ".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
         expected = nltk_tokenize(re.sub(r"[^a-zA-Z ]", " ", text.lower()).replace("'", ""))
@@ -91,15 +157,25 @@ def test_tokenize_equals_nltk_word_tokenize_on_letters_only_text():
 
 # --- concept sets ----------------------------------------------------------------------------
 
+
 def test_class_name_synonyms_split_strip_and_rewrite():
     assert class_name_synonyms("residential buildings or homes or apartments", "eurosat") == (
-        "residential buildings", "homes", "apartments")
+        "residential buildings",
+        "homes",
+        "apartments",
+    )
     assert class_name_synonyms("cardboard box / carton", "x") == ("cardboard box", "carton")
     assert class_name_synonyms("lock_chamber (canal)", "places365") == (
-        "lock chamber canal", "lock chamber waterway", "lock chamber water")
+        "lock chamber canal",
+        "lock chamber waterway",
+        "lock chamber water",
+    )
     assert class_name_synonyms("arcade", "places365")[0] == "arcade passageway"
-    assert class_name_synonyms("Cardinal", "cub") == ("cardinal bird", "northern cardinal",
-                                                      "red cardinal")
+    assert class_name_synonyms("Cardinal", "cub") == (
+        "cardinal bird",
+        "northern cardinal",
+        "red cardinal",
+    )
     assert class_name_synonyms("Cardinal", "places365") == ("cardinal",)
 
 
@@ -124,15 +200,30 @@ def test_imagenet_synonyms_and_negative_lists():
     phrases = {c.name: c for c in concept_phrases("imagenet", METADATA)}
     assert len(phrases) == 1000
     assert phrases["great white shark"].synonyms == (
-        "great white shark", "white shark", "man-eater", "man-eating shark",
-        "carcharodon carcharias")
+        "great white shark",
+        "white shark",
+        "man-eater",
+        "man-eating shark",
+        "carcharodon carcharias",
+    )
     with_negatives = {name: c.negatives for name, c in phrases.items() if c.negatives}
     assert with_negatives == {
         "sidewinder rattlesnake": ("missile", "army", "military", "resort", "park"),
         "ringlet butterfly": ("hair",),
         "common sorrel horse": ("plant", "herb", "flower", "leaf"),
-        "ram (adult male sheep)": ("car", "truck", "automobile", "vehicle", "dodge", "logo",
-                                   "computer", "memory", "random access", "chip", "review"),
+        "ram (adult male sheep)": (
+            "car",
+            "truck",
+            "automobile",
+            "vehicle",
+            "dodge",
+            "logo",
+            "computer",
+            "memory",
+            "random access",
+            "chip",
+            "review",
+        ),
         "impala (antelope)": ("car", "automobile", "vehicle", "chevy"),
         "hunting bow": ("tie",),
         "construction crane": ("bird", "fish", "water", "wing", "leg", "zoo"),
@@ -143,8 +234,14 @@ def test_imagenet_synonyms_and_negative_lists():
 
 def test_custom_synonyms_json(tmp_path, lemmatizer):
     path = tmp_path / "mine.json"
-    path.write_text(json.dumps({"Dog (pet)": ["Dogs", "puppy (young)"],
-                                "ram": {"synonyms": ["ram"], "negatives": ["Truck"]}}))
+    path.write_text(
+        json.dumps(
+            {
+                "Dog (pet)": ["Dogs", "puppy (young)"],
+                "ram": {"synonyms": ["ram"], "negatives": ["Truck"]},
+            }
+        )
+    )
     concepts = load_concept_set(path, tmp_path, lemmatizer)
     assert concepts.name == "mine" and concepts.names == ["Dog (pet)", "ram"]
     assert concepts.concepts[0].synonyms == (("dog",), ("puppy",))
@@ -165,21 +262,22 @@ def test_synonym_without_letters_is_rejected(lemmatizer):
 
 # --- matching semantics ----------------------------------------------------------------------
 
+
 @needs_metadata
 def test_matching_known_answers(matcher):
     assert classes_of(matcher, "A GREAT white shark!!") == ["great white shark"]
     assert classes_of(matcher, "shark, white and great") == ["great white shark"]  # order ignored
-    assert classes_of(matcher, "two tiger sharks") == ["tiger shark", "tiger"]      # lemmatised
-    assert classes_of(matcher, "Goldfish and a tench") == ["tench", "goldfish"]     # multi-label
+    assert classes_of(matcher, "two tiger sharks") == ["tiger shark", "tiger"]  # lemmatised
+    assert classes_of(matcher, "Goldfish and a tench") == ["tench", "goldfish"]  # multi-label
     assert classes_of(matcher, "a ram in a field") == ["ram (adult male sheep)"]
-    assert classes_of(matcher, "Dodge Ram 1500 truck") == []                        # negatives
-    assert classes_of(matcher, "ram, random thoughts") == []     # any token of "random access"
+    assert classes_of(matcher, "Dodge Ram 1500 truck") == []  # negatives
+    assert classes_of(matcher, "ram, random thoughts") == []  # any token of "random access"
     assert classes_of(matcher, "sub sandwich") == []
     assert classes_of(matcher, "a yellow sub") == ["submarine"]
-    assert classes_of(matcher, "I cannot find the milk can") == ["milk can"]        # can + not
-    assert classes_of(matcher, "geese") == ["goose"]                                # exceptions
+    assert classes_of(matcher, "I cannot find the milk can") == ["milk can"]  # can + not
+    assert classes_of(matcher, "geese") == ["goose"]  # exceptions
     assert classes_of(matcher, "") == [] and classes_of(matcher, None) == []
-    assert matcher.count(["shark great white shark white", "tench"])[2] == 1         # once each
+    assert matcher.count(["shark great white shark white", "tench"])[2] == 1  # once each
 
 
 def straightforward_hits(captions, concept_set, lemmatizer) -> list[list[int]]:
@@ -187,9 +285,14 @@ def straightforward_hits(captions, concept_set, lemmatizer) -> list[list[int]]:
     hits = []
     for caption in captions:
         tokens = {lemmatizer.lemmatize(t) for t in tokenize(caption)}
-        hits.append([i for i, concept in enumerate(concept_set.concepts)
-                     if not tokens & concept.negatives
-                     and any(all(w in tokens for w in synonym) for synonym in concept.synonyms)])
+        hits.append(
+            [
+                i
+                for i, concept in enumerate(concept_set.concepts)
+                if not tokens & concept.negatives
+                and any(all(w in tokens for w in synonym) for synonym in concept.synonyms)
+            ]
+        )
     return hits
 
 
@@ -205,8 +308,28 @@ def random_captions(concept_set, n: int, seed: int) -> list[str | None]:
     rng = random.Random(seed)
     phrases = [" ".join(s) for c in concept_set.concepts for s in c.synonyms]
     negatives = sorted({w for c in concept_set.concepts for w in c.negatives})
-    filler = ["the", "a", "of", "photo", "2019", "NEW!", "cannot", "x-ray", "café", "\x00", "\t",
-              "sharks", "geese", "dogss", "leaves", "wolves", "buses", "sub", "ram", "can"]
+    filler = [
+        "the",
+        "a",
+        "of",
+        "photo",
+        "2019",
+        "NEW!",
+        "cannot",
+        "x-ray",
+        "café",
+        "\x00",
+        "\t",
+        "sharks",
+        "geese",
+        "dogss",
+        "leaves",
+        "wolves",
+        "buses",
+        "sub",
+        "ram",
+        "can",
+    ]
     captions: list[str | None] = []
     for _ in range(n):
         words = [rng.choice(filler) for _ in range(rng.randint(0, 8))]
@@ -234,8 +357,10 @@ def test_matcher_equals_the_straightforward_rule(matcher, imagenet, lemmatizer):
     assert matcher.calibrated  # anchors re-chosen from this batch's token counts
     assert matcher.count(captions, weights) == counts_of(hits, len(imagenet), weights)
     assert [matcher.match(c) for c in captions[:300]] == hits[:300]
-    assert [sum(matcher.count(captions[i:i + 7])[c] for i in range(0, 2000, 7))
-            for c in range(0, 1000, 97)] == expected[::97]  # batch boundaries change nothing
+    assert [
+        sum(matcher.count(captions[i : i + 7])[c] for i in range(0, 2000, 7))
+        for c in range(0, 1000, 97)
+    ] == expected[::97]  # batch boundaries change nothing
 
 
 @needs_metadata
@@ -246,7 +371,7 @@ def test_token_caches_are_bounded_without_changing_counts(imagenet, lemmatizer, 
     expected = ConceptMatcher(imagenet, lemmatizer).count(captions)
     monkeypatch.setattr(module, "MAX_CACHED_TOKENS", 50)
     small = ConceptMatcher(imagenet, lemmatizer)
-    got = [small.count(captions[i:i + 40]) for i in range(0, 600, 40)]
+    got = [small.count(captions[i : i + 40]) for i in range(0, 600, 40)]
     assert np.sum(got, axis=0).tolist() == expected
     assert len(small._codes) < 50 + 40 * 20  # emptied between batches
 
@@ -264,6 +389,7 @@ def test_every_concept_set_matches_its_own_names(lemmatizer):
 
 # --- readers -------------------------------------------------------------------------------
 
+
 def read_all(source: CaptionSource, batch_size: int = 2):
     captions, weights = [], []
     for batch in iter_caption_batches(source, batch_size):
@@ -274,10 +400,11 @@ def read_all(source: CaptionSource, batch_size: int = 2):
 
 
 def test_readers_stream_every_format(tmp_path):
-    rows = ["a \"quoted\" shark", "tench, goldfish", None, "last"]
-    pq.write_table(pa.table({"url": ["u"] * 4, "TEXT": rows}), tmp_path / "x.parquet",
-                   row_group_size=2)
-    assert read_all(CaptionSource(tmp_path / "x.parquet"))[0] == rows          # TEXT found
+    rows = ['a "quoted" shark', "tench, goldfish", None, "last"]
+    pq.write_table(
+        pa.table({"url": ["u"] * 4, "TEXT": rows}), tmp_path / "x.parquet", row_group_size=2
+    )
+    assert read_all(CaptionSource(tmp_path / "x.parquet"))[0] == rows  # TEXT found
     (tmp_path / "x.csv").write_text('id,caption\n1,"a, b"\n2,"multi\nline"\n3\n')
     assert read_all(CaptionSource(tmp_path / "x.csv"))[0] == ["a, b", "multi\nline", None]
     (tmp_path / "x.tsv").write_text('url\ttext\nu1\t"quoted" text\nu2\tplain\n')
@@ -292,7 +419,9 @@ def test_readers_stream_every_format(tmp_path):
     assert text == ["first line", "second", "", "fourth"]
     (tmp_path / "datacard.json").write_text('{"goldfish": 3, "white shark" : 12,\n "x\\"y": 0}')
     assert read_all(CaptionSource(tmp_path / "datacard.json")) == (
-        ["goldfish", "white shark", 'x"y'], [3, 12, 0])
+        ["goldfish", "white shark", 'x"y'],
+        [3, 12, 0],
+    )
 
 
 def test_reader_errors_are_clear(tmp_path):
@@ -313,13 +442,13 @@ def test_reader_errors_are_clear(tmp_path):
     (tmp_path / "card.json").write_text('{"a": 1, "b": "many"}')
     with pytest.raises(ValueError, match="non-negative integer count"):
         read_all(CaptionSource(tmp_path / "card.json"))
-    (tmp_path / "list.json").write_text('[1, 2]')
+    (tmp_path / "list.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="expected a JSON object"):
         read_all(CaptionSource(tmp_path / "list.json"))
 
 
 def test_json_object_stream_survives_any_chunking():
-    obj = {f"entry {i} \u00e9\\\"": i * 1234567 for i in range(50)} | {"": 0, "neg": -1.5e3}
+    obj = {f'entry {i} \u00e9\\"': i * 1234567 for i in range(50)} | {"": 0, "neg": -1.5e3}
     text = json.dumps(obj, indent=1)
     for chunk in (1, 2, 3, 7, 64, 1 << 20):
         assert dict(iter_json_object(_io.StringIO(text), chunk_chars=chunk)) == obj
@@ -330,20 +459,28 @@ def test_json_object_stream_survives_any_chunking():
 
 # --- estimator, outputs, CLI ---------------------------------------------------------------
 
+
 @needs_metadata
 @pytest.mark.slow
 def test_workers_and_files_give_the_same_counts(tmp_path, matcher, imagenet, lemmatizer):
     captions = random_captions(imagenet, 2000, seed=2)
     half = len(captions) // 2
-    pq.write_table(pa.table({"caption": captions[:half]}), tmp_path / "a.parquet",
-                   row_group_size=500)
-    (tmp_path / "b.jsonl").write_text("".join(json.dumps({"caption": c}) + "\n"
-                                              for c in captions[half:]))
+    pq.write_table(
+        pa.table({"caption": captions[:half]}), tmp_path / "a.parquet", row_group_size=500
+    )
+    (tmp_path / "b.jsonl").write_text(
+        "".join(json.dumps({"caption": c}) + "\n" for c in captions[half:])
+    )
     sources = [CaptionSource(tmp_path / "a.parquet"), CaptionSource(tmp_path / "b.jsonl")]
     expected = counts_of(straightforward_hits(captions, imagenet, lemmatizer), len(imagenet))
     for workers in (1, 2):
-        result = estimate_frequency(sources, ConceptMatcher(imagenet, lemmatizer),
-                                    workers=workers, batch_size=150, progress=False)
+        result = estimate_frequency(
+            sources,
+            ConceptMatcher(imagenet, lemmatizer),
+            workers=workers,
+            batch_size=150,
+            progress=False,
+        )
         assert result.counts.tolist() == expected and result.captions == len(captions)
 
 
@@ -370,14 +507,37 @@ def test_cli_writes_both_files(tmp_path, capsys):
     captions = tmp_path / "caps.csv"
     captions.write_text("caption\nA great white shark\nram truck\nmilk cans\nGreat white sharks!\n")
     out = tmp_path / "out" / "toy_imagenet.tsv"
-    code = cli_main(["concept-freq", "--concepts", "imagenet", "--captions", str(captions),
-                     "--metadata", str(METADATA), "--out", str(out), "--no-progress"])
+    code = cli_main(
+        [
+            "concept-freq",
+            "--concepts",
+            "imagenet",
+            "--captions",
+            str(captions),
+            "--metadata",
+            str(METADATA),
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
     assert code == 0 and "4 captions" in capsys.readouterr().out
     freq = io.read_frequency(out)
     assert len(freq) == 1000 and freq["count"].sum() == 3
     assert dict(zip(freq["name"], freq["count"], strict=True))["great white shark"] == 2
     ranked = io.read_frequency(tmp_path / "out" / "toy_imagenet.sorted.tsv")
     assert ranked["name"][0] == "great white shark"
-    code = cli_main(["concept-freq", "--concepts", "imagenet", "--captions", str(captions),
-                     "--metadata", str(tmp_path), "--out", str(out)])
+    code = cli_main(
+        [
+            "concept-freq",
+            "--concepts",
+            "imagenet",
+            "--captions",
+            str(captions),
+            "--metadata",
+            str(tmp_path),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 2 and "--metadata must point" in capsys.readouterr().err

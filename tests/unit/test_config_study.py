@@ -18,19 +18,30 @@ def load(path="config/config.yaml"):
 
 def test_default_and_presets_are_valid():
     load()
-    smoke = cfg.deep_merge(cfg.load_yaml(ROOT / "config/config.yaml"),
-                           cfg.load_yaml(ROOT / "config/presets/smoke.yaml"))
+    smoke = cfg.deep_merge(
+        cfg.load_yaml(ROOT / "config/config.yaml"),
+        cfg.load_yaml(ROOT / "config/presets/smoke.yaml"),
+    )
     cfg.validate(smoke, SCHEMA)
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda c: c.update(bogus=1), r"bogus: unknown key"),
-    (lambda c: c["defaults"].update(scale=1.5), r"defaults.scale: 1.5 is greater than the maximum of 1"),
-    (lambda c: c["defaults"].update(caption="poem"), r"defaults.caption: 'poem' is not one of"),
-    (lambda c: c["studies"]["vocabulary"]["runs"][0]["grid"].update(colour=["red"]), r"studies.vocabulary.runs.0.grid"),
-    (lambda c: c.update(evalsets=["test"]), r"evalsets.0"),
-    (lambda c: c.update(text_encoder="word2vec"), r"text_encoder: 'word2vec' does not match"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda c: c.update(bogus=1), r"bogus: unknown key"),
+        (
+            lambda c: c["defaults"].update(scale=1.5),
+            r"defaults.scale: 1.5 is greater than the maximum of 1",
+        ),
+        (lambda c: c["defaults"].update(caption="poem"), r"defaults.caption: 'poem' is not one of"),
+        (
+            lambda c: c["studies"]["vocabulary"]["runs"][0]["grid"].update(colour=["red"]),
+            r"studies.vocabulary.runs.0.grid",
+        ),
+        (lambda c: c.update(evalsets=["test"]), r"evalsets.0"),
+        (lambda c: c.update(text_encoder="word2vec"), r"text_encoder: 'word2vec' does not match"),
+    ],
+)
 def test_bad_config_names_key_and_reason(mutate, message):
     c = cfg.load_yaml(ROOT / "config/config.yaml")
     mutate(c)
@@ -50,7 +61,12 @@ def test_plan_dedupes_runs_shared_between_studies():
     full_clip = "clip_curated_full_s1_eval_tt-rand_seed0"
     assert full_clip in plan.studies["descriptiveness"]
     assert full_clip in plan.studies["scale"]
-    assert set(plan.runs[full_clip].studies) >= {"descriptiveness", "scale", "distribution", "trim_tail"}
+    assert set(plan.runs[full_clip].studies) >= {
+        "descriptiveness",
+        "scale",
+        "distribution",
+        "trim_tail",
+    }
     assert len(plan.studies["descriptiveness"]) == 9
     # every run's dataset is planned, and names are unique slugs of the factors
     assert all(r.dataset in plan.datasets for r in plan.runs.values())
@@ -59,8 +75,14 @@ def test_plan_dedupes_runs_shared_between_studies():
 
 def test_sl_ignores_caption_and_clip_ignores_vocabulary():
     c = load()
-    c["studies"] = {"s": {"runs": [{"method": "sl", "grid": {"caption": ["title", "full"]}},
-                                   {"method": "clip", "grid": {"vocab_size": [50, "full"]}}]}}
+    c["studies"] = {
+        "s": {
+            "runs": [
+                {"method": "sl", "grid": {"caption": ["title", "full"]}},
+                {"method": "clip", "grid": {"vocab_size": [50, "full"]}},
+            ]
+        }
+    }
     plan = build_plan(c)
     assert len(plan.runs) == 2  # one SL run (captions irrelevant), one CLIP run (vocab irrelevant)
     sl = next(r for r in plan.runs.values() if r.method == "sl")
@@ -89,14 +111,25 @@ def test_changing_one_study_changes_only_its_specs():
 
 
 def test_dataset_name_is_readable():
-    f = {"source": "web", "caption": "title", "scale": 0.25, "classes": "all", "trim_k": 20, "trim_ceil": 1}
+    f = {
+        "source": "web",
+        "caption": "title",
+        "scale": 0.25,
+        "classes": "all",
+        "trim_k": 20,
+        "trim_ceil": 1,
+    }
     assert dataset_name(f) == "web_title_s0.25_all_trim20c1"
 
 
 def test_caption_donor_is_the_embedded_superset_of_the_same_captions():
     plan = build_plan(load())
-    embedded = {"curated_full_s1_all", "curated_full_s1_eval", "curated_full_s0.5_eval",
-                "curated_title_s1_eval"}
+    embedded = {
+        "curated_full_s1_all",
+        "curated_full_s1_eval",
+        "curated_full_s0.5_eval",
+        "curated_title_s1_eval",
+    }
     assert plan.caption_donor("curated_full_s0.5_eval", embedded) == "curated_full_s1_all"
     assert plan.caption_donor("curated_full_s1_eval", embedded) == "curated_full_s1_all"
     assert plan.caption_donor("curated_full_s1_all_matched", embedded) == "curated_full_s1_all"

@@ -16,8 +16,14 @@ from cliptail.data import manifest
 from cliptail.data.images import WebDatasetImageStore, open_image_store
 from tests.fixtures.real_sources import authors_counts, jpeg_bytes, shared_metadata
 
-FACTORS = {"source": "incaps", "caption": "full", "scale": 1.0, "classes": "eval", "trim_k": 0,
-           "trim_ceil": 0}
+FACTORS = {
+    "source": "incaps",
+    "caption": "full",
+    "scale": 1.0,
+    "classes": "eval",
+    "trim_k": 0,
+    "trim_ceil": 0,
+}
 
 
 def _factors(**kw):
@@ -30,20 +36,26 @@ def incaps():
     counts = np.array(authors_counts("incaps_imagenet_ori"))
     import json
 
-    wnids = sorted(json.loads((shared_metadata() / "descriptors" /
-                               "descriptors_imagenet_synset.json").read_text()))
-    names = list(json.loads((shared_metadata() / "descriptors" /
-                             "descriptors_imagenet.json").read_text()))
+    wnids = sorted(
+        json.loads(
+            (shared_metadata() / "descriptors" / "descriptors_imagenet_synset.json").read_text()
+        )
+    )
+    names = list(
+        json.loads((shared_metadata() / "descriptors" / "descriptors_imagenet.json").read_text())
+    )
     labels = np.repeat(np.arange(1000), counts)
     within = np.concatenate([np.arange(c) for c in counts])
     wn = np.asarray(wnids, dtype=object)[labels]
-    df = pd.DataFrame({
-        "image": [f"train/{w}/{w}_{10000 + n}.JPEG" for w, n in zip(wn, within, strict=True)],
-        "label": labels.astype(np.int64),
-        "title": np.where(within % 3 == 0, "", "a title"),
-        "tags": np.where(within % 2 == 0, "tag1 tag2", ""),
-        "description": "",
-    })
+    df = pd.DataFrame(
+        {
+            "image": [f"train/{w}/{w}_{10000 + n}.JPEG" for w, n in zip(wn, within, strict=True)],
+            "label": labels.astype(np.int64),
+            "title": np.where(within % 3 == 0, "", "a title"),
+            "tags": np.where(within % 2 == 0, "tag1 tag2", ""),
+            "description": "",
+        }
+    )
     df["caption"] = ""
     classes = pd.DataFrame({"index": np.arange(1000), "id": wnids, "name": names})
     in100 = np.loadtxt(shared_metadata() / "imagenet100_idxs.txt", dtype=np.int64)
@@ -69,8 +81,9 @@ def test_incaps_100_and_10pct_reproduce_the_released_files(incaps):
     released = authors_counts("incaps_imagenet100_ori")
     assert len(df) == 44_548 == sum(released)
     assert _counts(df)[np.sort(in100)].tolist() == released
-    df10, report10 = real.build_variant(_factors(classes="in100_matched"), base, classes,
-                                        imagenet100=in100)
+    df10, report10 = real.build_variant(
+        _factors(classes="in100_matched"), base, classes, imagenet100=in100
+    )
     assert report10["matched_size"] == 44_548
     assert _counts(df10).tolist() == authors_counts("incaps_n44548_ori")
 
@@ -92,39 +105,54 @@ def _laionet(counts, seed=0):
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(len(counts)), counts)
     rng.shuffle(labels)
-    return pd.DataFrame({"image": [f"00000.tar/{i:09d}" for i in range(len(labels))],
-                         "label": labels, "caption": "x",
-                         "similarity": rng.uniform(0.7, 0.95, len(labels))})
+    return pd.DataFrame(
+        {
+            "image": [f"00000.tar/{i:09d}" for i in range(len(labels))],
+            "label": labels,
+            "caption": "x",
+            "similarity": rng.uniform(0.7, 0.95, len(labels)),
+        }
+    )
 
 
 def test_laionet_variants_sizes_and_no_class_lost():
     counts = np.array([0, 50, 20, 3, 1] + [10] * 15)
     base = _laionet(counts)
-    classes = pd.DataFrame({"index": range(20), "id": [f"n{i:08d}" for i in range(20)],
-                            "name": [f"c{i}" for i in range(20)]})
+    classes = pd.DataFrame(
+        {
+            "index": range(20),
+            "id": [f"n{i:08d}" for i in range(20)],
+            "name": [f"c{i}" for i in range(20)],
+        }
+    )
     nonempty = int((counts > 0).sum())
-    df, rep = real.build_variant(_factors(source="laionet_t0.8", scale=1.0), base, classes,
-                                 in_caps_size=60)
+    df, rep = real.build_variant(
+        _factors(source="laionet_t0.8", scale=1.0), base, classes, in_caps_size=60
+    )
     assert len(df) == 60 and rep["nonempty_classes"] == nonempty
     assert rep["variant"] == "thresh0.8_n60"
     df, rep = real.build_variant(_factors(source="laionet", scale=0.25), base, classes)
     assert rep["variant"] == "thresh0.7_frac0.25" and rep["nonempty_classes"] == nonempty
     assert len(df) >= round(0.25 * len(base))
     targets = np.array([0, 10, 30, 3, 0] + [5] * 15)
-    df, rep = real.build_variant(_factors(source="laionet_freq"), base, classes,
-                                 target_counts=targets)
+    df, rep = real.build_variant(
+        _factors(source="laionet_freq"), base, classes, target_counts=targets
+    )
     assert _counts(df, 20).tolist() == np.minimum(targets, counts).tolist()
     assert rep["retrieved"] == 0
 
 
-@pytest.mark.parametrize("factors,message", [
-    (dict(source="laionet", caption="title"), "web sources keep their own captions"),
-    (dict(source="laionet_t0.8", scale=0.5), "scale must be 1"),
-    (dict(source="incaps", classes="all"), "is for the synthetic world"),
-    (dict(source="cc12m_cls", classes="in100"), "defined for IN-Caps only"),
-    (dict(source="incaps", classes="in100", scale=0.5), "fixed size"),
-    (dict(source="curated"), "not a real source"),
-])
+@pytest.mark.parametrize(
+    "factors,message",
+    [
+        (dict(source="laionet", caption="title"), "web sources keep their own captions"),
+        (dict(source="laionet_t0.8", scale=0.5), "scale must be 1"),
+        (dict(source="incaps", classes="all"), "is for the synthetic world"),
+        (dict(source="cc12m_cls", classes="in100"), "defined for IN-Caps only"),
+        (dict(source="incaps", classes="in100", scale=0.5), "fixed size"),
+        (dict(source="curated"), "not a real source"),
+    ],
+)
 def test_bad_factor_combinations_fail_clearly(factors, message):
     with pytest.raises(ValueError, match=message):
         real.family(_factors(**factors))
@@ -148,11 +176,15 @@ def test_write_real_dataset_requires_the_base(tmp_path):
 
 # --- webdataset shards ----------------------------------------------------------------------------
 
+
 def _shard(path, keys, ext="jpg"):
     with tarfile.open(path, "w") as tar:
         for n, key in enumerate(keys):
-            for suffix, data in ((ext, jpeg_bytes(n, size=12)), ("txt", b"caption"),
-                                 ("json", b"{}")):
+            for suffix, data in (
+                (ext, jpeg_bytes(n, size=12)),
+                ("txt", b"caption"),
+                ("json", b"{}"),
+            ):
                 info = tarfile.TarInfo(f"{key}.{suffix}")
                 info.size = len(data)
                 tar.addfile(info, _io.BytesIO(data))

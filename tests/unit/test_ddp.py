@@ -25,21 +25,52 @@ from cliptail.train.toy import write_toy_split
 pytestmark = pytest.mark.slow
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-ENV = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-       "OMP_NUM_THREADS": "1"}
+ENV = {
+    **os.environ,
+    "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+    "OMP_NUM_THREADS": "1",
+}
 MODEL = {"vision_width": 8, "text_width": 32, "text_heads": 1, "text_layers": 1, "embed_dim": 32}
 ONE_STEP = {
     # AdamW with a large eps makes the update a smooth function of the gradient (-lr g / (|g| + 1)
     # after one step), so differences in the gradient show in the weights
-    "clip": {"run": "clip", "method": "clip", "threads": 1, "device": "cpu", "sync_bn": True,
-             "model": MODEL, "optim": {"epochs": 1, "batch_size": 64, "lr": 0.5, "eps": 1.0,
-                                       "weight_decay": 0.0, "warmup_steps": 1}},
-    "sl": {"run": "sl", "method": "sl", "threads": 1, "device": "cpu", "sync_bn": True,
-           "model": MODEL, "vocab": {"size": 5, "shard": 16},
-           "optim": {"epochs": 1, "batch_size": 64, "lr": 0.5}},
+    "clip": {
+        "run": "clip",
+        "method": "clip",
+        "threads": 1,
+        "device": "cpu",
+        "sync_bn": True,
+        "model": MODEL,
+        "optim": {
+            "epochs": 1,
+            "batch_size": 64,
+            "lr": 0.5,
+            "eps": 1.0,
+            "weight_decay": 0.0,
+            "warmup_steps": 1,
+        },
+    },
+    "sl": {
+        "run": "sl",
+        "method": "sl",
+        "threads": 1,
+        "device": "cpu",
+        "sync_bn": True,
+        "model": MODEL,
+        "vocab": {"size": 5, "shard": 16},
+        "optim": {"epochs": 1, "batch_size": 64, "lr": 0.5},
+    },
 }
-RESUME = {"run": "ddp-resume", "method": "sl", "threads": 1, "device": "cpu", "sync_bn": True,
-          "model": MODEL, "vocab": {"size": 5, "shard": 8}, "optim": {"epochs": 4, "batch_size": 16}}
+RESUME = {
+    "run": "ddp-resume",
+    "method": "sl",
+    "threads": 1,
+    "device": "cpu",
+    "sync_bn": True,
+    "model": MODEL,
+    "vocab": {"size": 5, "shard": 8},
+    "optim": {"epochs": 4, "batch_size": 16},
+}
 # several runs in one launch: the process group is the caller's, train_run uses it as it is
 WORKER = textwrap.dedent("""
     import json, sys
@@ -67,16 +98,28 @@ def ddp_runs(toy):
     """The runs of ONE_STEP and RESUME trained by 2 processes (one torchrun launch)."""
     (toy / "worker.py").write_text(WORKER)
     io.write_json(toy / "specs.json", {**ONE_STEP, "resume": RESUME})
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes", "1",
-           "--nproc-per-node", "2", str(toy / "worker.py"), str(toy), str(toy / "specs.json")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nnodes",
+        "1",
+        "--nproc-per-node",
+        "2",
+        str(toy / "worker.py"),
+        str(toy),
+        str(toy / "specs.json"),
+    ]
     result = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     return toy / "ddp"
 
 
 def paths(root, out):
-    return dict(manifest=root / "train.parquet", classes=root / "classes.tsv", images_root=root,
-                out_dir=out)
+    return dict(
+        manifest=root / "train.parquet", classes=root / "classes.tsv", images_root=root, out_dir=out
+    )
 
 
 def descendants(pid: int) -> list[int]:
@@ -100,8 +143,7 @@ def descendants(pid: int) -> list[int]:
 def initial_weights(spec: dict) -> dict[str, torch.Tensor]:
     s = TrainSpec.from_dict(spec).resolved()
     torch.manual_seed(s.seed)
-    model = build_model(s.method, resolve_model_config(s), num_classes=12,
-                        text_tower=s.text_tower)
+    model = build_model(s.method, resolve_model_config(s), num_classes=12, text_tower=s.text_tower)
     return model.state_dict()
 
 
@@ -112,8 +154,11 @@ def test_one_ddp_step_equals_one_step_on_the_global_batch(toy, ddp_runs, tmp_pat
         ddp = torch.load(ddp_runs / name / "checkpoint.pt", weights_only=False)
         assert io.read_json(ddp_runs / name / "run.json")["world_size"] == 2
         start = initial_weights(spec)
-        overall = max((single["state_dict"][k] - w0).abs().max().item()
-                      for k, w0 in start.items() if torch.is_floating_point(w0))
+        overall = max(
+            (single["state_dict"][k] - w0).abs().max().item()
+            for k, w0 in start.items()
+            if torch.is_floating_point(w0)
+        )
         moved = 0
         for key, w0 in start.items():
             a, b = single["state_dict"][key], ddp["state_dict"][key]
@@ -135,8 +180,9 @@ def test_killed_ddp_run_resumes_bit_identical(toy, ddp_runs, tmp_path):
 
     out, resume = tmp_path / "run", tmp_path / "resume"
     io.write_json(tmp_path / "spec.json", spec)
-    cmd = torchrun_command(2, spec_file=tmp_path / "spec.json", resume_dir=resume,
-                           progress=False, **paths(toy, out))
+    cmd = torchrun_command(
+        2, spec_file=tmp_path / "spec.json", resume_dir=resume, progress=False, **paths(toy, out)
+    )
     proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.time() + 240
     while True:
@@ -163,16 +209,34 @@ def test_killed_ddp_run_resumes_bit_identical(toy, ddp_runs, tmp_path):
 
 
 def test_torchrun_command_shapes():
-    one = torchrun_command(4, spec_file="s.json", manifest="m", classes="c", images_root="i",
-                           out_dir="o", resume_dir="r")
+    one = torchrun_command(
+        4,
+        spec_file="s.json",
+        manifest="m",
+        classes="c",
+        images_root="i",
+        out_dir="o",
+        resume_dir="r",
+    )
     assert one[:3] == [sys.executable, "-m", "torch.distributed.run"]
     assert "--standalone" in one and one[one.index("--nproc-per-node") + 1] == "4"
     assert one[one.index("-m", 3) + 1] == "cliptail.train.launch"
     assert one[one.index("--resume-dir") + 1] == "r" and "--text-embeddings" not in one
-    multi = torchrun_command(8, nnodes=2, rdzv_endpoint="node1:29400", run_id="x",
-                             spec_file="s.json", manifest="m", classes="c", images_root="i",
-                             out_dir="o")
-    assert "--standalone" not in multi and multi[multi.index("--rdzv-endpoint") + 1] == "node1:29400"
+    multi = torchrun_command(
+        8,
+        nnodes=2,
+        rdzv_endpoint="node1:29400",
+        run_id="x",
+        spec_file="s.json",
+        manifest="m",
+        classes="c",
+        images_root="i",
+        out_dir="o",
+    )
+    assert (
+        "--standalone" not in multi and multi[multi.index("--rdzv-endpoint") + 1] == "node1:29400"
+    )
     with pytest.raises(ValueError, match="rdzv_endpoint"):
-        torchrun_command(2, nnodes=2, spec_file="s", manifest="m", classes="c", images_root="i",
-                         out_dir="o")
+        torchrun_command(
+            2, nnodes=2, spec_file="s", manifest="m", classes="c", images_root="i", out_dir="o"
+        )

@@ -57,8 +57,12 @@ def test_repeated_drops_resume_each_time(served, tmp_path):
     dest = tmp_path / "data.bin"
     download(served.url("data.bin"), dest, DIGEST, retries=3, **FAST)
     assert dest.read_bytes() == PAYLOAD
-    assert served.requests_for("data.bin") == [None, "bytes=50000-", "bytes=100000-",
-                                               "bytes=150000-"]
+    assert served.requests_for("data.bin") == [
+        None,
+        "bytes=50000-",
+        "bytes=100000-",
+        "bytes=150000-",
+    ]
 
 
 def test_exhausted_retries_keep_partial_for_a_later_resume(served, tmp_path):
@@ -135,8 +139,15 @@ def test_missing_file_fails_at_once(served, tmp_path):
 
 def test_unreachable_server_is_reported(tmp_path):
     with pytest.raises(DownloadError, match="connection failed"):
-        download("http://127.0.0.1:9/none", tmp_path / "x", None, retries=1, backoff=0,
-                 progress=False, timeout=2)
+        download(
+            "http://127.0.0.1:9/none",
+            tmp_path / "x",
+            None,
+            retries=1,
+            backoff=0,
+            progress=False,
+            timeout=2,
+        )
 
 
 def test_existing_good_file_is_kept_and_bad_one_replaced(served, tmp_path):

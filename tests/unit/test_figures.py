@@ -24,14 +24,42 @@ CAPTIONS = list(style.CAPTION_ORDER)
 
 def study_row(study: str, run: str, evalset: str = "val", **factors) -> dict:
     """One study-table row with every column of the schema (factors at the defaults)."""
-    row = {"study": study, "run": run, "evalset": evalset, "dataset": "d", "preset": "test",
-           "method": "clip", "source": "curated", "caption": "full", "scale": 1.0,
-           "classes": "eval", "trim_k": 0, "trim_ceil": 0, "text_tower": "rand", "head": None,
-           "vocab_size": None, "vocab_weight": None, "seed": 0, "n_train": 1000,
-           "num_classes": 50, "top1": 0.5, "top5": 0.8, "rho_acc": 0.3, "rho_pred": 0.1,
-           "pearson_acc": 0.3, "pearson_pred": 0.1, "pearson_log_acc": 0.3,
-           "pearson_log_pred": 0.1, "nc1": 1.0, "nc2_m": 0.2, "nc2nn_m": 0.4, "nc2_w": 0.2,
-           "nc2nn_w": 0.4, "tail_acc": np.nan, "head_acc": np.nan}
+    row = {
+        "study": study,
+        "run": run,
+        "evalset": evalset,
+        "dataset": "d",
+        "preset": "test",
+        "method": "clip",
+        "source": "curated",
+        "caption": "full",
+        "scale": 1.0,
+        "classes": "eval",
+        "trim_k": 0,
+        "trim_ceil": 0,
+        "text_tower": "rand",
+        "head": None,
+        "vocab_size": None,
+        "vocab_weight": None,
+        "seed": 0,
+        "n_train": 1000,
+        "num_classes": 50,
+        "top1": 0.5,
+        "top5": 0.8,
+        "rho_acc": 0.3,
+        "rho_pred": 0.1,
+        "pearson_acc": 0.3,
+        "pearson_pred": 0.1,
+        "pearson_log_acc": 0.3,
+        "pearson_log_pred": 0.1,
+        "nc1": 1.0,
+        "nc2_m": 0.2,
+        "nc2nn_m": 0.4,
+        "nc2_w": 0.2,
+        "nc2nn_w": 0.4,
+        "tail_acc": np.nan,
+        "head_acc": np.nan,
+    }
     for m in NC:
         row[f"nc_rho_freq_{m}"] = -0.2
         row[f"nc_rho_acc_{m}"] = -0.5
@@ -52,6 +80,7 @@ def frame(rows: list[dict]) -> pd.DataFrame:
 def _close_all():
     yield
     import matplotlib.pyplot as plt
+
     plt.close("all")
 
 
@@ -59,20 +88,42 @@ def fig03_table(tower="rand", evalsets=("val",)) -> pd.DataFrame:
     rows = []
     for evalset in evalsets:
         for i, caption in enumerate(CAPTIONS):
-            rows.append(study_row("descriptiveness", f"clip_{caption}", evalset, caption=caption,
-                                  text_tower=tower, rho_acc=0.5 - 0.04 * i + 0.01 * (i % 2),
-                                  rho_pred=0.3 - 0.02 * i, top1=0.2 + 0.03 * i))
+            rows.append(
+                study_row(
+                    "descriptiveness",
+                    f"clip_{caption}",
+                    evalset,
+                    caption=caption,
+                    text_tower=tower,
+                    rho_acc=0.5 - 0.04 * i + 0.01 * (i % 2),
+                    rho_pred=0.3 - 0.02 * i,
+                    top1=0.2 + 0.03 * i,
+                )
+            )
         for j, k in enumerate(["full", "128", "64"]):
-            rows.append(study_row("vocabulary", f"sl_{k}", evalset, method="sl", head=tower,
-                                  vocab_size=k, vocab_weight=None if k == "full" else "linear",
-                                  rho_acc=0.6 - 0.1 * j, rho_pred=0.7 - 0.2 * j + 0.01 * j * j,
-                                  top1=0.4 + 0.01 * j))
+            rows.append(
+                study_row(
+                    "vocabulary",
+                    f"sl_{k}",
+                    evalset,
+                    method="sl",
+                    head=tower,
+                    vocab_size=k,
+                    vocab_weight=None if k == "full" else "linear",
+                    rho_acc=0.6 - 0.1 * j,
+                    rho_pred=0.7 - 0.2 * j + 0.01 * j * j,
+                    top1=0.4 + 0.01 * j,
+                )
+            )
     return frame(rows)
 
 
 def artists(ax, prefix):
-    found = [a for a in [*ax.lines, *ax.collections, *ax.patches, *ax.texts]
-             if (a.get_gid() or "").startswith(prefix)]
+    found = [
+        a
+        for a in [*ax.lines, *ax.collections, *ax.patches, *ax.texts]
+        if (a.get_gid() or "").startswith(prefix)
+    ]
     return found
 
 
@@ -82,6 +133,7 @@ def line_slope(line):
 
 
 # --- Fig. 3 / Fig. 19 -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("func, tower", [(figures.fig03, "rand"), (figures.fig19, "frozen")])
 def test_fig03_fig19_points_labels_and_fits(func, tower):
@@ -135,8 +187,12 @@ def test_fig03_nan_points_are_skipped_and_noted():
 
 
 def test_fig03_seeds_are_averaged_and_one_point_has_no_fit():
-    rows = [study_row("vocabulary", f"sl_s{s}", method="sl", seed=s, rho_acc=0.2 + 0.2 * s,
-                      rho_pred=0.5) for s in (0, 1)]
+    rows = [
+        study_row(
+            "vocabulary", f"sl_s{s}", method="sl", seed=s, rho_acc=0.2 + 0.2 * s, rho_pred=0.5
+        )
+        for s in (0, 1)
+    ]
     fig = figures.fig03(frame(rows))
     (pts,) = artists(fig.axes[0], "points:SL (rand head)")
     assert np.allclose(pts.get_offsets(), [[0.3, 0.5]])
@@ -146,8 +202,10 @@ def test_fig03_seeds_are_averaged_and_one_point_has_no_fit():
 
 
 def test_fig03_sl_points_order_and_weight_labels():
-    rows = [study_row("vocabulary", f"sl_{k}_{w}", method="sl", vocab_size=k, vocab_weight=w)
-            for k, w in (("64", "sqrt"), ("full", None), ("128", "linear"), ("64", "linear"))]
+    rows = [
+        study_row("vocabulary", f"sl_{k}_{w}", method="sl", vocab_size=k, vocab_weight=w)
+        for k, w in (("64", "sqrt"), ("full", None), ("128", "linear"), ("64", "linear"))
+    ]
     fig = figures.fig03(frame(rows))
     assert [t.get_text() for t in fig.axes[0].texts] == ["full", "K=128", "K=64", "K=64 sqrt"]
 
@@ -159,11 +217,15 @@ def test_fig03_missing_column_is_a_clear_error():
 
 # --- Fig. 4 ---------------------------------------------------------------------------------------
 
+
 def test_fig04a_ranked_frequencies_and_densities():
     freqs = {"curated": np.array([5, 50, 0, 20]), "web": pd.Series([100, 1, 3, 2])}
     rng = np.random.default_rng(0)
-    sims = {"curated": rng.normal(0.5, 0.1, 200), "web": rng.normal(0.7, 0.05, 200),
-            "tiny": np.array([0.3])}
+    sims = {
+        "curated": rng.normal(0.5, 0.1, 200),
+        "web": rng.normal(0.7, 0.05, 200),
+        "tiny": np.array([0.3]),
+    }
     fig = figures.fig04a(freqs, sims)
     ax_f, ax_s = fig.axes
     assert ax_f.get_yscale() == "log" and ax_f.get_ylabel() == "Class frequency"
@@ -186,34 +248,51 @@ def test_fig04b_per_source_lines():
     rows = []
     for method in ("clip", "sl"):
         for i, source in enumerate(("web", "curated")):
-            rows.append(study_row("distribution", f"{method}_{source}", method=method,
-                                  source=source, top1=0.3 + 0.1 * i,
-                                  rho_acc=0.4 - 0.1 * i + (0.2 if method == "sl" else 0)))
+            rows.append(
+                study_row(
+                    "distribution",
+                    f"{method}_{source}",
+                    method=method,
+                    source=source,
+                    top1=0.3 + 0.1 * i,
+                    rho_acc=0.4 - 0.1 * i + (0.2 if method == "sl" else 0),
+                )
+            )
     fig = figures.fig04b(frame(rows))
     ax_top1, ax_rho = fig.axes
     assert ax_top1.get_ylabel() == "Top-1 acc. (%)" and ax_rho.get_ylabel() == "Corr. freq vs acc"
     assert [t.get_text() for t in ax_rho.get_xticklabels()] == ["curated", "web (shifted)"]
     (sl,) = artists(ax_rho, "line:SL (rand head)")
     x, y = sl.get_data()
-    assert list(x) == [0.0, 1.0] and np.allclose(y, [0.5, 0.6])   # curated first
+    assert list(x) == [0.0, 1.0] and np.allclose(y, [0.5, 0.6])  # curated first
     (clip,) = artists(ax_top1, "line:CLIP (rand text)")
     assert np.allclose(clip.get_data()[1], [40.0, 30.0])
 
 
 # --- Fig. 5 / 6 / 7a ------------------------------------------------------------------------------
 
+
 def test_fig05_scale_lines_per_tower_and_sl_point():
     rows = []
     for tower in ("rand", "frozen"):
         for scale in (1.0, 0.5, 0.25):
-            rows.append(study_row("scale", f"clip_{tower}_{scale}", text_tower=tower, scale=scale,
-                                  n_train=int(4000 * scale), top1=scale / 2,
-                                  nc1=np.nan if scale == 0.25 and tower == "rand" else 1 / scale))
+            rows.append(
+                study_row(
+                    "scale",
+                    f"clip_{tower}_{scale}",
+                    text_tower=tower,
+                    scale=scale,
+                    n_train=int(4000 * scale),
+                    top1=scale / 2,
+                    nc1=np.nan if scale == 0.25 and tower == "rand" else 1 / scale,
+                )
+            )
     rows.append(study_row("scale", "sl_frozen", method="sl", head="frozen", n_train=4000))
     fig = figures.fig05(frame(rows))
     assert len(fig.axes) == 4
-    assert [ax.get_ylabel() for ax in fig.axes] == [style.LABELS[c] for c in
-                                                    ("top1", "rho_acc", "nc1", "nc2_m")]
+    assert [ax.get_ylabel() for ax in fig.axes] == [
+        style.LABELS[c] for c in ("top1", "rho_acc", "nc1", "nc2_m")
+    ]
     assert fig.axes[0].get_xscale() == "log" and fig.axes[0].xaxis.get_transform().base == 2
     assert fig.axes[2].get_xlabel() == "#training images"
     (rand,) = artists(fig.axes[0], "line:CLIP (rand text)")
@@ -228,12 +307,24 @@ def test_fig05_scale_lines_per_tower_and_sl_point():
 
 
 def test_fig06_open_world_order():
-    rows = [study_row("open_world", f"clip_{c}", text_tower="frozen", classes=c,
-                      rho_acc=r, rho_pred=r / 2, top1=0.5)
-            for c, r in (("all", 0.1), ("eval", 0.3), ("all_matched", 0.2))]
+    rows = [
+        study_row(
+            "open_world",
+            f"clip_{c}",
+            text_tower="frozen",
+            classes=c,
+            rho_acc=r,
+            rho_pred=r / 2,
+            top1=0.5,
+        )
+        for c, r in (("all", 0.1), ("eval", 0.3), ("all_matched", 0.2))
+    ]
     fig = figures.fig06(frame(rows))
-    assert [ax.get_ylabel() for ax in fig.axes] == ["Corr. freq vs acc", "Corr. freq vs #pred",
-                                                    "Top-1 acc. (%)"]
+    assert [ax.get_ylabel() for ax in fig.axes] == [
+        "Corr. freq vs acc",
+        "Corr. freq vs #pred",
+        "Top-1 acc. (%)",
+    ]
     (line,) = artists(fig.axes[0], "line:CLIP (frozen text)")
     assert np.allclose(line.get_data()[1], [0.3, 0.2, 0.1])
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
@@ -241,9 +332,11 @@ def test_fig06_open_world_order():
 
 
 def test_fig07a_heatmaps_from_nc_columns():
-    rows = [study_row("descriptiveness", "clip_full"),
-            study_row("vocabulary", "sl_full", method="sl", nc_rho_acc_nc1=np.nan),
-            study_row("vocabulary", "sl_64", method="sl", vocab_size="64", vocab_weight="linear")]
+    rows = [
+        study_row("descriptiveness", "clip_full"),
+        study_row("vocabulary", "sl_full", method="sl", nc_rho_acc_nc1=np.nan),
+        study_row("vocabulary", "sl_64", method="sl", vocab_size="64", vocab_weight="linear"),
+    ]
     rows[0]["nc_rho_freq_nc2_w"] = 0.75
     fig = figures.fig07a(frame(rows))
     heat_acc, heat_freq = fig.axes[0], fig.axes[1]
@@ -262,14 +355,20 @@ def test_fig07a_heatmaps_from_nc_columns():
 
 # --- Fig. 8 / 9b ----------------------------------------------------------------------------------
 
+
 def per_class_record(freq, acc, npred=None, names=None) -> pd.DataFrame:
     n = len(freq)
     rng = np.random.default_rng(n)
-    return pd.DataFrame({
-        "class": np.arange(n), "name": names or [f"c{i}" for i in range(n)],
-        "freq": np.asarray(freq, dtype=np.int64), "acc": np.asarray(acc, dtype=float),
-        "npred": np.asarray(npred if npred is not None else rng.integers(0, 40, n)),
-        **{m: rng.random(n) for m in NC}})
+    return pd.DataFrame(
+        {
+            "class": np.arange(n),
+            "name": names or [f"c{i}" for i in range(n)],
+            "freq": np.asarray(freq, dtype=np.int64),
+            "acc": np.asarray(acc, dtype=float),
+            "npred": np.asarray(npred if npred is not None else rng.integers(0, 40, n)),
+            **{m: rng.random(n) for m in NC},
+        }
+    )
 
 
 def trim_table() -> pd.DataFrame:
@@ -278,9 +377,17 @@ def trim_table() -> pd.DataFrame:
         rows.append(study_row("trim_tail", f"{method}_ref", **kw))
         for k in (2, 4):
             for ceil in (0, 1):
-                rows.append(study_row("trim_tail", f"{method}_k{k}c{ceil}", trim_k=k,
-                                      trim_ceil=ceil, tail_acc=0.1 * ceil + 0.01 * k,
-                                      head_acc=0.6 + (0.1 if method == "clip" else 0), **kw))
+                rows.append(
+                    study_row(
+                        "trim_tail",
+                        f"{method}_k{k}c{ceil}",
+                        trim_k=k,
+                        trim_ceil=ceil,
+                        tail_acc=0.1 * ceil + 0.01 * k,
+                        head_acc=0.6 + (0.1 if method == "clip" else 0),
+                        **kw,
+                    )
+                )
     return frame(rows)
 
 
@@ -306,14 +413,14 @@ def test_fig08_trimmed_lines_and_untrimmed_reference():
     (note,) = artists(fig.axes[0], "note")
     assert "SL (rand head)" in note.get_text()
     # explicit tail classes (the curation's) take precedence over the frequency ranking
-    fig = figures.fig08(table, per_class, {"2": [0, 2], 4: [0, 2, 4, 6]})   # keys as from JSON
+    fig = figures.fig08(table, per_class, {"2": [0, 2], 4: [0, 2, 4, 6]})  # keys as from JSON
     (ref,) = artists(fig.axes[1], "untrimmed:CLIP (rand text)")
     assert np.allclose(ref.get_data()[1], [80.0, 72.5])
 
 
 def test_untrimmed_reference_ranks_ties_like_the_curation():
     record = per_class_record([3, 1, 1, 0, 1], [0.1, 0.2, 0.4, 0.8, 0.0])
-    ref = untrimmed_reference(record.sample(frac=1.0, random_state=0), [3])   # any row order
+    ref = untrimmed_reference(record.sample(frac=1.0, random_state=0), [3])  # any row order
     # the 3 rarest: class 3 (0), then classes 1 and 2 (1 each, lower index first), not class 4
     assert ref.tail_acc.iloc[0] == pytest.approx(np.mean([0.8, 0.2, 0.4]))
     assert ref.head_acc.iloc[0] == pytest.approx(np.mean([0.1, 0.0]))
@@ -327,29 +434,76 @@ def test_fig08_without_trimmed_runs_is_an_error():
 
 def test_select_tail_runs_and_fig09b():
     factors = {
-        "clip_k4c0": {"method": "clip", "text_tower": "rand", "trim_k": 4, "trim_ceil": 0, "seed": 0},
-        "clip_k4c0_s1": {"method": "clip", "text_tower": "rand", "trim_k": 4, "trim_ceil": 0, "seed": 1},
-        "clipf_k4c0": {"method": "clip", "text_tower": "frozen", "trim_k": 4, "trim_ceil": 0, "seed": 0},
-        "sl_k4c0": {"method": "sl", "head": "rand", "vocab_size": "full", "trim_k": 4,
-                    "trim_ceil": 0, "seed": 0},
-        "sl_k2c0": {"method": "sl", "head": "rand", "vocab_size": "full", "trim_k": 2,
-                    "trim_ceil": 0, "seed": 0},
-        "sl_k4c1": {"method": "sl", "head": "rand", "vocab_size": "full", "trim_k": 4,
-                    "trim_ceil": 1, "seed": 0},
-        "sl_ref": {"method": "sl", "head": "rand", "vocab_size": "full", "trim_k": 0,
-                   "trim_ceil": 0, "seed": 0},
+        "clip_k4c0": {
+            "method": "clip",
+            "text_tower": "rand",
+            "trim_k": 4,
+            "trim_ceil": 0,
+            "seed": 0,
+        },
+        "clip_k4c0_s1": {
+            "method": "clip",
+            "text_tower": "rand",
+            "trim_k": 4,
+            "trim_ceil": 0,
+            "seed": 1,
+        },
+        "clipf_k4c0": {
+            "method": "clip",
+            "text_tower": "frozen",
+            "trim_k": 4,
+            "trim_ceil": 0,
+            "seed": 0,
+        },
+        "sl_k4c0": {
+            "method": "sl",
+            "head": "rand",
+            "vocab_size": "full",
+            "trim_k": 4,
+            "trim_ceil": 0,
+            "seed": 0,
+        },
+        "sl_k2c0": {
+            "method": "sl",
+            "head": "rand",
+            "vocab_size": "full",
+            "trim_k": 2,
+            "trim_ceil": 0,
+            "seed": 0,
+        },
+        "sl_k4c1": {
+            "method": "sl",
+            "head": "rand",
+            "vocab_size": "full",
+            "trim_k": 4,
+            "trim_ceil": 1,
+            "seed": 0,
+        },
+        "sl_ref": {
+            "method": "sl",
+            "head": "rand",
+            "vocab_size": "full",
+            "trim_k": 0,
+            "trim_ceil": 0,
+            "seed": 0,
+        },
     }
     chosen = select_tail_runs(factors)
-    assert chosen == {"CLIP (rand text)": "clip_k4c0", "CLIP (frozen text)": "clipf_k4c0",
-                      "SL (rand head)": "sl_k4c0"}
+    assert chosen == {
+        "CLIP (rand text)": "clip_k4c0",
+        "CLIP (frozen text)": "clipf_k4c0",
+        "SL (rand head)": "sl_k4c0",
+    }
     assert select_tail_runs(factors, k=2) == {"SL (rand head)": "sl_k2c0"}
     with pytest.raises(ValueError, match="no run trims"):
         select_tail_runs(factors, ceil=3)
 
     freq = [9, 0, 7, 0, 5, 0]
     names = ["ant", "bee", "cat", "dog", "eel", "fox"]
-    records = {label: per_class_record(freq, np.linspace(0, 1, 6) * (i + 1) / 3, names=names)
-               for i, label in enumerate(chosen)}
+    records = {
+        label: per_class_record(freq, np.linspace(0, 1, 6) * (i + 1) / 3, names=names)
+        for i, label in enumerate(chosen)
+    }
     records["SL (rand head)"].loc[3, "acc"] = np.nan
     fig = figures.fig09b(records, [5, 3, 1])
     ax_acc, ax_pred = fig.axes
@@ -367,12 +521,15 @@ def test_select_tail_runs_and_fig09b():
 
 # --- Fig. 11 / 15 ---------------------------------------------------------------------------------
 
+
 def test_fig11_correlations_printed_and_zero_frequency_placement():
     freq = np.array([0, 0, 1, 3, 10, 30, 100, 300])
-    clip = per_class_record(freq, [0.5, 0.4, 0.6, 0.5, 0.55, 0.6, 0.58, 0.62],
-                            npred=[4, 6, 5, 5, 5, 6, 5, 4])
-    sl = per_class_record(freq, [0.0, np.nan, 0.1, 0.3, 0.5, 0.7, 0.8, 0.9],
-                          npred=[0, 0, 1, 2, 5, 8, 10, 14])
+    clip = per_class_record(
+        freq, [0.5, 0.4, 0.6, 0.5, 0.55, 0.6, 0.58, 0.62], npred=[4, 6, 5, 5, 5, 6, 5, 4]
+    )
+    sl = per_class_record(
+        freq, [0.0, np.nan, 0.1, 0.3, 0.5, 0.7, 0.8, 0.9], npred=[0, 0, 1, 2, 5, 8, 10, 14]
+    )
     fig = figures.fig11({"CLIP": clip, "SL": sl})
     assert len(fig.axes) == 4
     ax_clip_acc, ax_sl_acc, ax_clip_pred, ax_sl_pred = fig.axes
@@ -387,7 +544,7 @@ def test_fig11_correlations_printed_and_zero_frequency_placement():
     assert f"Spearman ρ {r['spearman']:.2f}" in text and f"Pearson r {r['pearson']:.2f}" in text
     assert f"Pearson r (log) {r['pearson_log']:.2f}" in text
     (unseen,) = artists(ax_sl_acc, "unseen:SL")
-    assert np.allclose(unseen.get_offsets(), [[0.5, 0.0]])      # the NaN class is omitted
+    assert np.allclose(unseen.get_offsets(), [[0.5, 0.0]])  # the NaN class is omitted
     (unseen_pred,) = artists(ax_sl_pred, "unseen:SL")
     assert len(unseen_pred.get_offsets()) == 2
     (seen,) = artists(ax_sl_acc, "classes:SL")
@@ -402,7 +559,7 @@ def test_fig15_binned_mean_and_std():
     rec = per_class_record(freq, acc, npred=[0, 1, 3, 5, 9, 12])
     table = per_class_mod.binned({"SL": rec}, 2)
     acc_bins = table[table.quantity == "acc"]
-    assert list(acc_bins.n_classes) == [1, 2, 3]            # [0, 1), [1, 10), [10, 100]
+    assert list(acc_bins.n_classes) == [1, 2, 3]  # [0, 1), [1, 10), [10, 100]
     assert np.allclose(acc_bins["mean"], [0.0, 0.3, 0.7])
     assert np.allclose(acc_bins["std"], [0.0, 0.1, np.std([0.5, 0.7, 0.9])])
     assert np.allclose(acc_bins.x, [0.5, np.sqrt(10), np.sqrt(1000)])
@@ -417,9 +574,21 @@ def test_fig15_binned_mean_and_std():
 
 # --- captions, save ---------------------------------------------------------------------------------
 
+
 def test_every_figure_has_a_caption_and_stem():
-    names = {"fig03", "fig04a", "fig04b", "fig05", "fig06", "fig07a", "fig08", "fig09b", "fig11",
-             "fig15", "fig19"}
+    names = {
+        "fig03",
+        "fig04a",
+        "fig04b",
+        "fig05",
+        "fig06",
+        "fig07a",
+        "fig08",
+        "fig09b",
+        "fig11",
+        "fig15",
+        "fig19",
+    }
     assert set(figures.CAPTIONS) == names and set(figures.STEMS) == names
     for name in names:
         assert callable(getattr(figures, name))
@@ -433,7 +602,9 @@ def test_save_writes_png_and_pdf_atomically(tmp_path, monkeypatch):
     png, pdf = figures.save(fig, tmp_path / "out" / "fig03_descriptiveness_vocabulary")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and pdf.read_bytes()[:5] == b"%PDF-"
     assert sorted(p.name for p in png.parent.iterdir()) == [
-        "fig03_descriptiveness_vocabulary.pdf", "fig03_descriptiveness_vocabulary.png"]
+        "fig03_descriptiveness_vocabulary.pdf",
+        "fig03_descriptiveness_vocabulary.png",
+    ]
     # same figure, same PDF bytes (no creation date)
     _, pdf2 = figures.save(figures.fig03(fig03_table()), tmp_path / "again")
     assert pdf2.read_bytes() == pdf.read_bytes()
@@ -450,8 +621,15 @@ def test_save_writes_png_and_pdf_atomically(tmp_path, monkeypatch):
     assert list((tmp_path / "broken").iterdir()) == []
 
 
-@pytest.mark.parametrize("func, factor", [(figures.fig03, "scale"), (figures.fig05, "source"),
-                                          (figures.fig06, "caption"), (figures.fig04b, "classes")])
+@pytest.mark.parametrize(
+    "func, factor",
+    [
+        (figures.fig03, "scale"),
+        (figures.fig05, "source"),
+        (figures.fig06, "caption"),
+        (figures.fig04b, "classes"),
+    ],
+)
 def test_rows_of_other_settings_are_refused_not_averaged(func, factor):
     other = {"scale": 0.5, "source": "web", "caption": "title", "classes": "all"}[factor]
     rows = [study_row("s", "a", text_tower="rand"), study_row("s", "b", **{factor: other})]
@@ -460,6 +638,7 @@ def test_rows_of_other_settings_are_refused_not_averaged(func, factor):
 
 
 # --- the tables the workflow builds ------------------------------------------------------------------
+
 
 def test_figures_and_claims_accept_the_workflow_tables_of_the_default_study():
     """Study tables built by cliptail.evaluate.aggregate from the default config's plan, with
@@ -474,8 +653,10 @@ def test_figures_and_claims_accept_the_workflow_tables_of_the_default_study():
     from cliptail.study import build_plan
 
     root = Path(__file__).resolve().parents[2]
-    config = cfg.validate(cfg.load_yaml(root / "config" / "config.yaml"),
-                          root / "config" / "schema" / "config.schema.yaml")
+    config = cfg.validate(
+        cfg.load_yaml(root / "config" / "config.yaml"),
+        root / "config" / "schema" / "config.schema.yaml",
+    )
     plan = build_plan(config)
     rng = np.random.default_rng(0)
     num_classes, per_class_n, dim = 60, 4, 12
@@ -490,21 +671,41 @@ def test_figures_and_claims_accept_the_workflow_tables_of_the_default_study():
             freq[tail] = np.minimum(freq[tail], run.factors["trim_ceil"])
         for evalset in ("val", "v2"):
             features = rng.normal(size=(targets.size, dim)) + np.eye(num_classes, dim)[targets] * 3
-            preds = np.where(rng.random(targets.size) < 0.5, targets,
-                             rng.integers(0, num_classes, targets.size))
-            top5 = np.stack([preds, *(rng.integers(0, num_classes, targets.size)
-                                      for _ in range(4))], axis=1)
+            preds = np.where(
+                rng.random(targets.size) < 0.5, targets, rng.integers(0, num_classes, targets.size)
+            )
+            top5 = np.stack(
+                [preds, *(rng.integers(0, num_classes, targets.size) for _ in range(4))], axis=1
+            )
             table, scalars = evaluation_records(
-                features=features, targets=targets, preds=preds, top5=top5,
-                classifier=rng.normal(size=(num_classes, dim)), freq=freq,
-                class_names=[f"c{i}" for i in range(num_classes)], tail_classes=tail)
+                features=features,
+                targets=targets,
+                preds=preds,
+                top5=top5,
+                classifier=rng.normal(size=(num_classes, dim)),
+                freq=freq,
+                class_names=[f"c{i}" for i in range(num_classes)],
+                tail_classes=tail,
+            )
             records[(name, evalset)] = table
-            docs.setdefault(name, []).append({"run": name, "evalset": evalset,
-                                              "dataset": run.dataset, "scalars": scalars,
-                                              "n_train": int(freq.sum() * run.factors["scale"])})
-    studies = {s: study_table(s, {r.name: r.factors for r in plan.runs_of(s)},
-                              [d for r in plan.runs_of(s) for d in docs[r.name]], "mini")
-               for s in plan.studies}
+            docs.setdefault(name, []).append(
+                {
+                    "run": name,
+                    "evalset": evalset,
+                    "dataset": run.dataset,
+                    "scalars": scalars,
+                    "n_train": int(freq.sum() * run.factors["scale"]),
+                }
+            )
+    studies = {
+        s: study_table(
+            s,
+            {r.name: r.factors for r in plan.runs_of(s)},
+            [d for r in plan.runs_of(s) for d in docs[r.name]],
+            "mini",
+        )
+        for s in plan.studies
+    }
 
     def tables_of(*names):
         return pd.concat([studies[n] for n in names], ignore_index=True)
@@ -515,38 +716,43 @@ def test_figures_and_claims_accept_the_workflow_tables_of_the_default_study():
         "fig04b": figures.fig04b(tables_of("distribution"), evalset="val"),
         "fig05": figures.fig05(tables_of("scale"), evalset="val"),
         "fig06": figures.fig06(tables_of("open_world"), evalset="val"),
-        "fig07a": figures.fig07a(tables_of("descriptiveness", "vocabulary", "text_tower"),
-                                 evalset="val"),
+        "fig07a": figures.fig07a(
+            tables_of("descriptiveness", "vocabulary", "text_tower"), evalset="val"
+        ),
     }
     trim = tables_of("trim_tail")
     trim_runs = trim.run.unique().tolist()
     per_class = {r: records[(r, "val")] for r in trim_runs}
     ks = sorted(k for k in trim.trim_k.unique() if k)
-    made["fig08"] = figures.fig08(trim, per_class, {k: tail_classes(base_freq, k) for k in ks},
-                                  evalset="val")
+    made["fig08"] = figures.fig08(
+        trim, per_class, {k: tail_classes(base_freq, k) for k in ks}, evalset="val"
+    )
     chosen = select_tail_runs({r: plan.runs[r].factors for r in trim_runs})
-    made["fig09b"] = figures.fig09b({label: per_class[r] for label, r in chosen.items()},
-                                    tail_classes(base_freq, ks[-1]))
+    made["fig09b"] = figures.fig09b(
+        {label: per_class[r] for label, r in chosen.items()}, tail_classes(base_freq, ks[-1])
+    )
     baselines = {"CLIP": records[(trim_runs[0], "val")], "SL": records[(trim_runs[-1], "val")]}
     made["fig11"] = figures.fig11(baselines)
     made["fig15"] = figures.fig15(baselines)
-    made["fig04a"] = figures.fig04a({"curated": base_freq, "trimmed": records[(trim_runs[1],
-                                                                              "val")]["freq"]})
+    made["fig04a"] = figures.fig04a(
+        {"curated": base_freq, "trimmed": records[(trim_runs[1], "val")]["freq"]}
+    )
     assert set(made) == set(figures.CAPTIONS)
-    for fig in made.values():            # every figure renders (saving is tested above)
+    for fig in made.values():  # every figure renders (saving is tested above)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=30)
         assert buffer.getbuffer().nbytes > 1000
     # the untrimmed CLIP reference of Fig. 8 is its accuracy over the curation's tail classes
     clip_ref = trim[(trim.method == "clip") & (trim.trim_k == 0) & (trim.evalset == "val")]
-    expected = metrics.head_tail_accuracy(per_class[clip_ref.run.iloc[0]]["acc"],
-                                          tail_classes(base_freq, ks[-1]))["tail_acc"]
+    expected = metrics.head_tail_accuracy(
+        per_class[clip_ref.run.iloc[0]]["acc"], tail_classes(base_freq, ks[-1])
+    )["tail_acc"]
     (ref,) = artists(made["fig08"].axes[1], "untrimmed:CLIP (rand text)")
     assert ref.get_data()[1][-1] == pytest.approx(100 * expected)
 
     runs = combine(studies.values())
     out = claims(runs, "val")
     assert len(out) == len(CLAIMS) and out.holds.dtype == "boolean"
-    assert out.holds.notna().all()                          # the default study tests every claim
+    assert out.holds.notna().all()  # the default study tests every claim
     labels = [t.get_text() for t in made["fig07a"].axes[0].get_yticklabels()]
     assert len(labels) == 9 + 4 + 3 + 2 and not any("nan" in x for x in labels)

@@ -29,18 +29,22 @@ from cliptail.curate import laionet_variants as lv
 from cliptail.curate import matching
 from cliptail.data import manifest
 
-SHARED_METADATA = Path(os.environ.get(
-    "CLIPTAIL_SHARED_METADATA",
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "metadata"))
+SHARED_METADATA = Path(
+    os.environ.get(
+        "CLIPTAIL_SHARED_METADATA",
+        Path(__file__).resolve().parents[2] / ".." / "shared" / "metadata",
+    )
+)
 FREQS = SHARED_METADATA / "freqs"
 needs_metadata = pytest.mark.skipif(
-    not FREQS.is_dir(), reason=f"the authors' released metadata is not at {SHARED_METADATA} "
-                               "(set CLIPTAIL_SHARED_METADATA)")
+    not FREQS.is_dir(),
+    reason=f"the authors' released metadata is not at {SHARED_METADATA} "
+    "(set CLIPTAIL_SHARED_METADATA)",
+)
 
 N_FULL = 3_256_561
 THRESHOLD_TOTALS = {0.7: 3_256_561, 0.75: 1_925_250, 0.8: 879_460, 0.82: 576_276}
-FRACTION_TOTALS = {0.5: 1_628_287, 0.25: 814_158, 0.125: 407_100, 0.0625: 203_580,
-                   0.03125: 101_848}
+FRACTION_TOTALS = {0.5: 1_628_287, 0.25: 814_158, 0.125: 407_100, 0.0625: 203_580, 0.03125: 101_848}
 NONEMPTY_CLASSES = 943
 
 
@@ -54,11 +58,15 @@ def counts_of(df: pd.DataFrame) -> np.ndarray:
 
 # --- the authors' procedure in plain pandas, for small tables ------------------------------------
 
+
 def pandas_procedure(df, threshold, n=None, frac=1.0, seed=42):
     first_per_class = df.groupby("label").head(1)
     out = df[df["similarity"] >= threshold]
-    out = out.sample(n=n, random_state=seed) if n is not None else out.sample(frac=frac,
-                                                                                random_state=seed)
+    out = (
+        out.sample(n=n, random_state=seed)
+        if n is not None
+        else out.sample(frac=frac, random_state=seed)
+    )
     lost = set(df["label"]) - set(out["label"])
     out = pd.concat([out, first_per_class[first_per_class["label"].isin(lost)]])
     if n is not None and len(out) > n:
@@ -70,9 +78,15 @@ def pandas_procedure(df, threshold, n=None, frac=1.0, seed=42):
 def random_table(rng, num_rows, num_classes):
     weights = rng.zipf(1.6, num_classes).astype(float)
     labels = rng.choice(num_classes, num_rows, p=weights / weights.sum())
-    return pd.DataFrame({"image": [f"img{i}" for i in range(num_rows)], "label": labels,
-                         "caption": "a caption", "similarity": rng.uniform(0.7, 1.0, num_rows)},
-                        index=np.sort(rng.choice(10 * num_rows, num_rows, replace=False)))
+    return pd.DataFrame(
+        {
+            "image": [f"img{i}" for i in range(num_rows)],
+            "label": labels,
+            "caption": "a caption",
+            "similarity": rng.uniform(0.7, 1.0, num_rows),
+        },
+        index=np.sort(rng.choice(10 * num_rows, num_rows, replace=False)),
+    )
 
 
 @pytest.mark.parametrize("trial", range(12))
@@ -94,9 +108,15 @@ def test_small_tables_match_the_pandas_procedure(trial):
 
 
 def test_threshold_readds_the_first_row_of_a_class_it_removed():
-    df = pd.DataFrame({"image": list("abcdefg"), "label": [0, 1, 0, 1, 2, 2, 1],
-                       "caption": "x", "similarity": [0.9, 0.71, 0.95, 0.72, 0.85, 0.74, 0.76]},
-                      index=[10, 11, 12, 13, 14, 15, 16])
+    df = pd.DataFrame(
+        {
+            "image": list("abcdefg"),
+            "label": [0, 1, 0, 1, 2, 2, 1],
+            "caption": "x",
+            "similarity": [0.9, 0.71, 0.95, 0.72, 0.85, 0.74, 0.76],
+        },
+        index=[10, 11, 12, 13, 14, 15, 16],
+    )
     out = lv.laionet_subset(df, threshold=0.8)
     # class 1 has no row >= 0.8: its first row ("b", 0.71) comes back; rows stay in table order
     assert out["image"].tolist() == ["a", "b", "c", "e"]
@@ -105,15 +125,22 @@ def test_threshold_readds_the_first_row_of_a_class_it_removed():
 
 def test_fixed_size_removes_excess_only_from_the_largest_classes():
     rng = np.random.default_rng(5)
-    labels = np.concatenate([np.arange(12).repeat(np.arange(200, 80, -10)),
-                             np.arange(12, 60).repeat(2)])
-    df = pd.DataFrame({"label": rng.permutation(labels), "similarity": 0.9, "caption": "x",
-                       "image": [f"i{k}" for k in range(len(labels))]})
+    labels = np.concatenate(
+        [np.arange(12).repeat(np.arange(200, 80, -10)), np.arange(12, 60).repeat(2)]
+    )
+    df = pd.DataFrame(
+        {
+            "label": rng.permutation(labels),
+            "similarity": 0.9,
+            "caption": "x",
+            "image": [f"i{k}" for k in range(len(labels))],
+        }
+    )
     full = counts_of(df)
     out = lv.laionet_subset(df, n=150)
     got = counts_of(out)
     assert len(out) == 150
-    assert (got[full > 0] >= 1).all()            # no class lost
+    assert (got[full > 0] >= 1).all()  # no class lost
     plain = counts_of(df.sample(n=150, random_state=42))
     readded = int(((plain == 0) & (full > 0)).sum())
     assert readded > 0
@@ -133,16 +160,28 @@ def test_errors_name_the_problem():
 
 def test_variant_names_follow_the_released_files():
     names = list(lv.variant_specs())
-    assert names == ["thresh0.7", "thresh0.7_n448896", "thresh0.75", "thresh0.75_n448896",
-                     "thresh0.8", "thresh0.8_n448896", "thresh0.82", "thresh0.82_n448896",
-                     "thresh0.7_frac0.5", "thresh0.7_frac0.25", "thresh0.7_frac0.125",
-                     "thresh0.7_frac0.0625", "thresh0.7_frac0.03125"]
+    assert names == [
+        "thresh0.7",
+        "thresh0.7_n448896",
+        "thresh0.75",
+        "thresh0.75_n448896",
+        "thresh0.8",
+        "thresh0.8_n448896",
+        "thresh0.82",
+        "thresh0.82_n448896",
+        "thresh0.7_frac0.5",
+        "thresh0.7_frac0.25",
+        "thresh0.7_frac0.125",
+        "thresh0.7_frac0.0625",
+        "thresh0.7_frac0.03125",
+    ]
     if FREQS.is_dir():
         for name in names:
             assert (FREQS / f"class_frequency_laionet_{name}_ori.txt").is_file(), name
 
 
 # --- construction of a table consistent with the released files ---------------------------------
+
 
 def _level_counts(upper, released_counts, size, *, top=(), removed=None):
     """Per-class counts of one nested sample (before re-adding) implied by its released file.
@@ -172,7 +211,7 @@ def _arrange_removals(shell_labels, shell_bounds, top, removed, n_size, seed=42)
     sample = shell_labels[:n_size]
     slots = np.flatnonzero(np.isin(sample, top))
     drop = np.zeros(len(slots), dtype=bool)
-    drop[np.random.RandomState(seed).permutation(len(slots))[:int(removed.sum())]] = True
+    drop[np.random.RandomState(seed).permutation(len(slots))[: int(removed.sum())]] = True
     need = dict(zip(top.tolist(), removed.tolist(), strict=True))
     rng = np.random.default_rng(1)
     for start, end in zip(shell_bounds[:-1], shell_bounds[1:], strict=True):
@@ -236,8 +275,9 @@ def table_07():
     levels = {N_FULL: full}
     for frac in FRACTION_TOTALS:
         levels[round(frac * N_FULL)] = released(f"thresh0.7_frac{frac:g}")
-    labels = construct_table(full, levels, n_size=lv.IN_CAPS_SIZE,
-                             n_released=released("thresh0.7_n448896"))
+    labels = construct_table(
+        full, levels, n_size=lv.IN_CAPS_SIZE, n_released=released("thresh0.7_n448896")
+    )
     sims = np.random.default_rng(1).uniform(0.7, 1.0, len(labels))
     return pd.DataFrame({"label": labels, "similarity": sims})
 
@@ -253,8 +293,13 @@ def table_for_threshold(t):
     passing = at_t.copy()
     passing[ones[::2]] = 0
     n_released = released(f"thresh{t:g}_n448896")
-    kept = construct_table(passing, {int(passing.sum()): passing}, n_size=lv.IN_CAPS_SIZE,
-                           n_released=n_released, n_extra_lost=5)
+    kept = construct_table(
+        passing,
+        {int(passing.sum()): passing},
+        n_size=lv.IN_CAPS_SIZE,
+        n_released=n_released,
+        n_extra_lost=5,
+    )
     rng = np.random.default_rng(2)
     below = rng.permutation(np.repeat(np.arange(1000), full - passing))
     is_kept = np.zeros(N_FULL, dtype=bool)
@@ -285,7 +330,7 @@ def test_threshold_07_family_reproduces_released_files(table_07):
         variant = lv.laionet_subset(table_07, **kwargs)
         got = counts_of(variant)
         np.testing.assert_array_equal(got, released(name), err_msg=name)
-        assert ((got > 0) == nonempty).all(), name           # no class lost, none invented
+        assert ((got > 0) == nonempty).all(), name  # no class lost, none invented
         sizes[name] = len(variant)
     # frac f keeps round(f * N) sampled rows plus one re-added row per lost class
     readded = {0.5: 7, 0.25: 18, 0.125: 30, 0.0625: 45, 0.03125: 80}
@@ -325,9 +370,16 @@ def test_released_fixed_size_files_only_lose_rows_relative_to_their_threshold():
 
 # --- the "=freq" variant -------------------------------------------------------------------------
 
+
 def _frame(labels, prefix, **columns):
-    return pd.DataFrame({"image": [f"{prefix}{k}" for k in range(len(labels))], "label": labels,
-                         "caption": "c", **columns})
+    return pd.DataFrame(
+        {
+            "image": [f"{prefix}{k}" for k in range(len(labels))],
+            "label": labels,
+            "caption": "c",
+            **columns,
+        }
+    )
 
 
 def test_match_frequency_known_answer():
@@ -356,12 +408,14 @@ def test_match_frequency_counts_are_min_of_target_and_available():
     laionet = _frame(rng.integers(0, 20, 500), "l")
     pool = _frame(rng.integers(0, 20, 200), "p", retrieval_score=rng.uniform(size=200))
     targets = rng.integers(0, 60, 20)
-    available = (manifest.class_counts(laionet["label"], 20)
-                 + manifest.class_counts(pool["label"], 20))
+    available = manifest.class_counts(laionet["label"], 20) + manifest.class_counts(
+        pool["label"], 20
+    )
     for mode in matching.TOP_UP_MODES:
         out = matching.match_frequency(laionet, pool, targets, top_up=mode)
-        np.testing.assert_array_equal(manifest.class_counts(out["label"], 20),
-                                      np.minimum(targets, available))
+        np.testing.assert_array_equal(
+            manifest.class_counts(out["label"], 20), np.minimum(targets, available)
+        )
         assert not out["image"].duplicated().any()
         # pool rows only where LAIONet alone falls short
         short = manifest.class_counts(laionet["label"], 20) < targets
@@ -395,9 +449,10 @@ def test_released_match_file_against_in_caps_and_laionet():
     laionet = pd.DataFrame({"label": np.repeat(np.arange(1000), full), "caption": "c"})
     laionet["image"] = "l" + laionet.index.astype(str)
     shortfall = np.maximum(incaps - full, 0)
-    pool_sizes = np.where(np.arange(1000) % 2 == 0, shortfall, shortfall // 2)   # some stay short
+    pool_sizes = np.where(np.arange(1000) % 2 == 0, shortfall, shortfall // 2)  # some stay short
     pool = pd.DataFrame({"label": np.repeat(np.arange(1000), pool_sizes), "caption": "c"})
     pool["image"] = "p" + pool.index.astype(str)
     out = matching.match_frequency(laionet, pool, incaps)
-    np.testing.assert_array_equal(manifest.class_counts(out["label"], 1000),
-                                  np.minimum(incaps, full + pool_sizes))
+    np.testing.assert_array_equal(
+        manifest.class_counts(out["label"], 1000), np.minimum(incaps, full + pool_sizes)
+    )

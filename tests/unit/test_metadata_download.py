@@ -19,8 +19,11 @@ def shared():
 
 def test_pinned_hashes_match_the_released_files(shared):
     pinned = metadata.pinned_files()
-    on_disk = sorted(p.relative_to(shared).as_posix() for p in shared.rglob("*")
-                     if p.is_file() and p.name != "README.md")
+    on_disk = sorted(
+        p.relative_to(shared).as_posix()
+        for p in shared.rglob("*")
+        if p.is_file() and p.name != "README.md"
+    )
     assert sorted(pinned) == on_disk and len(pinned) == 118
     for path, entry in pinned.items():
         assert sha256_file(shared / path) == entry.sha256, path
@@ -48,8 +51,10 @@ def test_a_changed_file_on_the_server_is_rejected(shared, tmp_path, http_server)
     (copy / path).write_text((copy / path).read_text().replace("tench", "tinca"))
     server = http_server(copy)
     root = tmp_path / "cache"
-    with pytest.raises(ChecksumError, match="descriptors_imagenet.json.*expected sha256 "
-                       + metadata.pinned(path).sha256):
+    with pytest.raises(
+        ChecksumError,
+        match="descriptors_imagenet.json.*expected sha256 " + metadata.pinned(path).sha256,
+    ):
         metadata.fetch_metadata_file(path, root, server.base_url, progress=False, backoff=0)
     assert not (root / path).exists()
     assert metadata.verify_metadata(root, [path]) == [path]
@@ -62,17 +67,18 @@ def test_unknown_file_is_refused(tmp_path):
 
 def test_urls_are_pinned_to_the_commit():
     url = metadata.metadata_url("freqs/class_frequency_laion400m_imagenet.txt")
-    assert url == ("https://raw.githubusercontent.com/CVMI-Lab/clip-beyond-tail/"
-                   "6d180a24c818f1439aeeade33ebdc8b0b53a3b62/metadata/freqs/"
-                   "class_frequency_laion400m_imagenet.txt")
+    assert url == (
+        "https://raw.githubusercontent.com/CVMI-Lab/clip-beyond-tail/"
+        "6d180a24c818f1439aeeade33ebdc8b0b53a3b62/metadata/freqs/"
+        "class_frequency_laion400m_imagenet.txt"
+    )
 
 
 def test_imagenet_class_table(shared):
     classes = metadata.imagenet_classes(shared)
     assert len(classes) == 1000 and classes["id"].is_monotonic_increasing
     assert classes.iloc[0].tolist() == [0, "n01440764", "tench"]
-    names_in_freqs = io.read_frequency(
-        metadata.frequency_path(shared, "incaps"))["name"].tolist()
+    names_in_freqs = io.read_frequency(metadata.frequency_path(shared, "incaps"))["name"].tolist()
     assert classes["name"].tolist() == names_in_freqs
 
 
@@ -93,7 +99,9 @@ def test_dataset_folder_is_written_with_frequency(shared, tmp_path):
 
     classes = metadata.imagenet_classes(shared)
     df = pd.DataFrame({"image": ["a", "b", "c"], "label": [0, 0, 999], "caption": ["x", "y", "z"]})
-    metadata.write_dataset_folder(tmp_path, df, classes, {"reader": "test"}, {"image_format": "files"})
+    metadata.write_dataset_folder(
+        tmp_path, df, classes, {"reader": "test"}, {"image_format": "files"}
+    )
     freq = io.read_frequency(tmp_path / "frequency.tsv")
     assert freq["count"].tolist()[:2] == [2, 0] and freq["count"].iloc[-1] == 1
     assert io.read_classes(tmp_path / "classes.tsv")["id"].tolist() == classes["id"].tolist()
@@ -113,9 +121,22 @@ def test_sources_cli(shared, tmp_path, http_server, capsys):
     assert "missing or changed: imagenet100_idxs.txt" in capsys.readouterr().out
     dest = tmp_path / "copy.txt"
     digest = metadata.pinned(metadata.IMAGENET100_TXT).sha256
-    assert main(["sources", "download", server.url(metadata.IMAGENET100_TXT), str(dest),
-                 "--sha256", digest]) == 0
+    assert (
+        main(
+            [
+                "sources",
+                "download",
+                server.url(metadata.IMAGENET100_TXT),
+                str(dest),
+                "--sha256",
+                digest,
+            ]
+        )
+        == 0
+    )
     assert dest.read_bytes() == (shared / metadata.IMAGENET100_TXT).read_bytes()
-    assert main(["sources", "locate-imagenet", str(tmp_path / "none"), "--metadata", str(root)]) == 2
+    assert (
+        main(["sources", "locate-imagenet", str(tmp_path / "none"), "--metadata", str(root)]) == 2
+    )
     err = capsys.readouterr().err
     assert "cliptail sources: error: ImageNet at" in err and "Expected layout" in err

@@ -162,15 +162,23 @@ def test_robustness_known_answers_and_conventions():
     freq = np.array([0, 3, 10, 100, 1000])
     pc = pd.DataFrame({"acc": [0.1, 0.2, np.nan, 0.5, 0.9], "npred": [90, 60, 50, 30, 10]})
     out = M.robustness(freq, pc)
-    assert set(out) == {"rho_acc", "rho_pred", "pearson_acc", "pearson_pred",
-                        "pearson_log_acc", "pearson_log_pred"}
+    assert set(out) == {
+        "rho_acc",
+        "rho_pred",
+        "pearson_acc",
+        "pearson_pred",
+        "pearson_log_acc",
+        "pearson_log_pred",
+    }
     assert out["rho_acc"] == pytest.approx(1.0)  # the NaN class is left out
     assert out["rho_pred"] == pytest.approx(-1.0)  # zero frequency kept
     keep = ~np.isnan(pc["acc"].to_numpy())
     assert out["pearson_acc"] == pytest.approx(
-        scipy.stats.pearsonr(freq[keep], pc["acc"].to_numpy()[keep]).statistic)
+        scipy.stats.pearsonr(freq[keep], pc["acc"].to_numpy()[keep]).statistic
+    )
     assert out["pearson_log_pred"] == pytest.approx(
-        scipy.stats.pearsonr(np.log1p(freq), pc["npred"]).statistic)
+        scipy.stats.pearsonr(np.log1p(freq), pc["npred"]).statistic
+    )
     assert np.isfinite(out["pearson_log_acc"])
 
 
@@ -183,9 +191,11 @@ def test_nc_correlations_keys_and_values():
     assert set(out) == {f"rho_{s}_{m}" for s in ("freq", "acc") for m in M.NC_COLUMNS}
     keep = np.arange(30) != 4
     assert out["rho_freq_nc1"] == pytest.approx(
-        scipy.stats.spearmanr(freq[keep], table["nc1"][keep]).statistic)
+        scipy.stats.spearmanr(freq[keep], table["nc1"][keep]).statistic
+    )
     assert out["rho_acc_nc2_w"] == pytest.approx(
-        scipy.stats.spearmanr(table["acc"], table["nc2_w"]).statistic)
+        scipy.stats.spearmanr(table["acc"], table["nc2_w"]).statistic
+    )
 
 
 # --- binned statistics and similarity ----------------------------------------------------------
@@ -306,8 +316,13 @@ def test_nc_metrics_match_literal_reference(num_classes, dim, counts, seed):
     table, overall = M.nc_metrics(h, y, w)
     expected = literal_nc(h, y, w)
     for column in M.NC_COLUMNS:
-        np.testing.assert_allclose(table[column].to_numpy(), expected[column].to_numpy(),
-                                   rtol=1e-8, atol=1e-12, err_msg=column)
+        np.testing.assert_allclose(
+            table[column].to_numpy(),
+            expected[column].to_numpy(),
+            rtol=1e-8,
+            atol=1e-12,
+            err_msg=column,
+        )
         assert overall[column] == pytest.approx(np.nanmean(expected[column]), rel=1e-8)
 
 
@@ -327,7 +342,8 @@ def test_nc_metrics_chunking_float32_input_and_overall_trace_identity(monkeypatc
     z = h64 - all_means[y]
     sigma_w = z.T @ z / len(y)
     assert overall["nc1"] == pytest.approx(
-        np.trace(sigma_w @ np.linalg.pinv(sigma_b)) / len(present), rel=1e-8)
+        np.trace(sigma_w @ np.linalg.pinv(sigma_b)) / len(present), rel=1e-8
+    )
 
 
 def test_empty_class_does_not_change_other_classes():
@@ -375,8 +391,9 @@ def test_permuting_class_order_permutes_outputs(p, rnd):
     np.testing.assert_allclose(permuted.to_numpy()[perm], table.to_numpy(), rtol=1e-7, atol=1e-10)
     k = M.confusion_matrix(y, np.roll(y, 1), num_classes)
     k_new = M.confusion_matrix(perm[y], perm[np.roll(y, 1)], num_classes)
-    np.testing.assert_array_equal(M.per_class_metrics(k_new).to_numpy()[perm],
-                                  M.per_class_metrics(k).to_numpy())
+    np.testing.assert_array_equal(
+        M.per_class_metrics(k_new).to_numpy()[perm], M.per_class_metrics(k).to_numpy()
+    )
 
 
 @settings(max_examples=40, deadline=None)

@@ -31,8 +31,14 @@ def test_tiny_config_is_registered_with_open_clip(cfg):
 
 
 def test_overrides_and_unknown_names():
-    cfg = model_config(DEFAULT_MODEL, embed_dim=64, vision_width=8, context_length=20,
-                       vision_layers=(1, 2, 1, 1), image_size=None)
+    cfg = model_config(
+        DEFAULT_MODEL,
+        embed_dim=64,
+        vision_width=8,
+        context_length=20,
+        vision_layers=(1, 2, 1, 1),
+        image_size=None,
+    )
     assert cfg["embed_dim"] == 64 and cfg["vision_cfg"]["width"] == 8
     assert cfg["vision_cfg"]["layers"] == [1, 2, 1, 1] and cfg["vision_cfg"]["image_size"] == 32
     assert cfg["text_cfg"]["context_length"] == 20
@@ -46,7 +52,11 @@ def test_clip_image_tower_is_the_modified_resnet(cfg):
     model = ClipModel(cfg)
     visual = model.clip.visual
     assert isinstance(visual, ModifiedResNet)
-    assert [visual.conv1.stride, visual.conv2.stride, visual.conv3.stride] == [(2, 2), (1, 1), (1, 1)]
+    assert [visual.conv1.stride, visual.conv2.stride, visual.conv3.stride] == [
+        (2, 2),
+        (1, 1),
+        (1, 1),
+    ]
     assert isinstance(visual.attnpool, AttentionPool2d)
     out = model.encode_image(torch.randn(2, 3, 32, 32))
     assert out.shape == (2, cfg["embed_dim"])
@@ -56,7 +66,9 @@ def test_clip_image_tower_is_the_modified_resnet(cfg):
 def test_trimmed_text_encoding_equals_open_clip(cfg):
     torch.manual_seed(0)
     model = ClipModel(cfg).eval()
-    tokens = tokenizer_for(cfg)(["a photo of a toy", "a much longer caption about a striped red toy"])
+    tokens = tokenizer_for(cfg)(
+        ["a photo of a toy", "a much longer caption about a striped red toy"]
+    )
     assert tokens.shape[1] == cfg["text_cfg"]["context_length"]
     with torch.no_grad():
         ours = model.encode_text(tokens)
@@ -67,7 +79,9 @@ def test_trimmed_text_encoding_equals_open_clip(cfg):
 def test_clip_forward_and_logit_scale_clamp(cfg):
     model = ClipModel(cfg)
     image, text, scale = model(torch.randn(3, 3, 32, 32), tokenizer_for(cfg)(["a", "b", "c"]))
-    assert torch.allclose(image.norm(dim=-1), torch.ones(3)) and torch.allclose(text.norm(dim=-1), torch.ones(3))
+    assert torch.allclose(image.norm(dim=-1), torch.ones(3)) and torch.allclose(
+        text.norm(dim=-1), torch.ones(3)
+    )
     assert scale.item() == pytest.approx(1 / 0.07, rel=1e-5)
     with torch.no_grad():
         model.logit_scale.fill_(10.0)
@@ -91,7 +105,7 @@ def test_prototype_head_is_a_scaled_cosine_classifier(cfg):
     model = PrototypeClassifier(cfg, num_classes=7)
     dim = cfg["embed_dim"]
     assert model.prototypes.shape == (7, dim) and not model.frozen_head
-    assert model.prototypes.std().item() == pytest.approx(dim ** -0.5, rel=0.15)
+    assert model.prototypes.std().item() == pytest.approx(dim**-0.5, rel=0.15)
     assert model.logit_scale.item() == pytest.approx(math.log(1 / 0.07))
     model.eval()
     x = torch.randn(5, 3, 32, 32)
@@ -150,8 +164,12 @@ def test_openclip_text_encoder_behind_the_same_interface():
 def test_minilm_embeddings_offline():
     from cliptail.models.text_encoder import embed_texts
 
-    texts = ["a red circle on a grey background", "a red disc on a grey background",
-             "a photo of a spaceship", "a red circle on a grey background"]
+    texts = [
+        "a red circle on a grey background",
+        "a red disc on a grey background",
+        "a photo of a spaceship",
+        "a red circle on a grey background",
+    ]
     emb = embed_texts(texts, progress=False)
     assert emb.shape == (4, 384) and emb.dtype == np.float32
     assert np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-5)
@@ -173,23 +191,56 @@ def test_embed_script_uses_the_configured_encoder(tmp_path):
     io.write_classes(classes, ["n1", "n2"], ["toy boat", "sea lion"])
     out = tmp_path / "prototypes.npy"
     encoder = f"openclip:{DEFAULT_MODEL}"  # random weights: no download here
-    proc = subprocess.run([sys.executable, str(repo / "workflow/scripts/embed_texts.py"),
-                           "prototypes", str(classes), str(out), "--encoder", encoder],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(repo / "workflow/scripts/embed_texts.py"),
+            "prototypes",
+            str(classes),
+            str(out),
+            "--encoder",
+            encoder,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     emb = np.load(out)
     assert emb.shape == (2, get_encoder(encoder).dim) and get_encoder(encoder).dim != 384
     assert np.isfinite(emb).all() and not np.allclose(emb[0], emb[1])
     reused = tmp_path / "reused.npy"
-    proc = subprocess.run([sys.executable, str(repo / "workflow/scripts/embed_texts.py"),
-                           "prototypes", str(classes), str(reused), "--encoder", encoder,
-                           "--reuse", str(classes), str(out)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(repo / "workflow/scripts/embed_texts.py"),
+            "prototypes",
+            str(classes),
+            str(reused),
+            "--encoder",
+            encoder,
+            "--reuse",
+            str(classes),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert np.array_equal(np.load(reused), emb)  # every text copied, none encoded again
     assert "0 distinct texts encoded" in proc.stderr
-    bad = subprocess.run([sys.executable, str(repo / "workflow/scripts/embed_texts.py"),
-                          "prototypes", str(classes), str(tmp_path / "x.npy"), "--encoder", "w2v"],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            str(repo / "workflow/scripts/embed_texts.py"),
+            "prototypes",
+            str(classes),
+            str(tmp_path / "x.npy"),
+            "--encoder",
+            "w2v",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode != 0 and "unknown text encoder" in bad.stderr
     assert not (tmp_path / "x.npy").exists()
 

@@ -28,8 +28,15 @@ from tests.httpserver import FileServer
 INCAPS_DIVISOR = 50
 LAIONET_DIVISOR = 10_000
 IN_CAPS_SIZE = 1080
-MINI_STUDIES = ("descriptiveness", "vocabulary", "text_tower", "scale", "distribution",
-                "open_world", "trim_tail")
+MINI_STUDIES = (
+    "descriptiveness",
+    "vocabulary",
+    "text_tower",
+    "scale",
+    "distribution",
+    "open_world",
+    "trim_tail",
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +46,26 @@ def workspace(tmp_path_factory):
     sources = fixture_sources(base, base / "srv", server)
     wnids = imagenet_wnids()
     incaps_counts = scaled(authors_counts("incaps_imagenet_ori"), INCAPS_DIVISOR)
-    incaps_zip(base / "srv" / "incaps_scaled" / "imagenet_captions.zip",
-               incaps_records(wnids, incaps_counts))
+    incaps_zip(
+        base / "srv" / "incaps_scaled" / "imagenet_captions.zip",
+        incaps_records(wnids, incaps_counts),
+    )
     laionet_counts = scaled(authors_counts("laionet_thresh0.7_ori"), LAIONET_DIVISOR)
-    authors_laionet_table(base / "laionet_scaled.parquet", wnids, laionet_counts,
-                          lambda i: server.url(f"img/{i % 16}.jpg"))
-    sources["incaps"] = {"url": server.url("incaps_scaled/imagenet_captions.zip"),
-                         "check_images": False}
-    sources["laionet"] = {**sources["laionet"], "metadata": str(base / "laionet_scaled.parquet"),
-                          "in_caps_size": IN_CAPS_SIZE}
+    authors_laionet_table(
+        base / "laionet_scaled.parquet",
+        wnids,
+        laionet_counts,
+        lambda i: server.url(f"img/{i % 16}.jpg"),
+    )
+    sources["incaps"] = {
+        "url": server.url("incaps_scaled/imagenet_captions.zip"),
+        "check_images": False,
+    }
+    sources["laionet"] = {
+        **sources["laionet"],
+        "metadata": str(base / "laionet_scaled.parquet"),
+        "in_caps_size": IN_CAPS_SIZE,
+    }
     work = base / "work"
     (work / "config").mkdir(parents=True)
     shutil.copy(REPO / "config" / "config.yaml", work / "config" / "config.yaml")
@@ -58,14 +76,20 @@ def workspace(tmp_path_factory):
         "defaults": {"source": "incaps", "classes": "eval"},
         "studies": {
             **{s: {"enabled": False, "runs": [{"method": "clip"}]} for s in MINI_STUDIES},
-            "real": {"runs": [
-                {"method": "clip", "grid": {"caption": ["title", "synset_templates"]}},
-                {"method": "clip", "grid": {"classes": ["in100", "in100_matched"]}},
-                {"method": "clip", "grid": {"trim_k": [5], "trim_ceil": [0, 1]}},
-                {"method": "clip", "grid": {"source": ["laionet_t0.7", "laionet_freq",
-                                                      "yfcc15m_cls", "cc12m_cls"]}},
-                {"method": "clip", "source": "laionet", "grid": {"scale": [1.0, 0.5]}},
-            ]},
+            "real": {
+                "runs": [
+                    {"method": "clip", "grid": {"caption": ["title", "synset_templates"]}},
+                    {"method": "clip", "grid": {"classes": ["in100", "in100_matched"]}},
+                    {"method": "clip", "grid": {"trim_k": [5], "trim_ceil": [0, 1]}},
+                    {
+                        "method": "clip",
+                        "grid": {
+                            "source": ["laionet_t0.7", "laionet_freq", "yfcc15m_cls", "cc12m_cls"]
+                        },
+                    },
+                    {"method": "clip", "source": "laionet", "grid": {"scale": [1.0, 0.5]}},
+                ]
+            },
         },
         "sources": sources,
     }
@@ -75,12 +99,15 @@ def workspace(tmp_path_factory):
 
 
 def smk(work, *args):
-    return run_snakemake(work, "--snakefile", str(REPO / "Snakefile"), *args, "--configfile",
-                         "paper.yaml")
+    return run_snakemake(
+        work, "--snakefile", str(REPO / "Snakefile"), *args, "--configfile", "paper.yaml"
+    )
 
 
 def counts(work, dataset):
-    return io.read_frequency(work / "results" / "data" / dataset / "frequency.tsv")["count"].to_numpy()
+    return io.read_frequency(work / "results" / "data" / dataset / "frequency.tsv")[
+        "count"
+    ].to_numpy()
 
 
 @pytest.mark.slow
@@ -89,9 +116,15 @@ def test_real_curation_rules_end_to_end(workspace):
     plan = smk(work, "data", "-n", "--quiet", "rules")
     assert plan.returncode == 0, (plan.stdout + plan.stderr)[-5000:]
     lines = [line.split() for line in (plan.stdout + plan.stderr).splitlines()]
-    for rule, n in (("curate_incaps_captions", 2), ("curate_incaps_subsets", 2),
-                    ("curate_incaps_trim_tail", 2), ("curate_laionet_variants", 3),
-                    ("curate_laionet_freq", 1), ("curate_web_cls", 2), ("real_eval_set", 2)):
+    for rule, n in (
+        ("curate_incaps_captions", 2),
+        ("curate_incaps_subsets", 2),
+        ("curate_incaps_trim_tail", 2),
+        ("curate_laionet_variants", 3),
+        ("curate_laionet_freq", 1),
+        ("curate_web_cls", 2),
+        ("real_eval_set", 2),
+    ):
         assert [rule, str(n)] in lines, rule
     assert not any(line[:1] in (["generate_world"], ["curate_dataset"]) for line in lines)
 
@@ -124,7 +157,9 @@ def test_real_curation_rules_end_to_end(workspace):
     sized = counts(work, "laionet_t0.7_full_s1_eval")
     assert sized.sum() == IN_CAPS_SIZE and (sized > 0).sum() == 943
     # =freq without a retrieval pool: min(IN-Caps count, LAIONet count) per class
-    assert counts(work, "laionet_freq_full_s1_eval").tolist() == np.minimum(incaps, laionet).tolist()
+    assert (
+        counts(work, "laionet_freq_full_s1_eval").tolist() == np.minimum(incaps, laionet).tolist()
+    )
     # -Cls subsets as read
     for web in ("yfcc15m_cls", "cc12m_cls"):
         assert counts(work, f"{web}_full_s1_eval").tolist() == counts(work, web).tolist()
@@ -138,7 +173,12 @@ def test_real_curation_rules_end_to_end(workspace):
     assert frequency_lines.splitlines()[0].split("\t") == ["tench", "0"]
 
     # training on real data reads its images where the source keeps them
-    plan = smk(work, "-n", "--printshellcmds", "results/runs/clip_laionet_full_s0.5_eval_tt-rand_seed0/checkpoint.pt")
+    plan = smk(
+        work,
+        "-n",
+        "--printshellcmds",
+        "results/runs/clip_laionet_full_s0.5_eval_tt-rand_seed0/checkpoint.pt",
+    )
     assert plan.returncode == 0, plan.stderr[-4000:]
     assert "resources/laionet/shards" in plan.stdout + plan.stderr
 
@@ -147,11 +187,13 @@ def test_real_curation_rules_end_to_end(workspace):
 def test_bad_real_factor_fails_at_planning(workspace):
     work, _, _ = workspace
     config = yaml.safe_load((work / "paper.yaml").read_text())
-    config["studies"]["real"] = {"runs": [{"method": "clip", "source": "laionet",
-                                           "caption": "title"}]}
+    config["studies"]["real"] = {
+        "runs": [{"method": "clip", "source": "laionet", "caption": "title"}]
+    }
     (work / "bad.yaml").write_text(yaml.safe_dump(config))
-    proc = run_snakemake(work, "--snakefile", str(REPO / "Snakefile"), "-n", "data",
-                         "--configfile", "bad.yaml")
+    proc = run_snakemake(
+        work, "--snakefile", str(REPO / "Snakefile"), "-n", "data", "--configfile", "bad.yaml"
+    )
     assert proc.returncode != 0
     assert "dataset laionet_title_s1_eval" in proc.stdout + proc.stderr
     assert "web sources keep their own captions" in proc.stdout + proc.stderr

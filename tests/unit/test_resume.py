@@ -21,10 +21,15 @@ from cliptail.train.data import load_train_data
 from cliptail.train.toy import write_toy_split
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-SPEC = {"run": "resume", "method": "sl", "threads": 1, "log_every": 4,
-        "model": {"vision_width": 8, "embed_dim": 32},
-        "vocab": {"size": 4, "shard": 32},
-        "optim": {"epochs": 5, "batch_size": 64, "schedule": "cosine"}}
+SPEC = {
+    "run": "resume",
+    "method": "sl",
+    "threads": 1,
+    "log_every": 4,
+    "model": {"vision_width": 8, "embed_dim": 32},
+    "vocab": {"size": 4, "shard": 32},
+    "optim": {"epochs": 5, "batch_size": 64, "schedule": "cosine"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +40,25 @@ def toy(tmp_path_factory):
 
 
 def paths(toy, out, resume):
-    return dict(manifest=toy / "train.parquet", classes=toy / "classes.tsv", images_root=toy,
-                out_dir=out, resume_dir=resume)
+    return dict(
+        manifest=toy / "train.parquet",
+        classes=toy / "classes.tsv",
+        images_root=toy,
+        out_dir=out,
+        resume_dir=resume,
+    )
 
 
 def start_killable(toy, out, resume, spec) -> subprocess.Popen:
     io.write_json(out.parent / "spec.json", spec)
-    args = [sys.executable, "-m", "cliptail.train.launch", "--spec", str(out.parent / "spec.json"),
-            "--no-progress"]
+    args = [
+        sys.executable,
+        "-m",
+        "cliptail.train.launch",
+        "--spec",
+        str(out.parent / "spec.json"),
+        "--no-progress",
+    ]
     for key, value in paths(toy, out, resume).items():
         args += [f"--{key.replace('_', '-')}", str(value)]
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
@@ -93,8 +109,9 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(toy, tmp_path):
     for key, value in reference["state_dict"].items():
         assert torch.equal(resumed["state_dict"][key], value), key
     ref_lines = [json.loads(x) for x in (tmp_path / "ref" / "train.jsonl").read_text().splitlines()]
-    assert [x["loss"] for x in lines if x["event"] == "epoch"] == \
-           [x["loss"] for x in ref_lines if x["event"] == "epoch"]
+    assert [x["loss"] for x in lines if x["event"] == "epoch"] == [
+        x["loss"] for x in ref_lines if x["event"] == "epoch"
+    ]
 
     # finished: its resume state is gone
     data = load_train_data(toy / "train.parquet", toy / "classes.tsv", toy)

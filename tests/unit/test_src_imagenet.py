@@ -33,8 +33,10 @@ def imagenet_root(tmp_path_factory, classes):
 
 def test_val_manifest_of_a_complete_tree(imagenet_root, classes):
     summary = imagenet.locate_imagenet(imagenet_root, classes["id"].tolist(), progress=False)
-    assert summary["splits"] == {"train": {"images": 1000, "classes": 1000},
-                                 "val": {"images": 50_000, "classes": 1000}}
+    assert summary["splits"] == {
+        "train": {"images": 1000, "classes": 1000},
+        "val": {"images": 50_000, "classes": 1000},
+    }
     df, report = imagenet.read_imagenet_split(imagenet_root, "val", classes, progress=False)
     assert len(df) == 50_000 and report["per_class_min"] == report["per_class_max"] == 50
     assert np.bincount(df["label"], minlength=1000).tolist() == [50] * 1000
@@ -83,17 +85,20 @@ def test_corrupt_images_are_left_out_and_reported(tmp_path, classes):
     bad.unlink()  # the fixture's images are hard links of one file
     bad.write_bytes(corrupt_jpeg_bytes())
     (root / "train" / wnids[2] / "notes.txt").write_text("not an image")
-    df, report = imagenet.read_image_folder(root, "train", wnids, [0, 1, 2], wnids, ["a", "b", "c"],
-                                            verify_images=True, progress=False)
+    df, report = imagenet.read_image_folder(
+        root, "train", wnids, [0, 1, 2], wnids, ["a", "b", "c"], verify_images=True, progress=False
+    )
     assert len(df) == 11 and report["corrupt"] == 1
     assert report["corrupt_files"][0]["image"] == f"train/{wnids[1]}/{wnids[1]}_10002.JPEG"
     assert f"train/{wnids[1]}/{wnids[1]}_10002.JPEG" not in set(df["image"])
-    unverified, report = imagenet.read_image_folder(root, "train", wnids, [0, 1, 2], wnids,
-                                                    ["a", "b", "c"], progress=False)
+    unverified, report = imagenet.read_image_folder(
+        root, "train", wnids, [0, 1, 2], wnids, ["a", "b", "c"], progress=False
+    )
     assert len(unverified) == 12 and report["corrupt"] == 0 and not report["verified"]
 
 
 # --- ImageNetV2 --------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def v2_server(tmp_path_factory, http_server_module):
@@ -142,8 +147,9 @@ def test_imagenetv2_wrong_checksum(v2_server, tmp_path):
     server, _ = v2_server
     dest = tmp_path / imagenetv2.ARCHIVE
     with pytest.raises(ChecksumError, match=imagenetv2.SHA256):
-        imagenetv2.download_imagenetv2(dest, server.url(imagenetv2.ARCHIVE), progress=False,
-                                       backoff=0)
+        imagenetv2.download_imagenetv2(
+            dest, server.url(imagenetv2.ARCHIVE), progress=False, backoff=0
+        )
     assert not dest.exists()
 
 

@@ -27,8 +27,10 @@ def synsets(classes):
 def test_wordnet_synsets_and_queries(synsets):
     tench = synsets["n01440764"]
     assert tench.lemmas == ("tench", "Tinca tinca")
-    assert tench.name_definition == ("tench which is freshwater dace-like game fish of Europe and "
-                                     "western Asia noted for ability to survive outside water")
+    assert tench.name_definition == (
+        "tench which is freshwater dace-like game fish of Europe and "
+        "western Asia noted for ability to survive outside water"
+    )
     husky = synsets["n02110185"]
     assert husky.name == "siberian husky"
     assert husky.definition.startswith("breed of sled dog developed in northeastern Siberia;")
@@ -36,15 +38,22 @@ def test_wordnet_synsets_and_queries(synsets):
 
 def test_unique_lemmas(synsets):
     lemmas = laion.unique_lemmas(synsets)
-    assert lemmas["n02012849"] == [] and lemmas["n03126707"] == []   # 'crane' twice
-    assert lemmas["n01807496"] == []                                 # 'partridge' twice
+    assert lemmas["n02012849"] == [] and lemmas["n03126707"] == []  # 'crane' twice
+    assert lemmas["n01807496"] == []  # 'partridge' twice
     assert lemmas["n01797886"] == ["ruffed grouse", "bonasa umbellus"]
     assert lemmas["n02077923"] == ["sea lion"]
     assert sum(1 for v in lemmas.values() if v) == 993
 
 
-TEXTS = ["A tench in the lake", "construction crane at dusk", "sea lion next to a lion",
-         "nothing to see", None, "Tinca tinca and a GOLDFISH", "nsfw tench"]
+TEXTS = [
+    "A tench in the lake",
+    "construction crane at dusk",
+    "sea lion next to a lion",
+    "nothing to see",
+    None,
+    "Tinca tinca and a GOLDFISH",
+    "nsfw tench",
+]
 
 
 def test_download_and_match_a_part(tmp_path, http_server, synsets):
@@ -57,8 +66,13 @@ def test_download_and_match_a_part(tmp_path, http_server, synsets):
     assert path.name == "part-00003-5b54c5d5-bbcf-484d-a2ce-0d6f73df1a36-c000.snappy.parquet"
     matched, report = laion.match_part(path, 3, laion.unique_lemmas(synsets), progress=False)
     assert matched[["laion_index", "wnid"]].values.tolist() == [
-        [300_000_000, "n01440764"], [300_000_002, "n02077923"], [300_000_002, "n02129165"],
-        [300_000_005, "n01440764"], [300_000_005, "n01443537"], [300_000_006, "n01440764"]]
+        [300_000_000, "n01440764"],
+        [300_000_002, "n02077923"],
+        [300_000_002, "n02129165"],
+        [300_000_005, "n01440764"],
+        [300_000_005, "n01443537"],
+        [300_000_006, "n01440764"],
+    ]
     assert {"URL", "TEXT", "NSFW", "LICENSE", "laion_similarity"} <= set(matched.columns)
     assert report == {"part": 3, "rows": 7, "captions_matched": 4, "pairs": 6, "no_text": 1}
 
@@ -70,12 +84,22 @@ def test_part_numbers_are_checked():
 
 def test_definition_similarity_with_random_weights(synsets):
     scorer = laion.DefinitionScorer(pretrained=None, device="cpu", batch_size=4)
-    matched = pd.DataFrame({"laion_index": [1, 2, 3],
-                            "TEXT": ["A tench in the lake", "my goldfish", "A tench in the lake"],
-                            "wnid": ["n01440764", "n01443537", "n01443537"]})
+    matched = pd.DataFrame(
+        {
+            "laion_index": [1, 2, 3],
+            "TEXT": ["A tench in the lake", "my goldfish", "A tench in the lake"],
+            "wnid": ["n01440764", "n01443537", "n01443537"],
+        }
+    )
     scored = laion.score_matches(matched, synsets, scorer, progress=False)
-    emb = scorer.encode(["A tench in the lake", "my goldfish",
-                         synsets["n01440764"].name_definition, synsets["n01443537"].name_definition])
+    emb = scorer.encode(
+        [
+            "A tench in the lake",
+            "my goldfish",
+            synsets["n01440764"].name_definition,
+            synsets["n01443537"].name_definition,
+        ]
+    )
     assert np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-5)
     expected = [emb[0] @ emb[2], emb[1] @ emb[3], emb[0] @ emb[3]]
     assert np.allclose(scored["similarity"], expected, atol=1e-5)
@@ -83,21 +107,40 @@ def test_definition_similarity_with_random_weights(synsets):
 
 
 def test_filter_threshold_nsfw_and_one_label(classes):
-    scored = pd.DataFrame({
-        "laion_index": [5, 5, 1, 2, 3, 4, 4],
-        "wnid": ["n01443537", "n01440764", "n01440764", "n01440764", "n01440764", "n01443537",
-                 "n01440764"],
-        "similarity": [0.8, 0.9, 0.7, 0.71, 0.95, 0.75, 0.75],
-        "NSFW": ["UNLIKELY", "UNLIKELY", "UNLIKELY", "UNLIKELY", "NSFW", "UNLIKELY", "UNLIKELY"],
-    })
+    scored = pd.DataFrame(
+        {
+            "laion_index": [5, 5, 1, 2, 3, 4, 4],
+            "wnid": [
+                "n01443537",
+                "n01440764",
+                "n01440764",
+                "n01440764",
+                "n01440764",
+                "n01443537",
+                "n01440764",
+            ],
+            "similarity": [0.8, 0.9, 0.7, 0.71, 0.95, 0.75, 0.75],
+            "NSFW": [
+                "UNLIKELY",
+                "UNLIKELY",
+                "UNLIKELY",
+                "UNLIKELY",
+                "NSFW",
+                "UNLIKELY",
+                "UNLIKELY",
+            ],
+        }
+    )
     out, report = laion.filter_laionet(scored, classes["id"].tolist(), threshold=0.7)
     # 1: == threshold (strict >) dropped; 3: NSFW; 5: best similarity; 4: tie -> class order
     assert out[["laion_index", "wnid"]].values.tolist() == [
-        [2, "n01440764"], [4, "n01440764"], [5, "n01440764"]]
+        [2, "n01440764"],
+        [4, "n01440764"],
+        [5, "n01440764"],
+    ]
     assert report["images_out"] == 3 and report["images_with_several_synsets"] == 2
     assert report["pairs_after_nsfw"] == 6 and report["pairs_above_threshold"] == 5
-    kept, _ = laion.filter_laionet(scored, classes["id"].tolist(), threshold=0.7,
-                                   remove_nsfw=False)
+    kept, _ = laion.filter_laionet(scored, classes["id"].tolist(), threshold=0.7, remove_nsfw=False)
     assert 3 in set(kept["laion_index"])
     with pytest.raises(ValueError, match="no NSFW column"):
         laion.filter_laionet(scored.drop(columns="NSFW"), classes["id"].tolist())
@@ -105,8 +148,9 @@ def test_filter_threshold_nsfw_and_one_label(classes):
 
 def test_authors_table_becomes_candidates(tmp_path, classes):
     wnids = classes["id"].tolist()
-    table = authors_laionet_table(tmp_path / "laionet.parquet", wnids[:3], [2, 0, 3],
-                                  lambda i: f"http://x/{i}.jpg")
+    table = authors_laionet_table(
+        tmp_path / "laionet.parquet", wnids[:3], [2, 0, 3], lambda i: f"http://x/{i}.jpg"
+    )
     candidates = laion.read_authors_laionet(tmp_path / "laionet.parquet")
     assert candidates["laion_index"].tolist() == sorted(table.index.tolist())
     assert np.allclose(candidates["similarity"], table["text_to_name_def_wnid_similarity"])

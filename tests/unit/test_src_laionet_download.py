@@ -21,8 +21,13 @@ from tests.fixtures.real_sources import (
     shared_metadata,
 )
 
-FAST = {"processes_count": 1, "thread_count": 16, "retries": 0, "timeout": 5,
-        "number_sample_per_shard": 1000}
+FAST = {
+    "processes_count": 1,
+    "thread_count": 16,
+    "retries": 0,
+    "timeout": 5,
+    "number_sample_per_shard": 1000,
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,24 +36,35 @@ def classes():
 
 
 @pytest.mark.slow
-def test_authors_laionet_through_img2dataset_matches_released_counts(tmp_path, http_server, classes):
+def test_authors_laionet_through_img2dataset_matches_released_counts(
+    tmp_path, http_server, classes
+):
     """Scaled LAIONet t=0.7 (ceil(count / 2000): 2,271 images, 943 classes), plus 3 bad URLs."""
     counts = scaled(authors_counts("laionet_thresh0.7_ori"), 2000)
     server = http_server(image_server_root(tmp_path / "srv"))
-    table = authors_laionet_table(tmp_path / "laionet_thresh07.parquet", classes["id"].tolist(),
-                                  counts, lambda i: server.url(f"img/{i % 16}.jpg") + f"?n={i}")
+    table = authors_laionet_table(
+        tmp_path / "laionet_thresh07.parquet",
+        classes["id"].tolist(),
+        counts,
+        lambda i: server.url(f"img/{i % 16}.jpg") + f"?n={i}",
+    )
     bad = table.iloc[:3].copy()
     bad.index = bad.index + 1  # unused LAION indices
-    bad["URL"] = [server.url("img/missing.jpg"), server.url("img/broken.jpg"),
-                  "http://127.0.0.1:9/refused.jpg"]
+    bad["URL"] = [
+        server.url("img/missing.jpg"),
+        server.url("img/broken.jpg"),
+        "http://127.0.0.1:9/refused.jpg",
+    ]
     pd.concat([table, bad]).to_parquet(tmp_path / "authors.parquet")
 
-    candidates, _ = laion.filter_laionet(laion.read_authors_laionet(tmp_path / "authors.parquet"),
-                                         classes["id"].tolist())
+    candidates, _ = laion.filter_laionet(
+        laion.read_authors_laionet(tmp_path / "authors.parquet"), classes["id"].tolist()
+    )
     laion.write_candidates(candidates, tmp_path / "candidates.parquet")
     shards = tmp_path / "resources" / "laionet" / "shards"
-    stats = laion.download_images(tmp_path / "candidates.parquet", shards, FAST,
-                                  log_file=tmp_path / "img2dataset.log")
+    stats = laion.download_images(
+        tmp_path / "candidates.parquet", shards, FAST, log_file=tmp_path / "img2dataset.log"
+    )
     assert stats["count"] == sum(counts) + 3 and stats["successes"] == sum(counts)
     assert not shards.with_name("shards.partial").exists()
 
@@ -57,8 +73,10 @@ def test_authors_laionet_through_img2dataset_matches_released_counts(tmp_path, h
     write_dataset_folder(out, manifest, classes, report, {"image_format": "webdataset"})
     assert io.read_frequency(out / "frequency.tsv")["count"].tolist() == counts
     assert io.read_json(out / "report.json")["classes_nonempty"] == 943
-    assert report["failed"] == 3 and report["failed_by_status"] == {"failed_to_download": 2,
-                                                                    "failed_to_resize": 1}
+    assert report["failed"] == 3 and report["failed_by_status"] == {
+        "failed_to_download": 2,
+        "failed_to_resize": 1,
+    }
     assert manifest["laion_index"].is_monotonic_increasing
     first = manifest.iloc[0]
     source = table.loc[first["laion_index"]]
@@ -73,11 +91,18 @@ def test_authors_laionet_through_img2dataset_matches_released_counts(tmp_path, h
 def test_recreated_laionet_small(tmp_path, http_server, classes):
     """Steps 1-4 from a LAION-400M part: match, score (random CLIP), filter, download, read."""
     server = http_server(image_server_root(tmp_path / "srv"))
-    texts = ["A tench in the lake", "goldfish bowl", "sea lion and a lion", "crane at dusk",
-             "Tinca tinca close up", "unrelated words"]
+    texts = [
+        "A tench in the lake",
+        "goldfish bowl",
+        "sea lion and a lion",
+        "crane at dusk",
+        "Tinca tinca close up",
+        "unrelated words",
+    ]
     nsfw = ["UNLIKELY", "UNLIKELY", "UNLIKELY", "UNLIKELY", "NSFW", "UNLIKELY"]
-    part = laion_part(tmp_path / "parts" / laion.part_name(0), texts,
-                      lambda i: server.url(f"img/{i}.jpg"), nsfw)
+    part = laion_part(
+        tmp_path / "parts" / laion.part_name(0), texts, lambda i: server.url(f"img/{i}.jpg"), nsfw
+    )
     synsets = read_noun_synsets(classes["id"].tolist())
     matched, _ = laion.match_part(part, 0, laion.unique_lemmas(synsets), progress=False)
     scorer = laion.DefinitionScorer(pretrained=None, device="cpu")

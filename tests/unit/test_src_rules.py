@@ -36,7 +36,9 @@ def test_imagenet_v2_and_incaps_rules(tmp_path, sources):
     assert counts("incaps")[:4].tolist() == [3, 0, 2, 1] and counts("incaps").sum() == 6
     report = io.read_json(data / "incaps" / "report.json")
     assert report["skipped"]["unknown_wnid"] == 1 and report["skipped"]["missing_image"] == 1
-    assert io.read_json(data / "incaps" / "source.json")["image_root"] == sources["imagenet"]["root"]
+    assert (
+        io.read_json(data / "incaps" / "source.json")["image_root"] == sources["imagenet"]["root"]
+    )
     assert (tmp_path / "resources/metadata/descriptors/descriptors_imagenet.json").is_file()
     for log in ("results/logs/data/read_incaps.log", "results/logs/download/imagenetv2.log"):
         assert "done in" in (tmp_path / log).read_text()
@@ -49,9 +51,14 @@ def test_recreating_laionet_plans_every_step(tmp_path, sources):
     proc = run_snakemake(tmp_path, "-n", "results/data/laionet/manifest.parquet")
     assert proc.returncode == 0, proc.stderr[-4000:]
     lines = [line.split()[:2] for line in (proc.stdout + proc.stderr).splitlines()]
-    for rule, n in (("download_laion_part", 2), ("laionet_match_part", 2),
-                    ("laionet_score_part", 2), ("laionet_candidates", 1),
-                    ("download_laionet_images", 1), ("read_laionet", 1)):
+    for rule, n in (
+        ("download_laion_part", 2),
+        ("laionet_match_part", 2),
+        ("laionet_score_part", 2),
+        ("laionet_candidates", 1),
+        ("download_laionet_images", 1),
+        ("read_laionet", 1),
+    ):
         assert [rule, str(n)] in lines, rule
 
 

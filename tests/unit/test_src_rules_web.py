@@ -23,15 +23,21 @@ def sources(tmp_path_factory):
     (server_root / "metadata").symlink_to(shared_metadata(), target_is_directory=True)
     server = FileServer(server_root)
     wnids = imagenet_wnids()
-    captions = write_caption_list(base / "captions.jsonl", ["a.jpg", "b.jpg", "c.jpg"],
-                                  ["a goldfish", "sea lion and lion", "a crane"])
-    authors_laionet_table(base / "laionet.parquet", wnids[:3], [2, 1, 0],
-                          lambda i: server.url(f"img/{i}.jpg"))
+    captions = write_caption_list(
+        base / "captions.jsonl",
+        ["a.jpg", "b.jpg", "c.jpg"],
+        ["a goldfish", "sea lion and lion", "a crane"],
+    )
+    authors_laionet_table(
+        base / "laionet.parquet", wnids[:3], [2, 1, 0], lambda i: server.url(f"img/{i}.jpg")
+    )
     yield {
         "download": {"backoff": 0, "retries": 1},
         "metadata": {"base_url": server.url("metadata/")},
-        "laionet": {"metadata": str(base / "laionet.parquet"),
-                    "img2dataset": {"processes_count": 1, "thread_count": 8, "retries": 0}},
+        "laionet": {
+            "metadata": str(base / "laionet.parquet"),
+            "img2dataset": {"processes_count": 1, "thread_count": 8, "retries": 0},
+        },
         "yfcc15m": {"captions": str(captions)},
         "cc12m": {"captions": str(captions), "processes": 1},
     }

@@ -18,13 +18,17 @@ from cliptail import io
 from cliptail.curate import subsets
 from cliptail.data import manifest
 
-SHARED_METADATA = Path(os.environ.get(
-    "CLIPTAIL_SHARED_METADATA",
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "metadata"))
+SHARED_METADATA = Path(
+    os.environ.get(
+        "CLIPTAIL_SHARED_METADATA",
+        Path(__file__).resolve().parents[2] / ".." / "shared" / "metadata",
+    )
+)
 needs_metadata = pytest.mark.skipif(
     not (SHARED_METADATA / "freqs").is_dir(),
     reason=f"the authors' released metadata is not at {SHARED_METADATA} "
-           "(set CLIPTAIL_SHARED_METADATA)")
+    "(set CLIPTAIL_SHARED_METADATA)",
+)
 
 
 def incaps_frequency(name: str) -> pd.DataFrame:
@@ -35,32 +39,47 @@ def incaps_frequency(name: str) -> pd.DataFrame:
 def incaps_table() -> pd.DataFrame:
     """Rows with IN-Caps' per-class counts, in a shuffled order, with ImageNet-style paths."""
     counts = incaps_frequency("imagenet")["count"].to_numpy()
-    wnids = sorted(json.loads(
-        (SHARED_METADATA / "descriptors" / "descriptors_imagenet_synset.json").read_text()))
+    wnids = sorted(
+        json.loads(
+            (SHARED_METADATA / "descriptors" / "descriptors_imagenet_synset.json").read_text()
+        )
+    )
     labels = np.repeat(np.arange(1000), counts)
     serial = np.concatenate([np.arange(c) for c in counts])
     images = [f"train/{wnids[c]}/{wnids[c]}_{k}.JPEG" for c, k in zip(labels, serial, strict=True)]
     order = np.random.default_rng(0).permutation(len(labels))
-    return pd.DataFrame({"image": np.asarray(images, dtype=object)[order], "label": labels[order],
-                         "caption": "a caption"})
+    return pd.DataFrame(
+        {
+            "image": np.asarray(images, dtype=object)[order],
+            "label": labels[order],
+            "caption": "a caption",
+        }
+    )
 
 
 def small_table(num_rows=50, seed=0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({"image": [f"img{i:03d}" for i in range(num_rows)],
-                         "label": rng.integers(0, 6, num_rows), "caption": "c"},
-                        index=rng.permutation(num_rows) * 3)
+    return pd.DataFrame(
+        {
+            "image": [f"img{i:03d}" for i in range(num_rows)],
+            "label": rng.integers(0, 6, num_rows),
+            "caption": "c",
+        },
+        index=rng.permutation(num_rows) * 3,
+    )
 
 
 # --- pandas-style sampling ----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kwargs", [{"n": 17}, {"frac": 0.3}, {"frac": 1.0}, {"n": 0}])
 def test_sample_subset_is_dataframe_sample(kwargs):
     df = small_table()
     expected = df.sample(random_state=42, **kwargs)
     pd.testing.assert_frame_equal(subsets.sample_subset(df, **kwargs), expected)
-    pd.testing.assert_frame_equal(subsets.sample_subset(df, seed=7, **kwargs),
-                                  df.sample(random_state=7, **kwargs))
+    pd.testing.assert_frame_equal(
+        subsets.sample_subset(df, seed=7, **kwargs), df.sample(random_state=7, **kwargs)
+    )
 
 
 def test_sample_positions_are_a_prefix_of_one_seeded_permutation():
@@ -85,10 +104,13 @@ def test_keep_classes_readds_first_rows_and_keeps_n():
     # lost classes 3, 1, 2: their first rows 0, 4, 7 are appended in table order
     assert subsets.cover_classes(labels, [8, 1, 5]).tolist() == [8, 1, 5, 0, 4, 7]
     # excess 3 removed from the largest class (class 0: rows 8, 1, 5 in this order)
-    assert subsets.cover_classes(labels, [8, 1, 5], target_size=3,
-                                 excess_classes=1).tolist() == [0, 4, 7]
+    assert subsets.cover_classes(labels, [8, 1, 5], target_size=3, excess_classes=1).tolist() == [
+        0,
+        4,
+        7,
+    ]
     out = subsets.sample_subset(df, frac=0.3, keep_classes=True)
-    assert out["image"].tolist() == ["i", "b", "f", "a", "e", "h"]   # frac: nothing removed
+    assert out["image"].tolist() == ["i", "b", "f", "a", "e", "h"]  # frac: nothing removed
     # with n, the excess comes from the 10 largest classes -- here all four, so pandas' draw
     # (RandomState(42).permutation(6)[:3] = 0, 1, 5) may take a re-added row again
     out = subsets.sample_subset(df, n=3, keep_classes=True)
@@ -109,6 +131,7 @@ def test_sampling_errors_are_clear():
 
 # --- IN-Caps (10%) and IN-Caps-100 ---------------------------------------------------------------
 
+
 @needs_metadata
 def test_in_caps_10pct_reproduces_the_released_frequency_file(incaps_table):
     out = subsets.in_caps_10pct(incaps_table)
@@ -125,12 +148,13 @@ def test_in_caps_100_reproduces_the_released_frequency_file(incaps_table):
     names = incaps_frequency("imagenet")["name"].to_numpy()
 
     relabelled = subsets.class_subset(incaps_table, idxs, relabel=True)
-    np.testing.assert_array_equal(manifest.class_counts(relabelled["label"], 100),
-                                  released["count"])
+    np.testing.assert_array_equal(
+        manifest.class_counts(relabelled["label"], 100), released["count"]
+    )
     assert names[np.sort(idxs)].tolist() == released["name"].tolist()
     np.testing.assert_array_equal(np.sort(idxs)[relabelled["label"]], relabelled["label_ori"])
 
-    kept = subsets.class_subset(incaps_table, idxs)          # default: original label space
+    kept = subsets.class_subset(incaps_table, idxs)  # default: original label space
     counts = manifest.class_counts(kept["label"], 1000)
     assert counts.sum() == 44_548 == len(kept)
     assert set(np.flatnonzero(counts)) == set(idxs.tolist())
@@ -159,9 +183,11 @@ def test_read_class_indices(tmp_path):
 
 # --- trim-tail -----------------------------------------------------------------------------------
 
+
 @needs_metadata
-@pytest.mark.parametrize("k,largest", [(5, 17), (20, 67), (50, 133), (100, 212), (200, 299),
-                                       (500, 454)])
+@pytest.mark.parametrize(
+    "k,largest", [(5, 17), (20, 67), (50, 133), (100, 212), (200, 299), (500, 454)]
+)
 def test_tail_classes_match_the_papers_largest_counts(k, largest):
     counts = incaps_frequency("imagenet")["count"].to_numpy()
     tail = subsets.tail_classes(counts, k)
@@ -207,8 +233,13 @@ def test_trim_tail_known_answer():
 
 
 def test_trim_tail_breaks_ties_by_class_index_and_seed_matters():
-    df = pd.DataFrame({"image": [f"i{k}" for k in range(40)], "caption": "c",
-                       "label": np.repeat([0, 1, 2, 3], [10, 10, 10, 10])})
+    df = pd.DataFrame(
+        {
+            "image": [f"i{k}" for k in range(40)],
+            "caption": "c",
+            "label": np.repeat([0, 1, 2, 3], [10, 10, 10, 10]),
+        }
+    )
     counts = np.array([10, 10, 10, 10])
     _, tail = subsets.trim_tail(df, counts, 2, 1, seed=0)
     assert tail.tolist() == [0, 1]

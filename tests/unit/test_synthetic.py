@@ -21,16 +21,28 @@ from cliptail.data.synthetic.render import BACKGROUNDS, CURATED_STYLE, sample_in
 from cliptail.data.synthetic.text import CaptionWriter, caption_words, scenes
 
 SPLITS = ("train", "web", "val", "v2")
-SMALL = {"num_classes": 20, "num_open_world": 10, "train_size": 1500, "web_size": 1000,
-         "val_per_class": 10, "v2_per_class": 5}
-SHARED_METADATA = Path(os.environ.get(
-    "CLIPTAIL_SHARED_METADATA",
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "metadata"))
+SMALL = {
+    "num_classes": 20,
+    "num_open_world": 10,
+    "train_size": 1500,
+    "web_size": 1000,
+    "val_per_class": 10,
+    "v2_per_class": 5,
+}
+SHARED_METADATA = Path(
+    os.environ.get(
+        "CLIPTAIL_SHARED_METADATA",
+        Path(__file__).resolve().parents[2] / ".." / "shared" / "metadata",
+    )
+)
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != "timing.json"}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != "timing.json"
+    }
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +58,7 @@ def _meta(root: Path, split: str) -> pd.DataFrame:
 
 # --- layout, dtypes, splits -----------------------------------------------------------------
 
+
 def test_layout_and_dtypes(small_world):
     root, stats = small_world
     total = SMALL["num_classes"] + SMALL["num_open_world"]
@@ -54,27 +67,49 @@ def test_layout_and_dtypes(small_world):
     assert classes["id"].tolist() == [f"c{i:04d}" for i in range(total)]
 
     concepts = pd.read_parquet(root / "concepts.parquet")
-    assert list(concepts.columns) == ["index", "id", "name", "synonyms", "definition", "is_eval",
-                                      "attributes", "train_count", "web_count"]
+    assert list(concepts.columns) == [
+        "index",
+        "id",
+        "name",
+        "synonyms",
+        "definition",
+        "is_eval",
+        "attributes",
+        "train_count",
+        "web_count",
+    ]
     assert concepts["index"].dtype == np.int64 and concepts["train_count"].dtype == np.int64
     assert concepts["is_eval"].dtype == bool
-    assert concepts["is_eval"].tolist() == [True] * SMALL["num_classes"] + \
-        [False] * SMALL["num_open_world"]
+    assert (
+        concepts["is_eval"].tolist()
+        == [True] * SMALL["num_classes"] + [False] * SMALL["num_open_world"]
+    )
     assert concepts["name"].tolist() == classes["name"].tolist()
-    assert all(list(s)[0] == n for s, n in zip(concepts["synonyms"], concepts["name"]))
+    assert all(list(s)[0] == n for s, n in zip(concepts["synonyms"], concepts["name"], strict=False))
     assert concepts["attributes"].nunique() == total  # unique visual identities
     assert int(concepts["train_count"].sum()) == SMALL["train_size"]
     assert int(concepts["web_count"].sum()) == SMALL["web_size"]
 
-    expected_rows = {"train": SMALL["train_size"], "web": SMALL["web_size"],
-                     "val": SMALL["num_classes"] * SMALL["val_per_class"],
-                     "v2": SMALL["num_classes"] * SMALL["v2_per_class"]}
+    expected_rows = {
+        "train": SMALL["train_size"],
+        "web": SMALL["web_size"],
+        "val": SMALL["num_classes"] * SMALL["val_per_class"],
+        "v2": SMALL["num_classes"] * SMALL["v2_per_class"],
+    }
     for split in SPLITS:
         images = np.load(root / "images" / f"{split}.npy", mmap_mode="r")
         assert images.dtype == np.uint8 and images.shape == (expected_rows[split], 32, 32, 3)
         meta = _meta(root, split)
-        assert list(meta.columns) == ["image", "label", "concept_id", "title", "tags",
-                                      "description", "source", "split"]
+        assert list(meta.columns) == [
+            "image",
+            "label",
+            "concept_id",
+            "title",
+            "tags",
+            "description",
+            "source",
+            "split",
+        ]
         assert meta["label"].dtype == np.int64
         assert meta["image"].tolist() == [f"{split}/{i:07d}" for i in range(len(images))]
         assert (meta["concept_id"] == classes["id"].to_numpy()[meta["label"]]).all()
@@ -107,15 +142,20 @@ def test_names_are_distinct_pseudo_words(small_world):
     words = [w for synonyms in concepts["synonyms"] for w in synonyms]
     assert len(words) == len(set(words))
     assert all(re.fullmatch(r"[a-z]{5,}", w) for w in words)
-    vocabulary = caption_words() | {s for pair in SHAPES for s in pair} | \
-        {n for n, _ in COLORS} | {p for pair in PATTERNS for p in pair}
+    vocabulary = (
+        caption_words()
+        | {s for pair in SHAPES for s in pair}
+        | {n for n, _ in COLORS}
+        | {p for pair in PATTERNS for p in pair}
+    )
     assert not set(words) & vocabulary
-    for definition, attributes in zip(concepts["definition"], concepts["attributes"]):
+    for definition, attributes in zip(concepts["definition"], concepts["attributes"], strict=False):
         attrs = dict(kv.split("=") for kv in attributes.split(";"))
         assert attrs["color"] in definition.split() and attrs["shape"] in definition
 
 
 # --- determinism ----------------------------------------------------------------------------
+
 
 def test_same_seed_same_bytes_other_seed_other_bytes(small_world, tmp_path):
     root, _ = small_world
@@ -127,8 +167,14 @@ def test_same_seed_same_bytes_other_seed_other_bytes(small_world, tmp_path):
     generate_world({**SMALL, "seed": 1}, other, progress=False)
     a, b = _files(root), _files(other)
     assert a.keys() == b.keys()
-    for name in ("classes.tsv", "concepts.parquet", "images/train.npy", "images/val.npy",
-                 "metadata/train.parquet", "world.json"):
+    for name in (
+        "classes.tsv",
+        "concepts.parquet",
+        "images/train.npy",
+        "images/val.npy",
+        "metadata/train.parquet",
+        "world.json",
+    ):
         assert a[name] != b[name], name
 
 
@@ -137,10 +183,12 @@ def test_caption_knobs_do_not_change_images(small_world, tmp_path):
     out = tmp_path / "captions"
     generate_world({**SMALL, "captions": {"p_attribute": 0.2}}, out, progress=False)
     for split in SPLITS:
-        assert (out / "images" / f"{split}.npy").read_bytes() == \
-            (root / "images" / f"{split}.npy").read_bytes()
-    assert (out / "metadata" / "train.parquet").read_bytes() != \
-        (root / "metadata" / "train.parquet").read_bytes()
+        assert (out / "images" / f"{split}.npy").read_bytes() == (
+            root / "images" / f"{split}.npy"
+        ).read_bytes()
+    assert (out / "metadata" / "train.parquet").read_bytes() != (
+        root / "metadata" / "train.parquet"
+    ).read_bytes()
 
 
 def test_crash_leaves_no_completion_marker(tmp_path, monkeypatch):
@@ -159,6 +207,7 @@ def test_crash_leaves_no_completion_marker(tmp_path, monkeypatch):
 
 
 # --- frequencies ----------------------------------------------------------------------------
+
 
 def test_train_counts_follow_the_profile(small_world):
     root, _ = small_world
@@ -185,18 +234,26 @@ def test_zipf_and_laion_profiles():
 
 
 def test_web_pool_is_more_extreme_and_differently_ranked():
-    params = WorldParams.from_config({**SMALL, "num_classes": 150, "num_open_world": 50,
-                                      "web_size": 20000})
+    params = WorldParams.from_config(
+        {**SMALL, "num_classes": 150, "num_open_world": 50, "web_size": 20000}
+    )
     train, web = world_module.concept_counts(params, np.random.default_rng(0))
     assert web.max() / web.mean() > 10 * train.max() / train.mean()
     rho = spearmanr(train, web)[0]
     assert 0.05 < rho < 0.6  # default web_rank_correlation 0.25
 
 
-@pytest.mark.skipif(not (SHARED_METADATA / "freqs").is_dir(),
-                    reason=f"authors' metadata not found at {SHARED_METADATA}")
-@pytest.mark.parametrize("profile,source", [("incaps", "class_frequency_incaps_imagenet.txt"),
-                                            ("laion", "class_frequency_laion400m_imagenet.txt")])
+@pytest.mark.skipif(
+    not (SHARED_METADATA / "freqs").is_dir(),
+    reason=f"authors' metadata not found at {SHARED_METADATA}",
+)
+@pytest.mark.parametrize(
+    "profile,source",
+    [
+        ("incaps", "class_frequency_incaps_imagenet.txt"),
+        ("laion", "class_frequency_laion400m_imagenet.txt"),
+    ],
+)
 def test_embedded_curves_match_the_released_frequencies(profile, source):
     real = np.sort(io.read_frequency(SHARED_METADATA / "freqs" / source)["count"].to_numpy())[::-1]
     real = real / real.sum()
@@ -207,17 +264,21 @@ def test_embedded_curves_match_the_released_frequencies(profile, source):
 
 # --- parameter validation -------------------------------------------------------------------
 
-@pytest.mark.parametrize("config,key", [
-    ({"num_clases": 10}, "world.num_clases"),
-    ({"frequency": {"profil": "zipf"}}, "world.frequency.profil"),
-    ({"frequency": {"profile": "pareto"}}, "world.frequency.profile"),
-    ({"captions": {"p_misleading": 1.5}}, "world.captions.p_misleading"),
-    ({"diversity": "high"}, "world.diversity"),
-    ({"train_size": 10.5}, "world.train_size"),
-    ({"image_size": True}, "world.image_size"),
-    ({"web_frequency": 3}, "world.web_frequency"),
-    ({"num_shapes": 2, "num_colors": 2, "num_patterns": 2, "max_parts": 2}, "world.num_shapes"),
-])
+
+@pytest.mark.parametrize(
+    "config,key",
+    [
+        ({"num_clases": 10}, "world.num_clases"),
+        ({"frequency": {"profil": "zipf"}}, "world.frequency.profil"),
+        ({"frequency": {"profile": "pareto"}}, "world.frequency.profile"),
+        ({"captions": {"p_misleading": 1.5}}, "world.captions.p_misleading"),
+        ({"diversity": "high"}, "world.diversity"),
+        ({"train_size": 10.5}, "world.train_size"),
+        ({"image_size": True}, "world.image_size"),
+        ({"web_frequency": 3}, "world.web_frequency"),
+        ({"num_shapes": 2, "num_colors": 2, "num_patterns": 2, "max_parts": 2}, "world.num_shapes"),
+    ],
+)
 def test_invalid_params_name_the_key(config, key):
     with pytest.raises(ValueError, match=re.escape(key)):
         WorldParams.from_config(config)
@@ -233,20 +294,39 @@ def test_params_fill_defaults():
 
 # --- text describes the rendered instance ---------------------------------------------------
 
+
 def test_descriptions_mention_the_instance_attributes():
     from cliptail.data.synthetic.concepts import make_concepts
 
-    concepts = make_concepts(30, 0, num_shapes=8, num_colors=8, num_patterns=5, max_parts=3,
-                             max_synonyms=3, rng=np.random.default_rng(0), reserved_words=set())
+    concepts = make_concepts(
+        30,
+        0,
+        num_shapes=8,
+        num_colors=8,
+        num_patterns=5,
+        max_parts=3,
+        max_synonyms=3,
+        rng=np.random.default_rng(0),
+        reserved_words=set(),
+    )
     attributes = np.array([[c.shape, c.color, c.pattern, c.parts] for c in concepts])
     labels = np.arange(300) % 30
-    inst = sample_instances(labels, attributes, style=CURATED_STYLE, diversity=1.0, clutter=1.0,
-                            num_shapes=8, num_colors=8, rng=np.random.default_rng(1))
-    exact = CaptionParams(p_description_empty=0.0, p_attribute=1.0, p_misleading=0.0,
-                          p_name_description=0.0)
+    inst = sample_instances(
+        labels,
+        attributes,
+        style=CURATED_STYLE,
+        diversity=1.0,
+        clutter=1.0,
+        num_shapes=8,
+        num_colors=8,
+        rng=np.random.default_rng(1),
+    )
+    exact = CaptionParams(
+        p_description_empty=0.0, p_attribute=1.0, p_misleading=0.0, p_name_description=0.0
+    )
     writer = CaptionWriter(concepts, (8, 8, 5, 3))
     _, _, descriptions = writer.write(inst, [False] * len(labels), exact, random.Random(0))
-    for i, (scene, text) in enumerate(zip(scenes(inst), descriptions)):
+    for i, (scene, text) in enumerate(zip(scenes(inst), descriptions, strict=False)):
         concept = concepts[labels[i]]
         subject = text.lower().split(" on a ")[0]
         assert COLORS[concept.color][0] in subject.split()
@@ -264,9 +344,11 @@ def test_descriptions_mention_the_instance_attributes():
 def test_descriptions_match_rendered_pixels(tmp_path):
     """End to end: the background a description names is the one in the image."""
     out = tmp_path / "world"
-    generate_world({**SMALL, "web_size": 0, "captions": {"p_attribute": 1.0,
-                                                          "p_misleading": 0.0}},
-                   out, progress=False)
+    generate_world(
+        {**SMALL, "web_size": 0, "captions": {"p_attribute": 1.0, "p_misleading": 0.0}},
+        out,
+        progress=False,
+    )
     meta = _meta(out, "train")
     images = np.load(out / "images" / "train.npy").astype(np.float64)
     corner_brightness = images[:, :3, :3].mean(axis=(1, 2, 3))
@@ -283,13 +365,18 @@ def test_names_appear_at_set_rates(small_world):
     meta = _meta(root, "train")
     concepts = pd.read_parquet(root / "concepts.parquet")
     synonyms = concepts["synonyms"].to_numpy()
-    named = np.array([any(s in title.lower().split() for s in synonyms[label])
-                      for title, label in zip(meta["title"], meta["label"])])
+    named = np.array(
+        [
+            any(s in title.lower().split() for s in synonyms[label])
+            for title, label in zip(meta["title"], meta["label"], strict=False)
+        ]
+    )
     assert 0.2 < named.mean() < 0.45  # p_name_title 0.30 (plus a few attribute titles)
     assert (meta["description"] == "").mean() == pytest.approx(0.40, abs=0.05)
 
 
 # --- images ---------------------------------------------------------------------------------
+
 
 def _centroid_accuracy(root: Path, num_classes: int) -> float:
     train = np.load(root / "images" / "train.npy").reshape(SMALL["train_size"], -1) / 255.0
@@ -315,8 +402,9 @@ def test_diversity_increases_intra_class_variance(tmp_path):
         generate_world({**SMALL, "web_size": 0, "diversity": diversity}, out, progress=False)
         images = np.load(out / "images" / "val.npy").astype(np.float64) / 255.0
         labels = _meta(out, "val")["label"].to_numpy()
-        variance[diversity] = np.mean([images[labels == c].var(axis=0).mean()
-                                       for c in range(SMALL["num_classes"])])
+        variance[diversity] = np.mean(
+            [images[labels == c].var(axis=0).mean() for c in range(SMALL["num_classes"])]
+        )
     assert variance[0.9] > 1.3 * variance[0.1]
 
 

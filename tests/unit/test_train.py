@@ -24,14 +24,24 @@ from cliptail.train.data import EpochBatches, load_train_data
 from cliptail.train.optim import learning_rate, milestone_epochs, param_groups
 from cliptail.train.toy import write_toy_split
 
-SMALL_MODEL = {"vision_width": 8, "text_width": 32, "text_heads": 1, "text_layers": 1,
-               "embed_dim": 32}
+SMALL_MODEL = {
+    "vision_width": 8,
+    "text_width": 32,
+    "text_heads": 1,
+    "text_layers": 1,
+    "embed_dim": 32,
+}
 
 
 def small_spec(method: str, **extra) -> dict:
-    spec = {"run": f"test-{method}", "method": method, "threads": 1, "log_every": 2,
-            "model": dict(SMALL_MODEL),
-            "optim": {"epochs": 2, "batch_size": 64, "warmup_steps": 2}}
+    spec = {
+        "run": f"test-{method}",
+        "method": method,
+        "threads": 1,
+        "log_every": 2,
+        "model": dict(SMALL_MODEL),
+        "optim": {"epochs": 2, "batch_size": 64, "warmup_steps": 2},
+    }
     spec.update(extra)
     return spec
 
@@ -44,16 +54,35 @@ def toy(tmp_path_factory):
 
 
 def run(toy, out, spec, **kwargs):
-    return train_run(spec, manifest=toy / "train.parquet", classes=toy / "classes.tsv",
-                     images_root=toy, out_dir=out, progress=False, **kwargs)
+    return train_run(
+        spec,
+        manifest=toy / "train.parquet",
+        classes=toy / "classes.tsv",
+        images_root=toy,
+        out_dir=out,
+        progress=False,
+        **kwargs,
+    )
 
 
 # --- spec ------------------------------------------------------------------------------------
 
+
 def test_spec_defaults_follow_the_paper():
     clip = TrainSpec.from_dict({"method": "clip"}).resolved().optim
-    assert (clip.epochs, clip.batch_size, clip.lr, clip.weight_decay, clip.warmup_steps) == (32, 1024, 1e-3, 0.2, 500)
-    assert (clip.schedule, clip.schedule_unit, clip.betas, clip.eps) == ("cosine", "step", (0.9, 0.999), 1e-8)
+    assert (clip.epochs, clip.batch_size, clip.lr, clip.weight_decay, clip.warmup_steps) == (
+        32,
+        1024,
+        1e-3,
+        0.2,
+        500,
+    )
+    assert (clip.schedule, clip.schedule_unit, clip.betas, clip.eps) == (
+        "cosine",
+        "step",
+        (0.9, 0.999),
+        1e-8,
+    )
     sl = TrainSpec.from_dict({"method": "sl", "optim": {"batch_size": 512}}).resolved().optim
     assert (sl.epochs, sl.lr, sl.weight_decay, sl.momentum) == (90, 0.2, 1e-4, 0.9)
     assert (sl.schedule, sl.schedule_unit, sl.nesterov) == ("multistep", "epoch", True)
@@ -62,19 +91,22 @@ def test_spec_defaults_follow_the_paper():
     assert TrainSpec.from_dict({"method": "sl"}).vocab.shard == 64
 
 
-@pytest.mark.parametrize("spec, message", [
-    ({"optim": {"lrr": 1}}, r"unknown key\(s\) \['optim.lrr'\]"),
-    ({"colour": 1}, r"unknown key\(s\) \['colour'\]"),
-    ({"method": "dino"}, "method: must be one of"),
-    ({"method": "sl", "vocab": {"size": 0}}, "vocab.size: must be an integer >= 1"),
-    ({"method": "sl", "vocab": {"weight": "cubic"}}, "vocab.weight"),
-    ({"optim": {"lr": -1}}, "optim.lr: must be a number > 0"),
-    ({"optim": {"milestones": [0.5, 2]}}, "optim.milestones"),
-    ({"amp": "yes"}, "amp: must be true or false"),
-    ({"vocab": {"size": 10}}, "apply to method 'sl' only"),
-    ({"method": "sl", "text_tower": "frozen"}, "apply to method 'clip' only"),
-    ({"model": {"vision_layers": [1, 0]}}, "model.vision_layers"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"optim": {"lrr": 1}}, r"unknown key\(s\) \['optim.lrr'\]"),
+        ({"colour": 1}, r"unknown key\(s\) \['colour'\]"),
+        ({"method": "dino"}, "method: must be one of"),
+        ({"method": "sl", "vocab": {"size": 0}}, "vocab.size: must be an integer >= 1"),
+        ({"method": "sl", "vocab": {"weight": "cubic"}}, "vocab.weight"),
+        ({"optim": {"lr": -1}}, "optim.lr: must be a number > 0"),
+        ({"optim": {"milestones": [0.5, 2]}}, "optim.milestones"),
+        ({"amp": "yes"}, "amp: must be true or false"),
+        ({"vocab": {"size": 10}}, "apply to method 'sl' only"),
+        ({"method": "sl", "text_tower": "frozen"}, "apply to method 'clip' only"),
+        ({"model": {"vision_layers": [1, 0]}}, "model.vision_layers"),
+    ],
+)
 def test_spec_errors_name_the_key(spec, message):
     with pytest.raises(SpecError, match=message):
         TrainSpec.from_dict(spec)
@@ -82,18 +114,29 @@ def test_spec_errors_name_the_key(spec, message):
 
 def test_resume_key_ignores_runtime_keys_only():
     base = TrainSpec.from_dict({"method": "sl", "optim": {"epochs": 3}})
-    same = TrainSpec.from_dict({"method": "sl", "optim": {"epochs": 3}, "threads": 2,
-                                "log_every": 7, "run": "other", "workers": 1})
+    same = TrainSpec.from_dict(
+        {
+            "method": "sl",
+            "optim": {"epochs": 3},
+            "threads": 2,
+            "log_every": 7,
+            "run": "other",
+            "workers": 1,
+        }
+    )
     other = TrainSpec.from_dict({"method": "sl", "optim": {"epochs": 4}})
     assert base.resume_key("d") == same.resume_key("d")
     assert base.resume_key("d") != other.resume_key("d")
     assert base.resume_key("d") != base.resume_key("e")
     # an explicit default is the same run as an implicit one
-    assert base.resume_key() == TrainSpec.from_dict(
-        {"method": "sl", "optim": {"epochs": 3, "lr": 0.1}}).resume_key()
+    assert (
+        base.resume_key()
+        == TrainSpec.from_dict({"method": "sl", "optim": {"epochs": 3, "lr": 0.1}}).resume_key()
+    )
 
 
 # --- schedules and optimiser -------------------------------------------------------------------
+
 
 def test_warmup_then_cosine_per_step():
     o = TrainSpec.from_dict({"optim": {"epochs": 2, "lr": 1.0, "warmup_steps": 4}}).resolved().optim
@@ -114,8 +157,13 @@ def test_multistep_at_the_papers_epochs():
 
 
 def test_per_epoch_cosine():
-    o = TrainSpec.from_dict({"method": "sl", "optim": {"epochs": 4, "lr": 1.0,
-                                                        "schedule": "cosine"}}).resolved().optim
+    o = (
+        TrainSpec.from_dict(
+            {"method": "sl", "optim": {"epochs": 4, "lr": 1.0, "schedule": "cosine"}}
+        )
+        .resolved()
+        .optim
+    )
     lrs = [learning_rate(o, s, steps_per_epoch=3) for s in range(12)]
     assert lrs[0] == lrs[2] == 1.0
     assert lrs[3] == lrs[5] == pytest.approx(0.5 * (1 + math.cos(math.pi / 4)))
@@ -137,6 +185,7 @@ def test_no_weight_decay_on_norms_biases_and_logit_scale():
 
 
 # --- images ----------------------------------------------------------------------------------
+
 
 def test_array_store_locates_and_loads(tmp_path):
     (tmp_path / "images").mkdir()
@@ -209,21 +258,28 @@ def test_train_transform_crops_and_resizes_like_interpolate():
     noise = half.noise(4, rng)
     out = half(images, noise)
     x = images.permute(0, 3, 1, 2).float() / 255
-    for k, (i, j, h, w) in enumerate(crop_boxes(np.full(4, 32), np.full(4, 32), noise,
-                                                (0.25, 0.25), (1.0, 1.0))):
-        crop = x[k:k + 1, :, i:i + h, j:j + w]
+    for k, (i, j, h, w) in enumerate(
+        crop_boxes(np.full(4, 32), np.full(4, 32), noise, (0.25, 0.25), (1.0, 1.0))
+    ):
+        crop = x[k : k + 1, :, i : i + h, j : j + w]
         ref = F.interpolate(crop, size=(32, 32), mode="bicubic", align_corners=False).clamp(0, 1)
-        ref = (ref - torch.tensor(half.mean).view(1, 3, 1, 1)) / torch.tensor(half.std).view(1, 3, 1, 1)
-        assert torch.allclose(out[k:k + 1], ref, atol=1e-4)
+        ref = (ref - torch.tensor(half.mean).view(1, 3, 1, 1)) / torch.tensor(half.std).view(
+            1, 3, 1, 1
+        )
+        assert torch.allclose(out[k : k + 1], ref, atol=1e-4)
     with pytest.raises(ValueError, match="crop noise"):
         half(images)
 
 
 def test_eval_transform_resizes_then_centre_crops():
-    images = torch.from_numpy(np.random.default_rng(1).integers(0, 256, (2, 40, 40, 3), dtype=np.uint8))
+    images = torch.from_numpy(
+        np.random.default_rng(1).integers(0, 256, (2, 40, 40, 3), dtype=np.uint8)
+    )
     t = ImageTransform(16, train=False, resize=20)
     x = images.permute(0, 3, 1, 2).float() / 255
-    ref = F.interpolate(x, size=(20, 20), mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
+    ref = F.interpolate(
+        x, size=(20, 20), mode="bicubic", antialias=True, align_corners=False
+    ).clamp(0, 1)
     ref = ref[..., 2:18, 2:18]
     ref = (ref - torch.tensor(t.mean).view(1, 3, 1, 1)) / torch.tensor(t.std).view(1, 3, 1, 1)
     assert torch.allclose(t(images), ref, atol=1e-5)
@@ -231,12 +287,15 @@ def test_eval_transform_resizes_then_centre_crops():
 
 # --- data order ------------------------------------------------------------------------------
 
+
 def test_batches_are_deterministic_and_split_across_processes(toy):
     data = load_train_data(toy / "train.parquet", toy / "classes.tsv", toy)
     t = ImageTransform(32, train=True)
     whole = EpochBatches(data, t, seed=3, epoch=1, batch_size=64)
-    parts = [EpochBatches(data, t, seed=3, epoch=1, batch_size=64, rank=r, world_size=2)
-             for r in range(2)]
+    parts = [
+        EpochBatches(data, t, seed=3, epoch=1, batch_size=64, rank=r, world_size=2)
+        for r in range(2)
+    ]
     assert len(whole) == 4
     for step in range(len(whole)):
         full = whole[step]
@@ -246,13 +305,15 @@ def test_batches_are_deterministic_and_split_across_processes(toy):
         assert [h["first_row"] for h in halves] == [0, 32]
     again = EpochBatches(data, t, seed=3, epoch=1, batch_size=64)[2]
     assert torch.equal(again["images"], whole[2]["images"])
-    assert not torch.equal(EpochBatches(data, t, seed=3, epoch=2, batch_size=64)[2]["labels"],
-                           whole[2]["labels"])
+    assert not torch.equal(
+        EpochBatches(data, t, seed=3, epoch=2, batch_size=64)[2]["labels"], whole[2]["labels"]
+    )
     with pytest.raises(ValueError, match="not divisible"):
         EpochBatches(data, t, seed=0, epoch=0, batch_size=64, world_size=3)
 
 
 # --- end to end ------------------------------------------------------------------------------
+
 
 def test_clip_run_writes_its_outputs(toy, tmp_path):
     summary = run(toy, tmp_path, small_spec("clip"))
@@ -277,8 +338,9 @@ def test_same_seed_same_weights_different_seed_different(toy, tmp_path):
     run(toy, tmp_path / "a", spec)
     run(toy, tmp_path / "b", spec)
     run(toy, tmp_path / "c", {**spec, "seed": 1})
-    a, b, c = (torch.load(tmp_path / x / "checkpoint.pt", weights_only=False)["state_dict"]
-               for x in "abc")
+    a, b, c = (
+        torch.load(tmp_path / x / "checkpoint.pt", weights_only=False)["state_dict"] for x in "abc"
+    )
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not torch.equal(a["prototypes"], c["prototypes"])
 
@@ -311,8 +373,11 @@ def test_clip_with_frozen_text_tower(toy, tmp_path):
 
 @pytest.mark.parametrize("method", ["clip", "sl"])
 def test_mixed_precision_on_cpu(toy, tmp_path, method):
-    summary = run(toy, tmp_path, small_spec(method, amp=True, optim={"epochs": 1, "batch_size": 64,
-                                                                      "warmup_steps": 1}))
+    summary = run(
+        toy,
+        tmp_path,
+        small_spec(method, amp=True, optim={"epochs": 1, "batch_size": 64, "warmup_steps": 1}),
+    )
     assert math.isfinite(summary["loss"])
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["state_dict"]
     assert all(v.dtype != torch.bfloat16 for v in state.values())  # weights stay float32

@@ -55,13 +55,16 @@ def test_cpu_job_is_not_checked():
     check_visible_gpus(0, visible=3)
 
 
-@pytest.mark.parametrize("gpus, visible, hint", [
-    (2, 1, "CUDA_VISIBLE_DEVICES"),      # fewer than asked for
-    (1, 4, "CUDA_VISIBLE_DEVICES"),      # more: the job could collide with others on its node
-    (2, 0, "no CUDA device is visible"),
-])
+@pytest.mark.parametrize(
+    "gpus, visible, hint",
+    [
+        (2, 1, "CUDA_VISIBLE_DEVICES"),  # fewer than asked for
+        (1, 4, "CUDA_VISIBLE_DEVICES"),  # more: the job could collide with others on its node
+        (2, 0, "no CUDA device is visible"),
+    ],
+)
 def test_job_seeing_other_gpu_count_fails_clearly(gpus, visible, hint):
-    with pytest.raises(RuntimeError, match=fr"asked for {gpus} GPU\(s\).*sees {visible}") as err:
+    with pytest.raises(RuntimeError, match=rf"asked for {gpus} GPU\(s\).*sees {visible}") as err:
         check_visible_gpus(gpus, visible=visible)
     assert hint in str(err.value)
 
@@ -82,8 +85,14 @@ def job(tmp_path, monkeypatch):
     def fake_run(cmd, check=False, stdout=None, stderr=None):
         spec_file = Path(cmd[cmd.index("--spec") + 1])
         out_dir = Path(cmd[cmd.index("--out-dir") + 1])
-        calls["torchrun"].append({"cmd": cmd, "spec": json.loads(spec_file.read_text()),
-                                  "stdout": stdout, "stderr": stderr})
+        calls["torchrun"].append(
+            {
+                "cmd": cmd,
+                "spec": json.loads(spec_file.read_text()),
+                "stdout": stdout,
+                "stderr": stderr,
+            }
+        )
         io.write_json(out_dir / "run.json", {"run": SPEC["run"], "world_size": 2})
         return subprocess.CompletedProcess(cmd, 0)
 
@@ -99,11 +108,19 @@ def job(tmp_path, monkeypatch):
     def start(gpus: int, visible: int, threads: int = 8) -> dict:
         monkeypatch.setattr(torch.cuda, "is_available", lambda: visible > 0)
         monkeypatch.setattr(torch.cuda, "device_count", lambda: visible)
-        script.main(dict(SPEC), manifest="d/manifest.parquet", classes="d/classes.tsv",
-                    images_root="resources/world", out_dir=str(tmp_path / "run"),
-                    text_embeddings=None, class_embeddings="d/class_embeddings.npy",
-                    resume_dir="results/resume/sl_probe", threads=threads, gpus=gpus,
-                    log=str(log))
+        script.main(
+            dict(SPEC),
+            manifest="d/manifest.parquet",
+            classes="d/classes.tsv",
+            images_root="resources/world",
+            out_dir=str(tmp_path / "run"),
+            text_embeddings=None,
+            class_embeddings="d/class_embeddings.npy",
+            resume_dir="results/resume/sl_probe",
+            threads=threads,
+            gpus=gpus,
+            log=str(log),
+        )
         return calls
 
     start.log = log
@@ -121,7 +138,7 @@ def test_several_gpus_start_torchrun_with_one_process_per_gpu(job):
     assert cmd[cmd.index("--resume-dir") + 1] == "results/resume/sl_probe"
     assert cmd[cmd.index("--class-embeddings") + 1] == "d/class_embeddings.npy"
     assert "--text-embeddings" not in cmd
-    assert call["spec"] == {**SPEC, "device": "cuda", "threads": 4}   # 8 job threads / 2 processes
+    assert call["spec"] == {**SPEC, "device": "cuda", "threads": 4}  # 8 job threads / 2 processes
     # the processes write into the job's log
     assert call["stdout"] is not None and Path(call["stdout"].name) == job.log
     assert call["stderr"] == subprocess.STDOUT
@@ -144,7 +161,8 @@ def test_job_with_wrong_gpu_count_fails_before_training_and_says_why(job):
 
 
 def test_failing_torchrun_fails_the_job(job, monkeypatch):
-    monkeypatch.setattr(launch.subprocess, "run",
-                        lambda cmd, **kwargs: subprocess.CompletedProcess(cmd, 1))
+    monkeypatch.setattr(
+        launch.subprocess, "run", lambda cmd, **kwargs: subprocess.CompletedProcess(cmd, 1)
+    )
     with pytest.raises(RuntimeError, match="distributed training failed"):
         job(gpus=2, visible=2)

@@ -53,12 +53,14 @@ def test_topped_up_vocabulary_is_sorted_unique_and_contains_the_shard():
 def test_zero_weight_classes_are_never_drawn_and_vocabulary_may_stay_smaller():
     freq = np.array([5, 0, 3, 0, 0, 1])
     for seed in range(20):
-        vocab = sample_vocabulary(np.array([0]), 5, class_weights(freq, "linear"),
-                                  np.random.default_rng(seed))
+        vocab = sample_vocabulary(
+            np.array([0]), 5, class_weights(freq, "linear"), np.random.default_rng(seed)
+        )
         # only classes 2 and 5 have positive weight besides the present class 0
         assert vocab.tolist() == [0, 2, 5]
-    vocab = sample_vocabulary(np.array([0]), 5, class_weights(freq, "uniform"),
-                              np.random.default_rng(0))
+    vocab = sample_vocabulary(
+        np.array([0]), 5, class_weights(freq, "uniform"), np.random.default_rng(0)
+    )
     assert len(vocab) == 5  # uniform weights include the unseen classes
 
 
@@ -83,8 +85,7 @@ def test_draws_are_successive_without_replacement():
     w = np.array([0.0, 1.0, 1.0, 8.0])
     rng = np.random.default_rng(2)
     n = 6000
-    pairs = sum(sample_vocabulary(np.array([0]), 3, w, rng).tolist() == [0, 1, 2]
-                for _ in range(n))
+    pairs = sum(sample_vocabulary(np.array([0]), 3, w, rng).tolist() == [0, 1, 2] for _ in range(n))
     expected = 2 * (1 / 10) * (1 / 9)
     assert abs(pairs / n - expected) < 4 * np.sqrt(expected * (1 - expected) / n)
 
@@ -118,6 +119,6 @@ def test_full_vocabulary_equals_plain_cross_entropy():
     ours = subsampled_cross_entropy(logits, labels, vocabs, shard=4)
     plain = F.cross_entropy(logits, labels)
     assert ours.item() == pytest.approx(plain.item(), rel=1e-6)
-    g1, = torch.autograd.grad(ours, logits)
-    g2, = torch.autograd.grad(plain, logits)
+    (g1,) = torch.autograd.grad(ours, logits)
+    (g2,) = torch.autograd.grad(plain, logits)
     assert torch.allclose(g1, g2, atol=1e-7)

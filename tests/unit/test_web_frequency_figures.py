@@ -18,13 +18,15 @@ from cliptail.figures.output import save
 ROOT = Path(__file__).resolve().parents[2]
 METADATA = Path(os.environ.get("CLIPTAIL_SHARED_METADATA", ROOT / ".." / "shared" / "metadata"))
 FREQS = METADATA / "freqs"
-pytestmark = pytest.mark.skipif(not FREQS.is_dir(),
-                                reason=f"the authors' metadata is not at {METADATA}")
+pytestmark = pytest.mark.skipif(
+    not FREQS.is_dir(), reason=f"the authors' metadata is not at {METADATA}"
+)
 
 
 def released(concepts: str) -> pd.DataFrame:
-    return wf.read_frequency_table({d: FREQS / wf.released_frequency_file(d, concepts)
-                                    for d in wf.WEB_DATASETS})
+    return wf.read_frequency_table(
+        {d: FREQS / wf.released_frequency_file(d, concepts) for d in wf.WEB_DATASETS}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +46,20 @@ def test_every_released_file_exists_and_aligns():
 
 def test_sorted_files_are_put_back_in_class_order():
     """A count-sorted file aligned by name equals the class-order file of the same counts."""
-    by_name = wf.frequency_table({
-        "ori": io.read_frequency(FREQS / "class_frequency_laion2b_imagenet_ori.txt"),
-        "sorted": io.read_frequency(FREQS / "class_frequency_laion2b_imagenet.txt")})
+    by_name = wf.frequency_table(
+        {
+            "ori": io.read_frequency(FREQS / "class_frequency_laion2b_imagenet_ori.txt"),
+            "sorted": io.read_frequency(FREQS / "class_frequency_laion2b_imagenet.txt"),
+        }
+    )
     assert by_name["ori"].equals(by_name["sorted"].rename("ori"))
     with pytest.raises(ValueError, match="classes differ"):
-        wf.frequency_table({"a": pd.DataFrame({"name": ["x", "y"], "count": [1, 2]}),
-                            "b": pd.DataFrame({"name": ["x", "z"], "count": [1, 2]})})
+        wf.frequency_table(
+            {
+                "a": pd.DataFrame({"name": ["x", "y"], "count": [1, 2]}),
+                "b": pd.DataFrame({"name": ["x", "z"], "count": [1, 2]}),
+            }
+        )
 
 
 def test_spearman_values_printed_in_the_paper(imagenet):
@@ -63,7 +72,8 @@ def test_spearman_values_printed_in_the_paper(imagenet):
 def test_table01_yfcc_rare_classes():
     """Paper: 29 YFCC-15M classes below 10; 20 below 5, 6 at 1, 2 at 0."""
     table = wf.table01_rare_classes(
-        io.read_frequency(FREQS / "class_frequency_yfcc15m_imagenet_ori.txt"))
+        io.read_frequency(FREQS / "class_frequency_yfcc15m_imagenet_ori.txt")
+    )
     assert list(table.columns) == wf.TABLE01_COLUMNS
     assert len(table) == 29
     assert (table["frequency"] < 5).sum() == 20
@@ -108,10 +118,21 @@ def test_fig21_and_fig13_layout(imagenet, tmp_path):
 
 def test_workflow_script_runs_standalone(tmp_path):
     out = tmp_path / "table01.csv"
-    done = subprocess.run([sys.executable, str(ROOT / "workflow/scripts/web_frequency_figures.py"),
-                           "--kind", "table01", "--freqs", str(FREQS), "--out", str(out)],
-                          capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "workflow/scripts/web_frequency_figures.py"),
+            "--kind",
+            "table01",
+            "--freqs",
+            str(FREQS),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(out)
     assert list(table.columns) == wf.TABLE01_COLUMNS and len(table) == 29

@@ -11,15 +11,19 @@ import sys
 import pytest
 
 from cliptail.curate.wordnet import (
-    NounLemmatizer, find_wordnet_dir, read_noun_exceptions, read_noun_lemmas,
+    NounLemmatizer,
+    find_wordnet_dir,
+    read_noun_exceptions,
+    read_noun_lemmas,
 )
 
 try:
     WORDNET = find_wordnet_dir()
 except FileNotFoundError:  # pragma: no cover - depends on the machine
     WORDNET = None
-needs_wordnet = pytest.mark.skipif(WORDNET is None, reason="WordNet database missing: "
-                                   "run scripts/install_system_deps.sh")
+needs_wordnet = pytest.mark.skipif(
+    WORDNET is None, reason="WordNet database missing: run scripts/install_system_deps.sh"
+)
 
 # WordNet 3.0's lexicographer files (NLTK's reader needs this list as the file ``lexnames``).
 LEXNAMES = """adj.all adj.pert adv.all noun.Tops noun.act noun.animal noun.artifact noun.attribute
@@ -39,18 +43,20 @@ def lemmatizer() -> NounLemmatizer:
 
 def test_tiny_database_semantics():
     """Exceptions first, then one round of suffix rules; shortest candidate, first among equals."""
-    lem = NounLemmatizer(lemmas={"box", "boxe", "wolf", "wolve", "ox", "us", "u", "ax", "axis",
-                                 "class", "clas"},
-                         exceptions={"oxen": ("ox",), "axes": ("ax", "axis")}, repeat_rules=False)
-    assert lem.lemmatize("boxes") == "box"       # candidates boxe (s), box (xes): shortest wins
+    lem = NounLemmatizer(
+        lemmas={"box", "boxe", "wolf", "wolve", "ox", "us", "u", "ax", "axis", "class", "clas"},
+        exceptions={"oxen": ("ox",), "axes": ("ax", "axis")},
+        repeat_rules=False,
+    )
+    assert lem.lemmatize("boxes") == "box"  # candidates boxe (s), box (xes): shortest wins
     assert lem.candidates("boxes") == ["boxe", "box"]
-    assert lem.lemmatize("wolves") == "wolf"     # wolve (s) and wolf (ves), same length: first
+    assert lem.lemmatize("wolves") == "wolf"  # wolve (s) and wolf (ves), same length: first
     assert lem.candidates("wolves") == ["wolve", "wolf"]
     assert lem.lemmatize("oxen") == "ox"
-    assert lem.lemmatize("axes") == "ax"         # exception list, no suffix rules
-    assert lem.lemmatize("us") == "u"            # the word itself and "u" are both lemmas
+    assert lem.lemmatize("axes") == "ax"  # exception list, no suffix rules
+    assert lem.lemmatize("us") == "u"  # the word itself and "u" are both lemmas
     assert lem.candidates("classes") == ["class"]  # "clas" would need a second round
-    assert lem.lemmatize("zebras") == "zebras"   # nothing found: the word itself
+    assert lem.lemmatize("zebras") == "zebras"  # nothing found: the word itself
 
 
 def test_repeated_rules_only_with_repeat_rules():
@@ -68,10 +74,23 @@ def test_missing_database_names_the_fix(tmp_path):
 
 @needs_wordnet
 def test_known_answers(lemmatizer):
-    expected = {"sharks": "shark", "geese": "goose", "mice": "mouse", "glasses": "glass",
-                "children": "child", "species": "specie", "churches": "church",
-                "aardwolves": "aardwolf", "abaci": "abacus", "women": "woman", "us": "u",
-                "dogs": "dog", "hardrock": "hardrock", "dogss": "dog", "the": "the"}
+    expected = {
+        "sharks": "shark",
+        "geese": "goose",
+        "mice": "mouse",
+        "glasses": "glass",
+        "children": "child",
+        "species": "specie",
+        "churches": "church",
+        "aardwolves": "aardwolf",
+        "abaci": "abacus",
+        "women": "woman",
+        "us": "u",
+        "dogs": "dog",
+        "hardrock": "hardrock",
+        "dogss": "dog",
+        "the": "the",
+    }
     assert {w: lemmatizer.lemmatize(w) for w in expected} == expected
 
 
@@ -95,8 +114,25 @@ def vocabulary(lemmatizer: NounLemmatizer) -> list[str]:
             words.add(noun[:-1] + "ves")
         if noun.endswith("man"):
             words.add(noun[:-3] + "men")
-    words |= {"a", "s", "u", "us", "as", "is", "its", "has", "was", "ses", "ves", "men", "ies",
-              "photos", "ipads", "selfies", "xyzzies"}
+    words |= {
+        "a",
+        "s",
+        "u",
+        "us",
+        "as",
+        "is",
+        "its",
+        "has",
+        "was",
+        "ses",
+        "ves",
+        "men",
+        "ies",
+        "photos",
+        "ipads",
+        "selfies",
+        "xyzzies",
+    }
     return sorted(words)
 
 
@@ -115,16 +151,26 @@ def test_agrees_with_nltk_wordnet_lemmatizer(lemmatizer, tmp_path):
     if not (WORDNET / "index.sense").is_file():
         pytest.skip("NLTK's reader needs index.sense (Debian package wordnet-sense-index)")
     shutil.copyfile(WORDNET / "index.sense", corpus / "index.sense")
-    (corpus / "lexnames").write_text("".join(
-        f"{i:02d}\t{name}\t{LEX_CATEGORY[name.split('.')[0]]}\n"
-        for i, name in enumerate(LEXNAMES)))
+    (corpus / "lexnames").write_text(
+        "".join(
+            f"{i:02d}\t{name}\t{LEX_CATEGORY[name.split('.')[0]]}\n"
+            for i, name in enumerate(LEXNAMES)
+        )
+    )
     words = vocabulary(lemmatizer)
     assert len(words) > 5000
-    script = ("import json, sys\nfrom nltk.stem import WordNetLemmatizer\nw = WordNetLemmatizer()\n"
-              "print(json.dumps([w.lemmatize(x) for x in json.load(sys.stdin)]))")
+    script = (
+        "import json, sys\nfrom nltk.stem import WordNetLemmatizer\nw = WordNetLemmatizer()\n"
+        "print(json.dumps([w.lemmatize(x) for x in json.load(sys.stdin)]))"
+    )
     env = {**os.environ, "NLTK_DATA": str(tmp_path / "nltk_data")}
-    done = subprocess.run([sys.executable, "-c", script], input=json.dumps(words), env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(words),
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     expected = json.loads(done.stdout)
     version = tuple(int(p) for p in nltk.__version__.split(".")[:2])

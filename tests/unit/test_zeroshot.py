@@ -18,8 +18,13 @@ from cliptail.train import train_run
 from cliptail.train.toy import write_toy_split
 
 C = 6
-SMALL_MODEL = {"vision_width": 8, "text_width": 32, "text_heads": 1, "text_layers": 1,
-               "embed_dim": 32}
+SMALL_MODEL = {
+    "vision_width": 8,
+    "text_width": 32,
+    "text_heads": 1,
+    "text_layers": 1,
+    "embed_dim": 32,
+}
 TEMPLATES = ["a photo of a {}.", "a {} on a plain background.", "{}"]
 
 
@@ -33,15 +38,23 @@ def world(tmp_path_factory):
     np.save(root / "text_emb.npy", emb)
     runs = {
         "clip": {"method": "clip", "optim": {"epochs": 8, "batch_size": 64, "warmup_steps": 2}},
-        "clip_frozen": {"method": "clip", "text_tower": "frozen",
-                        "optim": {"epochs": 1, "batch_size": 64, "warmup_steps": 1}},
+        "clip_frozen": {
+            "method": "clip",
+            "text_tower": "frozen",
+            "optim": {"epochs": 1, "batch_size": 64, "warmup_steps": 1},
+        },
         "sl": {"method": "sl", "optim": {"epochs": 3, "batch_size": 64}},
     }
     for name, spec in runs.items():
-        train_run({"run": name, "threads": 1, "model": SMALL_MODEL, **spec},
-                  manifest=root / "train.parquet", classes=root / "classes.tsv",
-                  images_root=root, out_dir=root / name, progress=False,
-                  text_embeddings=root / "text_emb.npy" if name == "clip_frozen" else None)
+        train_run(
+            {"run": name, "threads": 1, "model": SMALL_MODEL, **spec},
+            manifest=root / "train.parquet",
+            classes=root / "classes.tsv",
+            images_root=root,
+            out_dir=root / name,
+            progress=False,
+            text_embeddings=root / "text_emb.npy" if name == "clip_frozen" else None,
+        )
     return root, names
 
 
@@ -64,14 +77,20 @@ def literal_text_classifier(encode, class_names, templates):
 
 def test_clip_classifier_and_predictions(world):
     root, names = world
-    out = evaluate_checkpoint(root / "clip" / "checkpoint.pt", manifest=root / "val.parquet",
-                              images_root=root, class_names=names, templates=TEMPLATES,
-                              progress=False)
+    out = evaluate_checkpoint(
+        root / "clip" / "checkpoint.pt",
+        manifest=root / "val.parquet",
+        images_root=root,
+        class_names=names,
+        templates=TEMPLATES,
+        progress=False,
+    )
     model, ckpt = load_checkpoint(root / "clip" / "checkpoint.pt")
     tokenizer = tokenizer_for(ckpt["model_config"])
     with torch.no_grad():
-        expected = literal_text_classifier(lambda t: model.clip.encode_text(tokenizer(t)),
-                                           names, TEMPLATES)
+        expected = literal_text_classifier(
+            lambda t: model.clip.encode_text(tokenizer(t)), names, TEMPLATES
+        )
     assert out.classifier.shape == (C, 32)
     np.testing.assert_allclose(out.classifier, expected, atol=1e-5)
     # predictions are the nearest class vectors by cosine; features are not normalised
@@ -82,17 +101,27 @@ def test_clip_classifier_and_predictions(world):
     assert not np.allclose(np.linalg.norm(out.features, axis=1), 1.0)
     assert np.array_equal(out.targets, pd.read_parquet(root / "val.parquet")["label"].to_numpy())
     # trained a few steps on an easy set, zero-shot with the default 80 templates beats chance
-    default = evaluate_checkpoint(root / "clip" / "checkpoint.pt", manifest=root / "val.parquet",
-                                  images_root=root, class_names=names, progress=False)
+    default = evaluate_checkpoint(
+        root / "clip" / "checkpoint.pt",
+        manifest=root / "val.parquet",
+        images_root=root,
+        class_names=names,
+        progress=False,
+    )
     assert (default.preds == default.targets).mean() > 0.5  # chance: 1/6
 
 
 def test_frozen_text_classifier_matches_literal(world):
     root, names = world
     prompts = np.random.default_rng(1).standard_normal((C, 3, 16)).astype(np.float32)
-    out = evaluate_checkpoint(root / "clip_frozen" / "checkpoint.pt", manifest=root / "val.parquet",
-                              images_root=root, class_names=names, prompt_embeddings=prompts,
-                              progress=False)
+    out = evaluate_checkpoint(
+        root / "clip_frozen" / "checkpoint.pt",
+        manifest=root / "val.parquet",
+        images_root=root,
+        class_names=names,
+        prompt_embeddings=prompts,
+        progress=False,
+    )
     model, _ = load_checkpoint(root / "clip_frozen" / "checkpoint.pt")
     W = model.text_projection.weight.detach().numpy()
     expected = []
@@ -102,31 +131,57 @@ def test_frozen_text_classifier_matches_literal(world):
         m = e.mean(0)
         expected.append(m / np.linalg.norm(m))
     np.testing.assert_allclose(out.classifier, np.stack(expected), atol=1e-5)
-    flat = evaluate_checkpoint(root / "clip_frozen" / "checkpoint.pt", manifest=root / "val.parquet",
-                               images_root=root, class_names=names,
-                               prompt_embeddings=prompts.reshape(C * 3, 16), progress=False)
+    flat = evaluate_checkpoint(
+        root / "clip_frozen" / "checkpoint.pt",
+        manifest=root / "val.parquet",
+        images_root=root,
+        class_names=names,
+        prompt_embeddings=prompts.reshape(C * 3, 16),
+        progress=False,
+    )
     np.testing.assert_allclose(flat.classifier, out.classifier, atol=1e-6)
     with pytest.raises(ValueError, match="needs prompt_embeddings"):
-        evaluate_checkpoint(root / "clip_frozen" / "checkpoint.pt", manifest=root / "val.parquet",
-                            images_root=root, class_names=names, progress=False)
+        evaluate_checkpoint(
+            root / "clip_frozen" / "checkpoint.pt",
+            manifest=root / "val.parquet",
+            images_root=root,
+            class_names=names,
+            progress=False,
+        )
 
 
 def test_sl_nearest_prototype_beats_chance_and_open_world_subset(world):
     root, names = world
-    out = evaluate_checkpoint(root / "sl" / "checkpoint.pt", manifest=root / "val.parquet",
-                              images_root=root, class_names=names, progress=False)
+    out = evaluate_checkpoint(
+        root / "sl" / "checkpoint.pt",
+        manifest=root / "val.parquet",
+        images_root=root,
+        class_names=names,
+        progress=False,
+    )
     model, _ = load_checkpoint(root / "sl" / "checkpoint.pt")
     protos = model.prototypes.detach().numpy()
-    np.testing.assert_allclose(out.classifier, protos / np.linalg.norm(protos, axis=1, keepdims=True),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        out.classifier, protos / np.linalg.norm(protos, axis=1, keepdims=True), atol=1e-6
+    )
     assert (out.preds == out.targets).mean() > 0.5  # chance: 1/6
     # a model trained on more classes is evaluated over the first C of its label set
     val = pd.read_parquet(root / "val.parquet")
     subset = val[val["label"] < 4].reset_index(drop=True)
-    sub = evaluate_checkpoint(root / "sl" / "checkpoint.pt", manifest=subset, images_root=root,
-                              class_names=names[:4], progress=False)
+    sub = evaluate_checkpoint(
+        root / "sl" / "checkpoint.pt",
+        manifest=subset,
+        images_root=root,
+        class_names=names[:4],
+        progress=False,
+    )
     np.testing.assert_allclose(sub.classifier, out.classifier[:4], atol=1e-6)
     assert sub.preds.max() < 4 and sub.top5.shape == (len(subset), 4)
     with pytest.raises(ValueError, match="knows only"):
-        evaluate_checkpoint(root / "sl" / "checkpoint.pt", manifest=val, images_root=root,
-                            class_names=names + ["extra"], progress=False)
+        evaluate_checkpoint(
+            root / "sl" / "checkpoint.pt",
+            manifest=val,
+            images_root=root,
+            class_names=names + ["extra"],
+            progress=False,
+        )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -23,15 +22,32 @@ pytestmark = pytest.mark.slow
 
 SMOKE_CONFIG = "config/presets/smoke.yaml"
 SMOKE = ["--configfile", SMOKE_CONFIG]
-EXPENSIVE_RULES = {"generate_world", "curate_dataset", "eval_set", "embed_captions",
-                   "embed_class_prototypes", "embed_eval_prompts", "train_clip", "train_sl",
-                   "evaluate_run", "study_table", "runs_table"}
+EXPENSIVE_RULES = {
+    "generate_world",
+    "curate_dataset",
+    "eval_set",
+    "embed_captions",
+    "embed_class_prototypes",
+    "embed_eval_prompts",
+    "train_clip",
+    "train_sl",
+    "evaluate_run",
+    "study_table",
+    "runs_table",
+}
 
 
 def run(work: Path, *cmd: str, timeout: int = 1800) -> subprocess.CompletedProcess:
     env = dict(env_for(work), DVC_NO_ANALYTICS="1")
-    result = subprocess.run(cmd, cwd=work, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    result = subprocess.run(
+        cmd,
+        cwd=work,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+    )
     assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout[-6000:]}"
     return result
 
@@ -44,8 +60,9 @@ def version_smoke_study(work: Path) -> None:
     """Point dvc.yaml's `configfile` var at the smoke preset (a user edits the same line)."""
     text = (work / "dvc.yaml").read_text()
     assert "  - configfile: config/config.yaml\n" in text
-    (work / "dvc.yaml").write_text(text.replace("  - configfile: config/config.yaml\n",
-                                                f"  - configfile: {SMOKE_CONFIG}\n"))
+    (work / "dvc.yaml").write_text(
+        text.replace("  - configfile: config/config.yaml\n", f"  - configfile: {SMOKE_CONFIG}\n")
+    )
 
 
 def digest(path: Path) -> str:
@@ -54,8 +71,10 @@ def digest(path: Path) -> str:
 
 def checkpoints(work: Path) -> dict[str, tuple[str, int]]:
     """{run: (sha256, mtime_ns)} of every checkpoint."""
-    return {p.parent.name: (digest(p), p.stat().st_mtime_ns)
-            for p in sorted((work / "results" / "runs").glob("*/checkpoint.pt"))}
+    return {
+        p.parent.name: (digest(p), p.stat().st_mtime_ns)
+        for p in sorted((work / "results" / "runs").glob("*/checkpoint.pt"))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +83,7 @@ def origin(tmp_path_factory) -> Path:
     version_smoke_study(work)
     run(work, "git", "init", "-q")
     dvc(work, "repro")
-    made = planned_jobs(snakemake(work, *SMOKE))   # figures and report from the stages' tables
+    made = planned_jobs(snakemake(work, *SMOKE))  # figures and report from the stages' tables
     assert not made.keys() & EXPENSIVE_RULES, f"dvc repro left Snakemake wanting to rerun: {made}"
     dvc(work, "push")
     return work
@@ -72,7 +91,7 @@ def origin(tmp_path_factory) -> Path:
 
 def fresh_clone(origin: Path, dest: Path) -> Path:
     """The origin's working tree as a collaborator's clone would have it, restored from DVC."""
-    clone = copy_project(dest, root=origin)   # no results/, resources/, .dvc/cache, dvc-remote/
+    clone = copy_project(dest, root=origin)  # no results/, resources/, .dvc/cache, dvc-remote/
     assert not (clone / "results" / "runs").exists() and (clone / "dvc.lock").exists()
     run(clone, "git", "init", "-q")
     dvc(clone, "remote", "modify", "--local", "local", "url", str(origin / "dvc-remote"))
@@ -83,8 +102,9 @@ def fresh_clone(origin: Path, dest: Path) -> Path:
 def test_pulled_results_regenerate_identical_figures_without_training(origin, tmp_path):
     clone = fresh_clone(origin, tmp_path / "clone")
     restored = checkpoints(clone)
-    assert restored and {run: sha for run, (sha, _) in restored.items()} == \
-        {run: sha for run, (sha, _) in checkpoints(origin).items()}
+    assert restored and {run: sha for run, (sha, _) in restored.items()} == {
+        run: sha for run, (sha, _) in checkpoints(origin).items()
+    }
 
     planned = planned_jobs(snakemake(clone, "-n", *SMOKE))
     assert planned and not planned.keys() & EXPENSIVE_RULES, planned
@@ -96,11 +116,14 @@ def test_pulled_results_regenerate_identical_figures_without_training(origin, tm
     figures = sorted(p.name for p in (origin / "results" / "figures").glob("*.png"))
     assert figures
     for name in figures:
-        assert digest(clone / "results" / "figures" / name) == \
-            digest(origin / "results" / "figures" / name), name
+        assert digest(clone / "results" / "figures" / name) == digest(
+            origin / "results" / "figures" / name
+        ), name
 
 
-def test_changed_training_value_reports_the_training_stage_and_reruns_only_sl_runs(origin, tmp_path):
+def test_changed_training_value_reports_the_training_stage_and_reruns_only_sl_runs(
+    origin, tmp_path
+):
     clone = fresh_clone(origin, tmp_path / "clone")
     before = checkpoints(clone)
     config = clone / SMOKE_CONFIG

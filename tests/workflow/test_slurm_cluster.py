@@ -28,9 +28,14 @@ SMOKE = ["--configfile", "config/presets/smoke.yaml"]
 # container with fake GPUs, where a CUDA training script cannot run: train on its CPUs.
 TRAINING_ON_TEST_NODE = [
     "--set-resources",
-    *(f"{rule}:{key}={value}" for rule in ("train_clip", "train_sl")
-      for key, value in (("gpu", 0), ("mem_mb", 4000), ("runtime", 30))),
-    "--set-threads", "train_clip=1", "train_sl=1",
+    *(
+        f"{rule}:{key}={value}"
+        for rule in ("train_clip", "train_sl")
+        for key, value in (("gpu", 0), ("mem_mb", 4000), ("runtime", 30))
+    ),
+    "--set-threads",
+    "train_clip=1",
+    "train_sl=1",
 ]
 FAST_POLLING = ["--slurm-init-seconds-before-status-checks", "2"]
 
@@ -49,10 +54,21 @@ def cluster():
 def run_with_profile(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     """``snakemake --profile profiles/slurm ARGS`` in ``workdir`` (stdout and stderr merged)."""
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--profile", str(REPO / "profiles" / "slurm"),
-         *FAST_POLLING, *args],
-        cwd=workdir, env=env_for(workdir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, timeout=timeout,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--profile",
+            str(REPO / "profiles" / "slurm"),
+            *FAST_POLLING,
+            *args,
+        ],
+        cwd=workdir,
+        env=env_for(workdir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -86,8 +102,8 @@ def test_permanent_failure_fails_the_run_and_shows_the_log(probe_run):
     workdir, result, jobs = probe_run
     assert result.returncode != 0
     assert [job.state for job in jobs if job.rule == "broken"] == ["FAILED", "FAILED"]
-    assert "probe failure: this rule always fails" in result.stdout   # the rule's log, printed
-    assert ".snakemake/slurm_logs/rule_broken/" in result.stdout       # where sbatch's log is
+    assert "probe failure: this rule always fails" in result.stdout  # the rule's log, printed
+    assert ".snakemake/slurm_logs/rule_broken/" in result.stdout  # where sbatch's log is
     assert not (workdir / "broken.txt").exists()
 
 

@@ -42,9 +42,22 @@ def submit_probe_jobs(tmp_path: Path, profile: Path = PROFILE) -> tuple[Path, di
     fake_slurm.install(tmp_path / "bin", record)
     env = dict(os.environ, PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     result = subprocess.run(
-        [*SNAKEMAKE, "--profile", str(profile), "--slurm-init-seconds-before-status-checks", "1",
-         "train_clip", "train_sl", "curate_dataset", "summarize"],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=120,
+        [
+            *SNAKEMAKE,
+            "--profile",
+            str(profile),
+            "--slurm-init-seconds-before-status-checks",
+            "1",
+            "train_clip",
+            "train_sl",
+            "curate_dataset",
+            "summarize",
+        ],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     calls = fake_slurm.recorded_calls(record)
@@ -114,7 +127,9 @@ def test_uncommented_partition_and_account_lines_reach_sbatch(tmp_path):
     """The commented slurm_partition / slurm_account lines work as documented once uncommented."""
     text = (PROFILE / "config.yaml").read_text()
     text, count = re.subn(r"# (slurm_(?:partition|account): )", r"\1", text)
-    assert count == 4, "profile documents slurm_partition/slurm_account in default- and set-resources"
+    assert count == 4, (
+        "profile documents slurm_partition/slurm_account in default- and set-resources"
+    )
     profile = tmp_path / "profile"
     profile.mkdir()
     (profile / "config.yaml").write_text(text)
@@ -138,6 +153,9 @@ def test_local_profile_does_not_override_the_cluster_profile():
     which wins over ``--profile profiles/slurm`` key by key: a key both set must agree."""
     local = yaml.safe_load((REPO / "profiles" / "default" / "config.yaml").read_text()) or {}
     cluster = profile_settings()
-    clashes = {key: {"profiles/default": local[key], "profiles/slurm": cluster[key]}
-               for key in local.keys() & cluster.keys() if local[key] != cluster[key]}
+    clashes = {
+        key: {"profiles/default": local[key], "profiles/slurm": cluster[key]}
+        for key in local.keys() & cluster.keys()
+        if local[key] != cluster[key]
+    }
     assert not clashes, f"profiles/default overrides the cluster settings: {clashes}"

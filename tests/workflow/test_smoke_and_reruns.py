@@ -62,20 +62,23 @@ def test_nothing_reruns_when_nothing_changed(workspace):
 
 
 def test_changing_one_study_reruns_only_its_runs(workspace):
-    edit_yaml(workspace / "config/presets/smoke.yaml",
-              lambda c: c["studies"]["vocabulary"]["runs"][0]["grid"].update(vocab_size=["full", 6]))
+    edit_yaml(
+        workspace / "config/presets/smoke.yaml",
+        lambda c: c["studies"]["vocabulary"]["runs"][0]["grid"].update(vocab_size=["full", 6]),
+    )
     jobs = dry_run(workspace)
-    assert jobs.get("train_sl") == 1          # only the new vocabulary size trains
+    assert jobs.get("train_sl") == 1  # only the new vocabulary size trains
     assert "train_clip" not in jobs
     assert "generate_world" not in jobs and "curate_dataset" not in jobs
     assert jobs.get("evaluate_run") == 1
-    assert jobs.get("study_table") == 1       # the vocabulary study's table only
+    assert jobs.get("study_table") == 1  # the vocabulary study's table only
     assert jobs.get("figure", 0) >= 1
 
 
 def test_changing_the_sl_recipe_reruns_sl_runs_only(workspace):
-    edit_yaml(workspace / "config/presets/smoke.yaml",
-              lambda c: c["train"]["sl"]["optim"].update(lr=0.05))
+    edit_yaml(
+        workspace / "config/presets/smoke.yaml", lambda c: c["train"]["sl"]["optim"].update(lr=0.05)
+    )
     jobs = dry_run(workspace)
     plan_sl = sum(1 for p in (workspace / "results/runs").iterdir() if p.name.startswith("sl_"))
     assert jobs.get("train_sl") == plan_sl
@@ -89,4 +92,6 @@ def test_editing_a_figure_module_reruns_only_figures(workspace):
     jobs = dry_run(workspace)
     assert set(jobs) <= {"figure", "figures", "report", "all"}
     assert jobs["figure"] >= 1
-    assert not {"train_clip", "train_sl", "evaluate_run", "curate_dataset", "study_table"} & set(jobs)
+    assert not {"train_clip", "train_sl", "evaluate_run", "curate_dataset", "study_table"} & set(
+        jobs
+    )

@@ -16,8 +16,12 @@ SNAKEMAKE = str(VENV_BIN / "snakemake")
 
 def project_files(root: Path = ROOT) -> list[str]:
     """Tracked and untracked-but-not-ignored files of the repository."""
-    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=root,
-                         check=True, capture_output=True).stdout.decode()
+    out = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    ).stdout.decode()
     return [p for p in out.split("\0") if p and (root / p).is_file()]
 
 
@@ -38,12 +42,17 @@ def env_for(workdir: Path) -> dict[str, str]:
     return env
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 1800) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path, *args: str, check: bool = True, timeout: int = 1800
+) -> subprocess.CompletedProcess:
     cmd = [SNAKEMAKE, "--cores", "2", *args]
-    proc = subprocess.run(cmd, cwd=workdir, env=env_for(workdir), capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        cmd, cwd=workdir, env=env_for(workdir), capture_output=True, text=True, timeout=timeout
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}"
+        )
     return proc
 
 

@@ -24,8 +24,7 @@ def main(table: str, evalset: str, out_csv: str, out_md: str, log: str | None = 
 
 if "snakemake" in globals():
     _smk = snakemake  # noqa: F821
-    main(_smk.input.table, _smk.params.evalset, _smk.output.csv, _smk.output.markdown,
-         _smk.log[0])
+    main(_smk.input.table, _smk.params.evalset, _smk.output.csv, _smk.output.markdown, _smk.log[0])
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", default="results/tables/runs.parquet")

@@ -8,36 +8,63 @@ import argparse
 from pathlib import Path
 
 from cliptail.curate.concept_frequency import (
-    DEFAULT_BATCH_SIZE, CaptionSource, ConceptMatcher, estimate_frequency, write_frequency_files,
+    DEFAULT_BATCH_SIZE,
+    CaptionSource,
+    ConceptMatcher,
+    estimate_frequency,
+    write_frequency_files,
 )
 from cliptail.curate.concept_sets import load_concept_set
 from cliptail.curate.wordnet import NounLemmatizer
 from cliptail.runlog import logged
 
 
-def main(captions: list[str], concepts: str, out: str, *, metadata: str = "resources/metadata",
-         column: str | None = None, fmt: str | None = None, workers: int = 1,
-         batch_size: int = DEFAULT_BATCH_SIZE, nltk_morphy: str = "3.8",
-         log: str | None = None) -> None:
+def main(
+    captions: list[str],
+    concepts: str,
+    out: str,
+    *,
+    metadata: str = "resources/metadata",
+    column: str | None = None,
+    fmt: str | None = None,
+    workers: int = 1,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    nltk_morphy: str = "3.8",
+    log: str | None = None,
+) -> None:
     with logged(log) as logger:
         lemmatizer = NounLemmatizer.from_wordnet(repeat_rules=nltk_morphy == "3.8")
         concept_set = load_concept_set(concepts, metadata, lemmatizer)
         sources = [CaptionSource(Path(p), fmt, column) for p in captions]
-        result = estimate_frequency(sources, ConceptMatcher(concept_set, lemmatizer),
-                                    workers=workers, batch_size=batch_size)
+        result = estimate_frequency(
+            sources, ConceptMatcher(concept_set, lemmatizer), workers=workers, batch_size=batch_size
+        )
         paths = write_frequency_files(out, result)
-        logger.info("%d captions from %d file(s), %d of %d classes seen, %.0f captions/s -> %s",
-                    result.captions, len(sources), int((result.counts > 0).sum()),
-                    len(concept_set), result.captions / max(result.seconds, 1e-9),
-                    ", ".join(map(str, paths)))
+        logger.info(
+            "%d captions from %d file(s), %d of %d classes seen, %.0f captions/s -> %s",
+            result.captions,
+            len(sources),
+            int((result.counts > 0).sum()),
+            len(concept_set),
+            result.captions / max(result.seconds, 1e-9),
+            ", ".join(map(str, paths)),
+        )
 
 
 if "snakemake" in globals():
     _smk = snakemake  # noqa: F821
-    main(list(_smk.input.captions), _smk.params.concepts, _smk.output.frequency,
-         metadata=_smk.params.metadata, column=_smk.params.column, fmt=_smk.params.format,
-         workers=_smk.threads, batch_size=_smk.params.batch_size,
-         nltk_morphy=_smk.params.nltk_morphy, log=_smk.log[0])
+    main(
+        list(_smk.input.captions),
+        _smk.params.concepts,
+        _smk.output.frequency,
+        metadata=_smk.params.metadata,
+        column=_smk.params.column,
+        fmt=_smk.params.format,
+        workers=_smk.threads,
+        batch_size=_smk.params.batch_size,
+        nltk_morphy=_smk.params.nltk_morphy,
+        log=_smk.log[0],
+    )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concepts", required=True)
@@ -50,6 +77,14 @@ elif __name__ == "__main__":
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--nltk-morphy", choices=("3.8", "3.9"), default="3.8")
     args = parser.parse_args()
-    main(args.captions, args.concepts, args.out, metadata=args.metadata, column=args.column,
-         fmt=args.format, workers=args.workers, batch_size=args.batch_size,
-         nltk_morphy=args.nltk_morphy)
+    main(
+        args.captions,
+        args.concepts,
+        args.out,
+        metadata=args.metadata,
+        column=args.column,
+        fmt=args.format,
+        workers=args.workers,
+        batch_size=args.batch_size,
+        nltk_morphy=args.nltk_morphy,
+    )

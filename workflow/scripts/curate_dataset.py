@@ -19,8 +19,12 @@ def main(factors: dict, world: str, out_dir: str, log: str | None = None) -> Non
 
 
 if "snakemake" in globals():
-    main(dict(snakemake.params.factors), str(Path(snakemake.input.classes).parent),  # noqa: F821
-         str(Path(snakemake.output.manifest).parent), snakemake.log[0])  # noqa: F821
+    main(
+        dict(snakemake.params.factors),
+        str(Path(snakemake.input.classes).parent),  # noqa: F821
+        str(Path(snakemake.output.manifest).parent),
+        snakemake.log[0],
+    )  # noqa: F821
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--world", default="resources/world")

@@ -13,26 +13,47 @@ from cliptail.curate.real_datasets import write_real_dataset
 from cliptail.runlog import logged
 
 
-def main(factors: dict, base: str, out_dir: str, *, imagenet100: str | None = None,
-         incaps_frequency: str | None = None, pool: str | None = None,
-         in_caps_size: int = 448_896, wordnet_dir: str | None = None,
-         log: str | None = None) -> None:
+def main(
+    factors: dict,
+    base: str,
+    out_dir: str,
+    *,
+    imagenet100: str | None = None,
+    incaps_frequency: str | None = None,
+    pool: str | None = None,
+    in_caps_size: int = 448_896,
+    wordnet_dir: str | None = None,
+    log: str | None = None,
+) -> None:
     with logged(log) as logger:
-        report = write_real_dataset(factors, base_dir=base, out_dir=out_dir,
-                                    imagenet100_file=imagenet100,
-                                    incaps_frequency=incaps_frequency, pool=pool,
-                                    in_caps_size=in_caps_size, wordnet_dir=wordnet_dir)
-        logger.info("dataset %s: %s", out_dir, {k: v for k, v in report.items()
-                                                if k != "tail_classes"})
+        report = write_real_dataset(
+            factors,
+            base_dir=base,
+            out_dir=out_dir,
+            imagenet100_file=imagenet100,
+            incaps_frequency=incaps_frequency,
+            pool=pool,
+            in_caps_size=in_caps_size,
+            wordnet_dir=wordnet_dir,
+        )
+        logger.info(
+            "dataset %s: %s", out_dir, {k: v for k, v in report.items() if k != "tail_classes"}
+        )
 
 
 if "snakemake" in globals():
     _smk = snakemake  # noqa: F821
-    main(dict(_smk.params.factors), str(Path(_smk.input.manifest).parent),
-         str(Path(_smk.output.manifest).parent), imagenet100=_smk.input.get("imagenet100"),
-         incaps_frequency=_smk.input.get("incaps_frequency"), pool=_smk.input.get("pool"),
-         in_caps_size=_smk.params.in_caps_size, wordnet_dir=_smk.params.wordnet_dir,
-         log=_smk.log[0])
+    main(
+        dict(_smk.params.factors),
+        str(Path(_smk.input.manifest).parent),
+        str(Path(_smk.output.manifest).parent),
+        imagenet100=_smk.input.get("imagenet100"),
+        incaps_frequency=_smk.input.get("incaps_frequency"),
+        pool=_smk.input.get("pool"),
+        in_caps_size=_smk.params.in_caps_size,
+        wordnet_dir=_smk.params.wordnet_dir,
+        log=_smk.log[0],
+    )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True, help="base dataset folder (results/data/<base>)")
@@ -44,6 +65,13 @@ elif __name__ == "__main__":
     parser.add_argument("--in-caps-size", type=int, default=448_896)
     parser.add_argument("--wordnet-dir")
     args = parser.parse_args()
-    main(json.loads(args.factors), args.base, args.out, imagenet100=args.imagenet100,
-         incaps_frequency=args.incaps_frequency, pool=args.pool, in_caps_size=args.in_caps_size,
-         wordnet_dir=args.wordnet_dir)
+    main(
+        json.loads(args.factors),
+        args.base,
+        args.out,
+        imagenet100=args.imagenet100,
+        incaps_frequency=args.incaps_frequency,
+        pool=args.pool,
+        in_caps_size=args.in_caps_size,
+        wordnet_dir=args.wordnet_dir,
+    )

@@ -16,8 +16,13 @@ def main(url: str, sha256: str | None, out: str, download: dict, log: str | None
 
 
 if "snakemake" in globals():
-    main(snakemake.params.url, snakemake.params.sha256, snakemake.output.archive,  # noqa: F821
-         dict(snakemake.params.download), snakemake.log[0])  # noqa: F821
+    main(
+        snakemake.params.url,
+        snakemake.params.sha256,
+        snakemake.output.archive,  # noqa: F821
+        dict(snakemake.params.download),
+        snakemake.log[0],
+    )  # noqa: F821
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=URL)

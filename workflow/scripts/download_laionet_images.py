@@ -11,7 +11,9 @@ from cliptail.data.laion import download_images
 from cliptail.runlog import logged
 
 
-def main(candidates: str, out_dir: str, stats_path: str, options: dict, log: str | None = None) -> None:
+def main(
+    candidates: str, out_dir: str, stats_path: str, options: dict, log: str | None = None
+) -> None:
     with logged(log) as logger:
         stats = download_images(candidates, out_dir, options, log_file=log)
         io.write_json(stats_path, stats)
@@ -19,8 +21,13 @@ def main(candidates: str, out_dir: str, stats_path: str, options: dict, log: str
 
 
 if "snakemake" in globals():
-    main(snakemake.input.candidates, snakemake.output.shards, snakemake.output.stats,  # noqa: F821
-         dict(snakemake.params.img2dataset), snakemake.log[0])  # noqa: F821
+    main(
+        snakemake.input.candidates,
+        snakemake.output.shards,
+        snakemake.output.stats,  # noqa: F821
+        dict(snakemake.params.img2dataset),
+        snakemake.log[0],
+    )  # noqa: F821
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candidates", default="resources/laionet/candidates.parquet")
@@ -29,5 +36,9 @@ elif __name__ == "__main__":
     parser.add_argument("--processes", type=int, default=16)
     parser.add_argument("--threads", type=int, default=64)
     args = parser.parse_args()
-    main(args.candidates, args.out, args.stats,
-         {"processes_count": args.processes, "thread_count": args.threads})
+    main(
+        args.candidates,
+        args.out,
+        args.stats,
+        {"processes_count": args.processes, "thread_count": args.threads},
+    )

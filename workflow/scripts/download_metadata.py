@@ -10,7 +10,9 @@ from cliptail.data.metadata import DEFAULT_BASE_URL, fetch_metadata, fetch_metad
 from cliptail.runlog import logged
 
 
-def main(path: str | None, root: str, base_url: str, download: dict, log: str | None = None) -> None:
+def main(
+    path: str | None, root: str, base_url: str, download: dict, log: str | None = None
+) -> None:
     with logged(log) as logger:
         if path is None:
             files = fetch_metadata(root, base_url=base_url, **download)
@@ -22,8 +24,13 @@ def main(path: str | None, root: str, base_url: str, download: dict, log: str | 
 
 if "snakemake" in globals():
     _path = snakemake.wildcards.metadata_path  # noqa: F821
-    main(_path, str(snakemake.output[0])[: -len(_path)], snakemake.params.base_url,  # noqa: F821
-         dict(snakemake.params.download), snakemake.log[0])  # noqa: F821
+    main(
+        _path,
+        str(snakemake.output[0])[: -len(_path)],
+        snakemake.params.base_url,  # noqa: F821
+        dict(snakemake.params.download),
+        snakemake.log[0],
+    )  # noqa: F821
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group(required=True)

@@ -17,8 +17,11 @@ from cliptail import io
 from cliptail.data import manifest
 from cliptail.runlog import logged
 
-MODES = {"embed_captions": "captions", "embed_class_prototypes": "prototypes",
-         "embed_eval_prompts": "prompts"}
+MODES = {
+    "embed_captions": "captions",
+    "embed_class_prototypes": "prototypes",
+    "embed_eval_prompts": "prompts",
+}
 
 
 def texts_for(mode: str, path: str) -> list[str]:
@@ -32,8 +35,15 @@ def texts_for(mode: str, path: str) -> list[str]:
     return prompt_texts(names)
 
 
-def main(mode: str, source: str, out: str, threads: int = 1, log: str | None = None,
-         encoder: str = "minilm", reuse: tuple[str, str] | None = None) -> None:
+def main(
+    mode: str,
+    source: str,
+    out: str,
+    threads: int = 1,
+    log: str | None = None,
+    encoder: str = "minilm",
+    reuse: tuple[str, str] | None = None,
+) -> None:
     import torch
 
     from cliptail.models.text_encoder import embed_reusing, embed_texts
@@ -44,11 +54,16 @@ def main(mode: str, source: str, out: str, threads: int = 1, log: str | None = N
         logger.info("embedding %d texts (%d unique) with %s", len(texts), len(set(texts)), encoder)
         if reuse:
             known_source, known_embeddings = reuse
-            emb, encoded = embed_reusing(texts, texts_for(mode, known_source),
-                                         np.load(known_embeddings, mmap_mode="r"),
-                                         progress=True, encoder=encoder)
-            logger.info("%d distinct texts encoded, the rest copied from %s", encoded,
-                        known_embeddings)
+            emb, encoded = embed_reusing(
+                texts,
+                texts_for(mode, known_source),
+                np.load(known_embeddings, mmap_mode="r"),
+                progress=True,
+                encoder=encoder,
+            )
+            logger.info(
+                "%d distinct texts encoded, the rest copied from %s", encoded, known_embeddings
+            )
         else:
             emb = embed_texts(texts, progress=True, encoder=encoder)
         with io.atomic_path(out) as tmp:
@@ -60,20 +75,41 @@ if "snakemake" in globals():
     _smk = snakemake  # noqa: F821
     _mode = MODES[_smk.rule]
     _source = _smk.input.manifest if _mode == "captions" else _smk.input.classes
-    _reuse = ((_smk.input.reuse_source, _smk.input.reuse_embeddings)
-              if "reuse_embeddings" in _smk.input.keys() else None)
-    main(_mode, _source, _smk.output.embeddings, _smk.threads, _smk.log[0], _smk.params.encoder,
-         _reuse)
+    _reuse = (
+        (_smk.input.reuse_source, _smk.input.reuse_embeddings)
+        if "reuse_embeddings" in _smk.input.keys()
+        else None
+    )
+    main(
+        _mode,
+        _source,
+        _smk.output.embeddings,
+        _smk.threads,
+        _smk.log[0],
+        _smk.params.encoder,
+        _reuse,
+    )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mode", choices=["captions", "prototypes", "prompts"])
     parser.add_argument("source", help="manifest.parquet (captions) or classes.tsv")
     parser.add_argument("out")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--encoder", default="minilm",
-                        help="minilm (default) or openclip:<model>@<pretrained tag>")
-    parser.add_argument("--reuse", nargs=2, metavar=("INPUT", "EMBEDDINGS"),
-                        help="another input of the same mode and its embeddings (same encoder)")
+    parser.add_argument(
+        "--encoder", default="minilm", help="minilm (default) or openclip:<model>@<pretrained tag>"
+    )
+    parser.add_argument(
+        "--reuse",
+        nargs=2,
+        metavar=("INPUT", "EMBEDDINGS"),
+        help="another input of the same mode and its embeddings (same encoder)",
+    )
     args = parser.parse_args()
-    main(args.mode, args.source, args.out, args.threads, encoder=args.encoder,
-         reuse=tuple(args.reuse) if args.reuse else None)
+    main(
+        args.mode,
+        args.source,
+        args.out,
+        args.threads,
+        encoder=args.encoder,
+        reuse=tuple(args.reuse) if args.reuse else None,
+    )

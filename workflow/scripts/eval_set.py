@@ -17,8 +17,12 @@ def main(world: str, split: str, out_dir: str, log: str | None = None) -> None:
 
 
 if "snakemake" in globals():
-    main(str(Path(snakemake.input.classes).parent), snakemake.wildcards.evalset,  # noqa: F821
-         str(Path(snakemake.output.manifest).parent), snakemake.log[0])  # noqa: F821
+    main(
+        str(Path(snakemake.input.classes).parent),
+        snakemake.wildcards.evalset,  # noqa: F821
+        str(Path(snakemake.output.manifest).parent),
+        snakemake.log[0],
+    )  # noqa: F821
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--world", default="resources/world")

@@ -28,8 +28,16 @@ class EvalSet:
     out_json: str
 
 
-def main(*, checkpoint: str, frequency: str, curation: str, run: str, dataset: str,
-         evalsets: list[EvalSet], log: str | None = None) -> None:
+def main(
+    *,
+    checkpoint: str,
+    frequency: str,
+    curation: str,
+    run: str,
+    dataset: str,
+    evalsets: list[EvalSet],
+    log: str | None = None,
+) -> None:
     import torch
 
     from cliptail.evaluate.records import evaluation_records
@@ -42,53 +50,110 @@ def main(*, checkpoint: str, frequency: str, curation: str, run: str, dataset: s
         for ev in evalsets:
             class_names = io.read_classes(ev.classes)["name"].tolist()
             if train_freq["name"].tolist()[: len(class_names)] != class_names:
-                raise ValueError(f"{frequency}: its first {len(class_names)} classes are not the "
-                                 f"evaluation classes of {ev.classes}")
+                raise ValueError(
+                    f"{frequency}: its first {len(class_names)} classes are not the "
+                    f"evaluation classes of {ev.classes}"
+                )
             out = evaluate_checkpoint(
-                ckpt, manifest=ev.manifest, images_root=ev.images_root, class_names=class_names,
+                ckpt,
+                manifest=ev.manifest,
+                images_root=ev.images_root,
+                class_names=class_names,
                 prompt_embeddings=np.load(ev.prompt_embeddings) if ev.prompt_embeddings else None,
-                progress=True)
+                progress=True,
+            )
             per_class, scalars = evaluation_records(
-                features=out.features, targets=out.targets, preds=out.preds, top5=out.top5,
-                classifier=out.classifier, freq=train_freq["count"].to_numpy()[: len(class_names)],
-                class_names=class_names, tail_classes=tail)
+                features=out.features,
+                targets=out.targets,
+                preds=out.preds,
+                top5=out.top5,
+                classifier=out.classifier,
+                freq=train_freq["count"].to_numpy()[: len(class_names)],
+                class_names=class_names,
+                tail_classes=tail,
+            )
             io.write_parquet(ev.out_parquet, per_class)
-            io.write_json(ev.out_json, {"run": run, "evalset": ev.name, "dataset": dataset,
-                                        "n_train": int(train_freq["count"].sum()),
-                                        "scalars": scalars})
-            logger.info("%s on %s: top1 %.4f rho_acc %.3f rho_pred %.3f", run, ev.name,
-                        scalars["top1"], scalars["rho_acc"], scalars["rho_pred"])
+            io.write_json(
+                ev.out_json,
+                {
+                    "run": run,
+                    "evalset": ev.name,
+                    "dataset": dataset,
+                    "n_train": int(train_freq["count"].sum()),
+                    "scalars": scalars,
+                },
+            )
+            logger.info(
+                "%s on %s: top1 %.4f rho_acc %.3f rho_pred %.3f",
+                run,
+                ev.name,
+                scalars["top1"],
+                scalars["rho_acc"],
+                scalars["rho_pred"],
+            )
 
 
 if "snakemake" in globals():
     _smk = snakemake  # noqa: F821
     _names = _smk.params.evalsets
     _prompts = _smk.input.get("prompt_embeddings") or [None] * len(_names)
-    main(checkpoint=_smk.input.model, frequency=_smk.input.frequency,
-         curation=_smk.input.curation, run=_smk.wildcards.run, dataset=_smk.params.dataset,
-         evalsets=[EvalSet(name, manifest, classes, root, prompts, parquet, json)
-                   for name, manifest, classes, root, prompts, parquet, json in zip(
-                       _names, _smk.input.manifests, _smk.input.classes,
-                       _smk.params.images_roots, _prompts, _smk.output.per_class,
-                       _smk.output.scalars, strict=True)],
-         log=_smk.log[0])
+    main(
+        checkpoint=_smk.input.model,
+        frequency=_smk.input.frequency,
+        curation=_smk.input.curation,
+        run=_smk.wildcards.run,
+        dataset=_smk.params.dataset,
+        evalsets=[
+            EvalSet(name, manifest, classes, root, prompts, parquet, json)
+            for name, manifest, classes, root, prompts, parquet, json in zip(
+                _names,
+                _smk.input.manifests,
+                _smk.input.classes,
+                _smk.params.images_roots,
+                _prompts,
+                _smk.output.per_class,
+                _smk.output.scalars,
+                strict=True,
+            )
+        ],
+        log=_smk.log[0],
+    )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", required=True, help="run directory with checkpoint.pt")
     parser.add_argument("--data", required=True, help="the run's training dataset directory")
-    parser.add_argument("--evalset", required=True, action="append",
-                        help="evaluation dataset directory (repeat for several)")
+    parser.add_argument(
+        "--evalset",
+        required=True,
+        action="append",
+        help="evaluation dataset directory (repeat for several)",
+    )
     parser.add_argument("--images-root", default="resources/world")
-    parser.add_argument("--out", required=True,
-                        help="output folder (writes <evalset>.parquet and <evalset>.json)")
+    parser.add_argument(
+        "--out", required=True, help="output folder (writes <evalset>.parquet and <evalset>.json)"
+    )
     args = parser.parse_args()
     run, data, out = Path(args.run), Path(args.data), Path(args.out)
     sets = []
     for folder in map(Path, args.evalset):
         name = folder.name.removeprefix("eval_")
         prompts = folder / "prompt_embeddings.npy"
-        sets.append(EvalSet(name, str(folder / "manifest.parquet"), str(folder / "classes.tsv"),
-                            args.images_root, str(prompts) if prompts.exists() else None,
-                            str(out / f"{name}.parquet"), str(out / f"{name}.json")))
-    main(checkpoint=str(run / "checkpoint.pt"), frequency=str(data / "frequency.tsv"),
-         curation=str(data / "curation.json"), run=run.name, dataset=data.name, evalsets=sets)
+        sets.append(
+            EvalSet(
+                name,
+                str(folder / "manifest.parquet"),
+                str(folder / "classes.tsv"),
+                args.images_root,
+                str(prompts) if prompts.exists() else None,
+                str(out / f"{name}.parquet"),
+                str(out / f"{name}.json"),
+            )
+        )
+    main(
+        checkpoint=str(run / "checkpoint.pt"),
+        frequency=str(data / "frequency.tsv"),
+        curation=str(data / "curation.json"),
+        run=run.name,
+        dataset=data.name,
+        evalsets=sets,
+    )

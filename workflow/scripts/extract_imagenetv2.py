@@ -18,11 +18,16 @@ def main(archive: str, dest_dir: str, log: str | None = None) -> None:
 
 
 if "snakemake" in globals():
-    main(snakemake.input.archive, str(Path(snakemake.output.folder).parent),  # noqa: F821
-         snakemake.log[0])  # noqa: F821
+    main(
+        snakemake.input.archive,
+        str(Path(snakemake.output.folder).parent),  # noqa: F821
+        snakemake.log[0],
+    )  # noqa: F821
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--archive", default="resources/imagenetv2/imagenetv2-matched-frequency.tar.gz")
+    parser.add_argument(
+        "--archive", default="resources/imagenetv2/imagenetv2-matched-frequency.tar.gz"
+    )
     parser.add_argument("--dest", default="resources/imagenetv2")
     args = parser.parse_args()
     main(args.archive, args.dest)

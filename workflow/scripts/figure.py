@@ -16,8 +16,15 @@ from cliptail import io
 from cliptail.runlog import logged
 
 
-def draw(params: dict[str, Any], *, tables: list[str], per_class: list[str], curation: list[str],
-         frequencies: list[str], evalset: str):
+def draw(
+    params: dict[str, Any],
+    *,
+    tables: list[str],
+    per_class: list[str],
+    curation: list[str],
+    frequencies: list[str],
+    evalset: str,
+):
     from cliptail import figures
 
     function = params["function"]
@@ -27,14 +34,19 @@ def draw(params: dict[str, Any], *, tables: list[str], per_class: list[str], cur
         table = pd.concat([pd.read_parquet(p) for p in tables], ignore_index=True)
         return draw_fn(table, evalset=evalset)
     if kind == "frequencies":
-        freqs = {label: io.read_frequency(p)["count"].to_numpy()
-                 for label, p in zip(params["labels"], frequencies, strict=True)}
+        freqs = {
+            label: io.read_frequency(p)["count"].to_numpy()
+            for label, p in zip(params["labels"], frequencies, strict=True)
+        }
         return draw_fn(freqs)
-    records = {run: pd.read_parquet(p)
-               for run, p in zip(params["factors"], per_class, strict=True)}
+    records = {run: pd.read_parquet(p) for run, p in zip(params["factors"], per_class, strict=True)}
     if function in ("fig11", "fig15"):
-        return draw_fn({label: records[run]
-                        for label, run in zip(params["labels"], params["factors"], strict=True)})
+        return draw_fn(
+            {
+                label: records[run]
+                for label, run in zip(params["labels"], params["factors"], strict=True)
+            }
+        )
     tails = {}
     for path in curation:
         report = io.read_json(path)
@@ -51,14 +63,28 @@ def draw(params: dict[str, Any], *, tables: list[str], per_class: list[str], cur
     raise ValueError(f"figure function {function!r} has no input kind {kind!r}")
 
 
-def main(params: dict[str, Any], *, stem: str, evalset: str, tables: list[str],
-         per_class: list[str], curation: list[str], frequencies: list[str],
-         log: str | None = None) -> None:
+def main(
+    params: dict[str, Any],
+    *,
+    stem: str,
+    evalset: str,
+    tables: list[str],
+    per_class: list[str],
+    curation: list[str],
+    frequencies: list[str],
+    log: str | None = None,
+) -> None:
     from cliptail import figures
 
     with logged(log) as logger:
-        fig = draw(params, tables=tables, per_class=per_class, curation=curation,
-                   frequencies=frequencies, evalset=evalset)
+        fig = draw(
+            params,
+            tables=tables,
+            per_class=per_class,
+            curation=curation,
+            frequencies=frequencies,
+            evalset=evalset,
+        )
         png, pdf = figures.save(fig, stem)
         io.write_text(f"{stem}.caption.txt", figures.CAPTIONS[params["function"]] + "\n")
         logger.info("wrote %s and %s", png, pdf)
@@ -66,8 +92,13 @@ def main(params: dict[str, Any], *, stem: str, evalset: str, tables: list[str],
 
 if "snakemake" in globals():
     _smk = snakemake  # noqa: F821
-    main(dict(_smk.params.figure), stem=str(Path(_smk.output.png).with_suffix("")),
-         evalset=_smk.params.evalset, tables=list(_smk.input.get("tables", [])),
-         per_class=list(_smk.input.get("per_class", [])),
-         curation=list(_smk.input.get("curation", [])),
-         frequencies=list(_smk.input.get("frequencies", [])), log=_smk.log[0])
+    main(
+        dict(_smk.params.figure),
+        stem=str(Path(_smk.output.png).with_suffix("")),
+        evalset=_smk.params.evalset,
+        tables=list(_smk.input.get("tables", [])),
+        per_class=list(_smk.input.get("per_class", [])),
+        curation=list(_smk.input.get("curation", [])),
+        frequencies=list(_smk.input.get("frequencies", [])),
+        log=_smk.log[0],
+    )

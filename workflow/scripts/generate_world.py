@@ -13,12 +13,17 @@ from cliptail.runlog import logged
 def main(world_params: dict, out_dir: str, log: str | None = None) -> None:
     with logged(log) as logger:
         stats = generate_world(dict(world_params), out_dir, progress=True)
-        logger.info("world written to %s: %s", out_dir, {k: v for k, v in stats.items() if k != "params"})
+        logger.info(
+            "world written to %s: %s", out_dir, {k: v for k, v in stats.items() if k != "params"}
+        )
 
 
 if "snakemake" in globals():
-    main(snakemake.params.world, str(Path(snakemake.output.world).parent),  # noqa: F821
-         snakemake.log[0])  # noqa: F821
+    main(
+        snakemake.params.world,
+        str(Path(snakemake.output.world).parent),  # noqa: F821
+        snakemake.log[0],
+    )  # noqa: F821
 elif __name__ == "__main__":
     from cliptail.config import load_yaml
 

@@ -16,27 +16,42 @@ from cliptail.data.metadata import imagenet_wnids
 from cliptail.runlog import logged
 
 
-def main(scored: list[str], authors: str | None, metadata: str, out: str, threshold: float,
-         remove_nsfw: bool, log: str | None = None) -> None:
+def main(
+    scored: list[str],
+    authors: str | None,
+    metadata: str,
+    out: str,
+    threshold: float,
+    remove_nsfw: bool,
+    log: str | None = None,
+) -> None:
     with logged(log) as logger:
         if authors:
             table = read_authors_laionet(authors)
         else:
             table = pd.concat([pd.read_parquet(p) for p in scored], ignore_index=True)
-        candidates, report = filter_laionet(table, imagenet_wnids(metadata), threshold=threshold,
-                                            remove_nsfw=remove_nsfw)
+        candidates, report = filter_laionet(
+            table, imagenet_wnids(metadata), threshold=threshold, remove_nsfw=remove_nsfw
+        )
         write_candidates(candidates, out)
-        io.write_json(Path(out).with_suffix(".json"),
-                      {**report, "input": authors or "scored LAION-400M parts"})
+        io.write_json(
+            Path(out).with_suffix(".json"),
+            {**report, "input": authors or "scored LAION-400M parts"},
+        )
         logger.info("LAIONet candidates: %s", report)
 
 
 if "snakemake" in globals():
     _metadata = str(Path(snakemake.input.synsets).parents[1])  # noqa: F821
-    main(list(snakemake.input.scored), snakemake.params.authors,  # noqa: F821
-         _metadata,
-         snakemake.output.candidates, float(snakemake.params.threshold),  # noqa: F821
-         bool(snakemake.params.remove_nsfw), snakemake.log[0])  # noqa: F821
+    main(
+        list(snakemake.input.scored),
+        snakemake.params.authors,  # noqa: F821
+        _metadata,
+        snakemake.output.candidates,
+        float(snakemake.params.threshold),  # noqa: F821
+        bool(snakemake.params.remove_nsfw),
+        snakemake.log[0],
+    )  # noqa: F821
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)

@@ -14,8 +14,14 @@ from cliptail.data.wordnet_defs import read_noun_synsets
 from cliptail.runlog import logged
 
 
-def main(part_file: str, part: int, metadata: str, out: str, wordnet_dir: str | None,
-         log: str | None = None) -> None:
+def main(
+    part_file: str,
+    part: int,
+    metadata: str,
+    out: str,
+    wordnet_dir: str | None,
+    log: str | None = None,
+) -> None:
     with logged(log) as logger:
         synsets = read_noun_synsets(imagenet_wnids(metadata), wordnet_dir)
         matched, report = match_part(part_file, part, unique_lemmas(synsets))
@@ -26,9 +32,14 @@ def main(part_file: str, part: int, metadata: str, out: str, wordnet_dir: str | 
 
 if "snakemake" in globals():
     _metadata = str(Path(snakemake.input.synsets).parents[1])  # noqa: F821
-    main(snakemake.input.part, int(snakemake.wildcards.part),  # noqa: F821
-         _metadata,
-         snakemake.output.matched, snakemake.params.wordnet_dir, snakemake.log[0])  # noqa: F821
+    main(
+        snakemake.input.part,
+        int(snakemake.wildcards.part),  # noqa: F821
+        _metadata,
+        snakemake.output.matched,
+        snakemake.params.wordnet_dir,
+        snakemake.log[0],
+    )  # noqa: F821
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part-file", required=True)

@@ -16,12 +16,22 @@ from cliptail.data.wordnet_defs import read_noun_synsets
 from cliptail.runlog import logged
 
 
-def main(matched: str, metadata: str, out: str, clip: dict, wordnet_dir: str | None,
-         log: str | None = None) -> None:
+def main(
+    matched: str,
+    metadata: str,
+    out: str,
+    clip: dict,
+    wordnet_dir: str | None,
+    log: str | None = None,
+) -> None:
     with logged(log) as logger:
         synsets = read_noun_synsets(imagenet_wnids(metadata), wordnet_dir)
-        scorer = DefinitionScorer(clip.get("model", "ViT-B-32"), clip.get("pretrained", "openai"),
-                                  clip.get("device", "auto"), int(clip.get("batch_size", 512)))
+        scorer = DefinitionScorer(
+            clip.get("model", "ViT-B-32"),
+            clip.get("pretrained", "openai"),
+            clip.get("device", "auto"),
+            int(clip.get("batch_size", 512)),
+        )
         scored = score_matches(pd.read_parquet(matched), synsets, scorer)
         io.write_parquet(out, scored)
         logger.info("%d pairs scored on %s", len(scored), scorer.device)
@@ -29,9 +39,14 @@ def main(matched: str, metadata: str, out: str, clip: dict, wordnet_dir: str | N
 
 if "snakemake" in globals():
     _metadata = str(Path(snakemake.input.synsets).parents[1])  # noqa: F821
-    main(snakemake.input.matched, _metadata,  # noqa: F821
-         snakemake.output.scored,  # noqa: F821
-         dict(snakemake.params.clip), snakemake.params.wordnet_dir, snakemake.log[0])  # noqa: F821
+    main(
+        snakemake.input.matched,
+        _metadata,  # noqa: F821
+        snakemake.output.scored,  # noqa: F821
+        dict(snakemake.params.clip),
+        snakemake.params.wordnet_dir,
+        snakemake.log[0],
+    )  # noqa: F821
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--matched", required=True)
@@ -44,6 +59,15 @@ elif __name__ == "__main__":
     parser.add_argument("--wordnet-dir", default=None)
     args = parser.parse_args()
     pretrained = None if args.pretrained.lower() == "none" else args.pretrained
-    main(args.matched, args.metadata, args.out,
-         {"model": args.model, "pretrained": pretrained, "device": args.device,
-          "batch_size": args.batch_size}, args.wordnet_dir)
+    main(
+        args.matched,
+        args.metadata,
+        args.out,
+        {
+            "model": args.model,
+            "pretrained": pretrained,
+            "device": args.device,
+            "batch_size": args.batch_size,
+        },
+        args.wordnet_dir,
+    )

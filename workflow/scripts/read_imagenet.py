@@ -13,24 +13,41 @@ from cliptail.data.metadata import imagenet_classes, write_dataset_folder
 from cliptail.runlog import logged
 
 
-def main(located: str, split: str, metadata: str, out_dir: str, verify_images: bool,
-         log: str | None = None) -> None:
+def main(
+    located: str,
+    split: str,
+    metadata: str,
+    out_dir: str,
+    verify_images: bool,
+    log: str | None = None,
+) -> None:
     with logged(log) as logger:
         root = io.read_json(located)["root"]
         classes = imagenet_classes(metadata)
         df, report = read_imagenet_split(root, split, classes, verify_images=verify_images)
-        write_dataset_folder(out_dir, df, classes, report,
-                             {"dataset": f"imagenet_{split}", "image_root": root,
-                              "image_format": "files"})
-        logger.info("ImageNet %s: %d images, %d corrupt left out", split, len(df), report["corrupt"])
+        write_dataset_folder(
+            out_dir,
+            df,
+            classes,
+            report,
+            {"dataset": f"imagenet_{split}", "image_root": root, "image_format": "files"},
+        )
+        logger.info(
+            "ImageNet %s: %d images, %d corrupt left out", split, len(df), report["corrupt"]
+        )
 
 
 if "snakemake" in globals():
     _metadata = str(Path(snakemake.input.synsets).parents[1])  # noqa: F821
     _out_dir = str(Path(snakemake.output.manifest).parent)  # noqa: F821
-    main(snakemake.input.located, snakemake.params.split,  # noqa: F821
-         _metadata, _out_dir,
-         snakemake.params.verify_images, snakemake.log[0])  # noqa: F821
+    main(
+        snakemake.input.located,
+        snakemake.params.split,  # noqa: F821
+        _metadata,
+        _out_dir,
+        snakemake.params.verify_images,
+        snakemake.log[0],
+    )  # noqa: F821
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--located", default="resources/imagenet/imagenet.json")

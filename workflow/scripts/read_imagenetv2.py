@@ -12,24 +12,41 @@ from cliptail.data.metadata import imagenet_classes, write_dataset_folder
 from cliptail.runlog import logged
 
 
-def main(folder: str, metadata: str, out_dir: str, verify_images: bool, log: str | None = None) -> None:
+def main(
+    folder: str, metadata: str, out_dir: str, verify_images: bool, log: str | None = None
+) -> None:
     with logged(log) as logger:
         classes = imagenet_classes(metadata)
         df, report = read_imagenetv2(folder, classes, verify_images=verify_images)
-        write_dataset_folder(out_dir, df, classes, report,
-                             {"dataset": "imagenetv2", "image_root": str(Path(folder).parent.resolve()),
-                              "image_format": "files"})
+        write_dataset_folder(
+            out_dir,
+            df,
+            classes,
+            report,
+            {
+                "dataset": "imagenetv2",
+                "image_root": str(Path(folder).parent.resolve()),
+                "image_format": "files",
+            },
+        )
         logger.info("ImageNetV2: %d images, %d corrupt left out", len(df), report["corrupt"])
 
 
 if "snakemake" in globals():
     _metadata = str(Path(snakemake.input.synsets).parents[1])  # noqa: F821
     _out_dir = str(Path(snakemake.output.manifest).parent)  # noqa: F821
-    main(snakemake.input.folder, _metadata,  # noqa: F821
-         _out_dir, snakemake.params.verify_images, snakemake.log[0])  # noqa: F821
+    main(
+        snakemake.input.folder,
+        _metadata,  # noqa: F821
+        _out_dir,
+        snakemake.params.verify_images,
+        snakemake.log[0],
+    )  # noqa: F821
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--folder", default="resources/imagenetv2/imagenetv2-matched-frequency-format-val")
+    parser.add_argument(
+        "--folder", default="resources/imagenetv2/imagenetv2-matched-frequency-format-val"
+    )
     parser.add_argument("--metadata", default="resources/metadata")
     parser.add_argument("--out", default="results/data/imagenetv2")
     parser.add_argument("--no-verify-images", dest="verify_images", action="store_false")

@@ -12,39 +12,74 @@ from cliptail.data.metadata import imagenet_classes, write_dataset_folder
 from cliptail.runlog import logged
 
 
-def main(json_path: str, metadata: str, out_dir: str, imagenet_root: str | None,
-         check_images: bool, keep_empty_text: bool, log: str | None = None) -> None:
+def main(
+    json_path: str,
+    metadata: str,
+    out_dir: str,
+    imagenet_root: str | None,
+    check_images: bool,
+    keep_empty_text: bool,
+    log: str | None = None,
+) -> None:
     with logged(log) as logger:
         classes = imagenet_classes(metadata)
         df, report = read_imagenet_captions(
-            json_path, classes, image_root=imagenet_root if check_images else None,
-            keep_empty_text=keep_empty_text)
-        write_dataset_folder(out_dir, df, classes, report,
-                             {"dataset": "incaps", "image_root": imagenet_root,
-                              "image_format": "files"},
-                             allow_empty_captions=keep_empty_text)
-        logger.info("IN-Caps: %d of %d records kept; skipped %s", report["kept"], report["records"],
-                    {k: v for k, v in report["skipped"].items() if v})
+            json_path,
+            classes,
+            image_root=imagenet_root if check_images else None,
+            keep_empty_text=keep_empty_text,
+        )
+        write_dataset_folder(
+            out_dir,
+            df,
+            classes,
+            report,
+            {"dataset": "incaps", "image_root": imagenet_root, "image_format": "files"},
+            allow_empty_captions=keep_empty_text,
+        )
+        logger.info(
+            "IN-Caps: %d of %d records kept; skipped %s",
+            report["kept"],
+            report["records"],
+            {k: v for k, v in report["skipped"].items() if v},
+        )
         if report["kept"] != report["expected_records"]:
-            logger.warning("IN-Caps has %d records here, the released dataset %d",
-                           report["kept"], report["expected_records"])
+            logger.warning(
+                "IN-Caps has %d records here, the released dataset %d",
+                report["kept"],
+                report["expected_records"],
+            )
 
 
 if "snakemake" in globals():
     _metadata = str(Path(snakemake.input.synsets).parents[1])  # noqa: F821
     _out_dir = str(Path(snakemake.output.manifest).parent)  # noqa: F821
-    main(snakemake.input.json, _metadata,  # noqa: F821
-         _out_dir,  # noqa: F821
-         snakemake.params.imagenet_root, snakemake.params.check_images,  # noqa: F821
-         snakemake.params.keep_empty_text, snakemake.log[0])  # noqa: F821
+    main(
+        snakemake.input.json,
+        _metadata,  # noqa: F821
+        _out_dir,  # noqa: F821
+        snakemake.params.imagenet_root,
+        snakemake.params.check_images,  # noqa: F821
+        snakemake.params.keep_empty_text,
+        snakemake.log[0],
+    )  # noqa: F821
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default="resources/incaps/imagenet_captions.json")
     parser.add_argument("--metadata", default="resources/metadata")
     parser.add_argument("--out", default="results/data/incaps")
-    parser.add_argument("--imagenet-root", default=None,
-                        help="check that train/<wnid>/<file> exists under this ImageNet root")
+    parser.add_argument(
+        "--imagenet-root",
+        default=None,
+        help="check that train/<wnid>/<file> exists under this ImageNet root",
+    )
     parser.add_argument("--keep-empty-text", action="store_true")
     args = parser.parse_args()
-    main(args.json, args.metadata, args.out, args.imagenet_root, args.imagenet_root is not None,
-         args.keep_empty_text)
+    main(
+        args.json,
+        args.metadata,
+        args.out,
+        args.imagenet_root,
+        args.imagenet_root is not None,
+        args.keep_empty_text,
+    )

@@ -16,17 +16,29 @@ def main(shards: str, metadata: str, out_dir: str, log: str | None = None) -> No
     with logged(log) as logger:
         classes = imagenet_classes(metadata)
         df, report = read_laionet_shards(shards, classes)
-        write_dataset_folder(out_dir, df, classes, report,
-                             {"dataset": "laionet", "image_root": str(Path(shards).resolve()),
-                              "image_format": "webdataset"})
+        write_dataset_folder(
+            out_dir,
+            df,
+            classes,
+            report,
+            {
+                "dataset": "laionet",
+                "image_root": str(Path(shards).resolve()),
+                "image_format": "webdataset",
+            },
+        )
         logger.info("LAIONet: %d images (%d URLs failed)", len(df), report["failed"])
 
 
 if "snakemake" in globals():
     _metadata = str(Path(snakemake.input.synsets).parents[1])  # noqa: F821
     _out_dir = str(Path(snakemake.output.manifest).parent)  # noqa: F821
-    main(snakemake.input.shards, _metadata,  # noqa: F821
-         _out_dir, snakemake.log[0])  # noqa: F821
+    main(
+        snakemake.input.shards,
+        _metadata,  # noqa: F821
+        _out_dir,
+        snakemake.log[0],
+    )  # noqa: F821
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shards", default="resources/laionet/shards")

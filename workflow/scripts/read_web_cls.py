@@ -12,32 +12,54 @@ from cliptail.data.web_captions import class_phrases, read_web_cls
 from cliptail.runlog import logged
 
 
-def main(dataset: str, captions: str, metadata: str, out_dir: str, options: dict,
-         threads: int = 1, log: str | None = None) -> None:
+def main(
+    dataset: str,
+    captions: str,
+    metadata: str,
+    out_dir: str,
+    options: dict,
+    threads: int = 1,
+    log: str | None = None,
+) -> None:
     with logged(log) as logger:
         classes = imagenet_classes(metadata)
-        phrases = class_phrases(classes["id"].tolist(), options.get("phrase_source", "wordnet"),
-                                metadata_root=metadata)
+        phrases = class_phrases(
+            classes["id"].tolist(), options.get("phrase_source", "wordnet"), metadata_root=metadata
+        )
         df, report = read_web_cls(
-            captions, classes, phrases, ambiguous=options.get("ambiguous", "all"),
+            captions,
+            classes,
+            phrases,
+            ambiguous=options.get("ambiguous", "all"),
             image_column=options.get("image_column", "filepath"),
             caption_column=options.get("caption_column", "caption"),
             source=dataset.removesuffix("_cls"),
-            processes=int(options.get("processes") or threads))
-        write_dataset_folder(out_dir, df, classes, report,
-                             {"dataset": dataset, "image_root": options.get("image_root"),
-                              "image_format": "files"})
-        logger.info("%s: %d rows from %d matched captions", dataset, len(df),
-                    report["captions_matched"])
+            processes=int(options.get("processes") or threads),
+        )
+        write_dataset_folder(
+            out_dir,
+            df,
+            classes,
+            report,
+            {"dataset": dataset, "image_root": options.get("image_root"), "image_format": "files"},
+        )
+        logger.info(
+            "%s: %d rows from %d matched captions", dataset, len(df), report["captions_matched"]
+        )
 
 
 if "snakemake" in globals():
     _metadata = str(Path(snakemake.input.synsets).parents[1])  # noqa: F821
     _out_dir = str(Path(snakemake.output.manifest).parent)  # noqa: F821
-    main(snakemake.wildcards.web_cls, snakemake.input.captions,  # noqa: F821
-         _metadata, _out_dir,
-         dict(snakemake.params.options), snakemake.threads,  # noqa: F821
-         snakemake.log[0])  # noqa: F821
+    main(
+        snakemake.wildcards.web_cls,
+        snakemake.input.captions,  # noqa: F821
+        _metadata,
+        _out_dir,
+        dict(snakemake.params.options),
+        snakemake.threads,  # noqa: F821
+        snakemake.log[0],
+    )  # noqa: F821
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--captions", required=True)
@@ -51,7 +73,17 @@ elif __name__ == "__main__":
     parser.add_argument("--image-root", default=None)
     parser.add_argument("--processes", type=int, default=1)
     args = parser.parse_args()
-    main(args.dataset, args.captions, args.metadata, args.out,
-         {"ambiguous": args.ambiguous, "phrase_source": args.phrase_source,
-          "image_column": args.image_column, "caption_column": args.caption_column,
-          "image_root": args.image_root, "processes": args.processes})
+    main(
+        args.dataset,
+        args.captions,
+        args.metadata,
+        args.out,
+        {
+            "ambiguous": args.ambiguous,
+            "phrase_source": args.phrase_source,
+            "image_column": args.image_column,
+            "caption_column": args.caption_column,
+            "image_root": args.image_root,
+            "processes": args.processes,
+        },
+    )

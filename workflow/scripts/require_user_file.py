@@ -7,4 +7,5 @@ if "snakemake" in globals():
         raise FileNotFoundError(
             f"{snakemake.output[0]} is missing: it is {snakemake.params.what}, which cannot be "  # noqa: F821
             "downloaded automatically. Place the file there (or point the config at your copy) "
-            "and rerun; see the README section 'The paper preset and its data'.")
+            "and rerun; see the README section 'The paper preset and its data'."
+        )

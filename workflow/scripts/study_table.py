@@ -7,7 +7,9 @@ from cliptail.evaluate.aggregate import study_table
 from cliptail.runlog import logged
 
 
-def main(study: str, runs: dict, scalars: list[str], preset: str, out: str, log: str | None = None) -> None:
+def main(
+    study: str, runs: dict, scalars: list[str], preset: str, out: str, log: str | None = None
+) -> None:
     with logged(log) as logger:
         table = study_table(study, runs, [io.read_json(p) for p in scalars], preset)
         io.write_parquet(out, table)
@@ -16,8 +18,14 @@ def main(study: str, runs: dict, scalars: list[str], preset: str, out: str, log:
 
 if "snakemake" in globals():
     _smk = snakemake  # noqa: F821
-    main(_smk.params.study, dict(_smk.params.runs), list(_smk.input.scalars), _smk.params.preset,
-         _smk.output.table, _smk.log[0])
+    main(
+        _smk.params.study,
+        dict(_smk.params.runs),
+        list(_smk.input.scalars),
+        _smk.params.preset,
+        _smk.output.table,
+        _smk.log[0],
+    )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study", required=True)

@@ -56,8 +56,17 @@ from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES
 from cliptail.curate.wordnet import find_wordnet_dir
 
 #: The nine caption types of Fig. 3, ordered by descriptiveness.
-CAPTION_TYPES = ("class_templates", "synset_templates", "description", "title", "tags",
-                 "title_description", "tags_description", "title_tags", "full")
+CAPTION_TYPES = (
+    "class_templates",
+    "synset_templates",
+    "description",
+    "title",
+    "tags",
+    "title_description",
+    "tags_description",
+    "title_tags",
+    "full",
+)
 #: Caption types beyond Fig. 3.
 EXTRA_CAPTION_TYPES = ("a_class",)
 ALL_CAPTION_TYPES = CAPTION_TYPES + EXTRA_CAPTION_TYPES
@@ -80,8 +89,9 @@ Template = Callable[[str], str]
 _SPACES = re.compile(r"[ \t\n\r]+")
 
 
-def wordnet_lemmas(wnids: Sequence[str],
-                   wordnet_dir: str | os.PathLike | None = None) -> list[list[str]]:
+def wordnet_lemmas(
+    wnids: Sequence[str], wordnet_dir: str | os.PathLike | None = None
+) -> list[list[str]]:
     """The lemmas of each noun synset ``wnid`` (``n`` + 8-digit offset) in WordNet 3.0 order.
 
     Names as NLTK's ``lemma.name().replace("_", " ")`` gives them. A synset's offset is its byte
@@ -90,8 +100,9 @@ def wordnet_lemmas(wnids: Sequence[str],
     """
     data = find_wordnet_dir(wordnet_dir) / "data.noun"
     if not data.is_file():
-        raise FileNotFoundError(f"{data} not found; the WordNet 3.0 database needs data.noun "
-                                "for synset lemmas")
+        raise FileNotFoundError(
+            f"{data} not found; the WordNet 3.0 database needs data.noun for synset lemmas"
+        )
     lemmas = []
     with open(data, "rb") as fh:
         for wnid in wnids:
@@ -102,7 +113,7 @@ def wordnet_lemmas(wnids: Sequence[str],
             if not fields or fields[0] != wnid[1:]:
                 raise ValueError(f"{wnid} is not a synset of {data}")
             count = int(fields[3], 16)
-            lemmas.append([w.replace("_", " ") for w in fields[4:4 + 2 * count:2]])
+            lemmas.append([w.replace("_", " ") for w in fields[4 : 4 + 2 * count : 2]])
     return lemmas
 
 
@@ -131,8 +142,9 @@ def compose_fields(df: pd.DataFrame, fields: Sequence[str]) -> pd.Series:
     """
     unknown = [f for f in fields if f not in FIELD_ORDER]
     if unknown or not fields:
-        raise ValueError(f"fields must be a non-empty subset of {list(FIELD_ORDER)}, "
-                         f"got {list(fields)}")
+        raise ValueError(
+            f"fields must be a non-empty subset of {list(FIELD_ORDER)}, got {list(fields)}"
+        )
     missing = [f for f in fields if f not in df.columns]
     if missing:
         raise ValueError(f"the table has no column(s) {missing}; field captions need them")
@@ -146,23 +158,32 @@ def compose_fields(df: pd.DataFrame, fields: Sequence[str]) -> pd.Series:
 def _class_lookup(labels: np.ndarray, class_names: Sequence[str]) -> np.ndarray:
     names = np.asarray(list(class_names), dtype=object)
     if len(labels) and (labels.min() < 0 or labels.max() >= len(names)):
-        raise ValueError(f"labels range {labels.min()}..{labels.max()} but only {len(names)} "
-                         "class names were given")
+        raise ValueError(
+            f"labels range {labels.min()}..{labels.max()} but only {len(names)} "
+            "class names were given"
+        )
     return names[labels]
 
 
-def caption_variant(df: pd.DataFrame, caption_type: str, *, class_names: Sequence[str],
-                    synonyms: Sequence[Sequence[str]] | None = None, seed: int = 0,
-                    prepend_class_prompt: bool = True,
-                    templates: Sequence[Template] = OPENAI_IMAGENET_TEMPLATES) -> pd.DataFrame:
+def caption_variant(
+    df: pd.DataFrame,
+    caption_type: str,
+    *,
+    class_names: Sequence[str],
+    synonyms: Sequence[Sequence[str]] | None = None,
+    seed: int = 0,
+    prepend_class_prompt: bool = True,
+    templates: Sequence[Template] = OPENAI_IMAGENET_TEMPLATES,
+) -> pd.DataFrame:
     """``df`` in its seeded shuffled order with ``caption`` set for ``caption_type``.
 
     ``class_names[label]`` and ``synonyms[label]`` give a class's name and its synonyms (needed for
     ``synset_templates`` only). See the module docstring for the exact seeding and order.
     """
     if caption_type not in ALL_CAPTION_TYPES:
-        raise ValueError(f"unknown caption type {caption_type!r}; expected one of "
-                         f"{list(ALL_CAPTION_TYPES)}")
+        raise ValueError(
+            f"unknown caption type {caption_type!r}; expected one of {list(ALL_CAPTION_TYPES)}"
+        )
     if "label" not in df.columns:
         raise ValueError("the table has no 'label' column")
     rng = random.Random(seed)
@@ -190,8 +211,10 @@ def caption_variant(df: pd.DataFrame, caption_type: str, *, class_names: Sequenc
             raise ValueError(f"{len(synonyms)} synonym lists for {len(class_names)} classes")
         empty = sorted({int(c) for c in labels if len(synonyms[c]) == 0})
         if empty:
-            raise ValueError(f"class(es) {empty[:10]} have no synonyms; synset_templates need at "
-                             "least one per class")
+            raise ValueError(
+                f"class(es) {empty[:10]} have no synonyms; synset_templates need at "
+                "least one per class"
+            )
         captions = []
         for label in labels:
             template = rng.choice(templates)

@@ -86,8 +86,9 @@ class ConceptMatcher:
         self.lemmatizer = lemmatizer
         self.num_classes = len(concept_set)
         self.negatives = [c.negatives for c in concept_set.concepts]
-        self._synonyms = [(i, frozenset(s)) for i, c in enumerate(concept_set.concepts)
-                          for s in c.synonyms]
+        self._synonyms = [
+            (i, frozenset(s)) for i, c in enumerate(concept_set.concepts) for s in c.synonyms
+        ]
         self.vocabulary = frozenset().union(*(s for _, s in self._synonyms), *self.negatives)
         self._share = dict.fromkeys(self.vocabulary, 0)
         for _, tokens in self._synonyms:
@@ -107,6 +108,7 @@ class ConceptMatcher:
     def _choose_anchors(self, seen: dict[str, int]) -> None:
         """Index each synonym under its rarest token: fewest occurrences in ``seen``, then fewest
         synonyms sharing it, then longest (tokens of one or two letters last)."""
+
         def rarity(token: str) -> tuple:
             return (seen.get(token, 0), len(token) <= 2, self._share[token], -len(token), token)
 
@@ -121,8 +123,9 @@ class ConceptMatcher:
     def token_lemmas(self, token: str) -> frozenset[str]:
         """Lemmas of one raw (cleaned) token that occur in some synonym or negative list."""
         pieces = SPLIT_CONTRACTIONS.get(token, (token,))
-        return frozenset(lemma for lemma in map(self.lemmatizer.lemmatize, pieces)
-                         if lemma in self.vocabulary)
+        return frozenset(
+            lemma for lemma in map(self.lemmatizer.lemmatize, pieces) if lemma in self.vocabulary
+        )
 
     def _learn(self, tokens: Iterable[bytes]) -> None:
         """Code tokens not seen before."""
@@ -197,14 +200,16 @@ class ConceptMatcher:
         self._add(counts, lemmas, current, weights)
         return counts
 
-    def _add(self, counts: list[int], lemmas: set[str], row: int,
-             weights: Sequence[int] | None) -> None:
+    def _add(
+        self, counts: list[int], lemmas: set[str], row: int, weights: Sequence[int] | None
+    ) -> None:
         weight = 1 if weights is None else weights[row]
         for cls in self.match_lemmas(lemmas):
             counts[cls] += weight
 
-    def count(self, captions: Sequence[str | None],
-              weights: Sequence[int] | None = None) -> list[int]:
+    def count(
+        self, captions: Sequence[str | None], weights: Sequence[int] | None = None
+    ) -> list[int]:
         """Per-class counts of a batch of captions (``None`` counts for nothing)."""
         return self.count_cleaned(clean_joined(join_batch(captions)), weights)
 
@@ -231,6 +236,7 @@ def clean_joined(joined: str) -> bytes:
 
 # --- streaming readers -----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CaptionSource:
     """One caption file: ``fmt`` one of :data:`FORMATS` (None = from the suffix); ``column`` the
@@ -253,11 +259,20 @@ def detect_format(path: str | os.PathLike) -> str:
     if name.endswith(".gz"):
         name = name[:-3]
     suffix = Path(name).suffix
-    by_suffix = {".parquet": "parquet", ".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl",
-                 ".ndjson": "jsonl", ".txt": "txt", ".json": "datacard"}
+    by_suffix = {
+        ".parquet": "parquet",
+        ".tsv": "tsv",
+        ".csv": "csv",
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+        ".txt": "txt",
+        ".json": "datacard",
+    }
     if suffix not in by_suffix:
-        raise ValueError(f"{path}: cannot tell the caption format from the suffix {suffix!r}; "
-                         f"use one of {sorted(by_suffix)} or give --format ({', '.join(FORMATS)})")
+        raise ValueError(
+            f"{path}: cannot tell the caption format from the suffix {suffix!r}; "
+            f"use one of {sorted(by_suffix)} or give --format ({', '.join(FORMATS)})"
+        )
     return by_suffix[suffix]
 
 
@@ -275,8 +290,10 @@ def _pick_column(path: Path, available: Sequence[str], column: str | None) -> st
     for name in DEFAULT_COLUMNS:
         if name in available:
             return name
-    raise ValueError(f"{path}: none of the default caption columns {list(DEFAULT_COLUMNS)} is "
-                     f"present (columns: {list(available)[:20]}); choose one with --column")
+    raise ValueError(
+        f"{path}: none of the default caption columns {list(DEFAULT_COLUMNS)} is "
+        f"present (columns: {list(available)[:20]}); choose one with --column"
+    )
 
 
 def count_rows(source: CaptionSource) -> int | None:
@@ -288,15 +305,22 @@ def count_rows(source: CaptionSource) -> int | None:
     return None
 
 
-def iter_caption_batches(source: CaptionSource,
-                         batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[CaptionBatch]:
+def iter_caption_batches(
+    source: CaptionSource, batch_size: int = DEFAULT_BATCH_SIZE
+) -> Iterator[CaptionBatch]:
     """Stream a caption file in batches of at most ``batch_size`` captions."""
     path = Path(source.path)
     if not path.is_file():
         raise FileNotFoundError(f"caption file {path} not found")
     fmt = source.fmt or detect_format(path)
-    readers = {"parquet": _parquet_batches, "tsv": _delimited_batches, "csv": _delimited_batches,
-               "jsonl": _jsonl_batches, "txt": _text_batches, "datacard": _datacard_batches}
+    readers = {
+        "parquet": _parquet_batches,
+        "tsv": _delimited_batches,
+        "csv": _delimited_batches,
+        "jsonl": _jsonl_batches,
+        "txt": _text_batches,
+        "datacard": _datacard_batches,
+    }
     if fmt not in readers:
         raise ValueError(f"unknown caption format {fmt!r}; use one of {', '.join(FORMATS)}")
     yield from readers[fmt](path, fmt, source.column, batch_size)
@@ -313,8 +337,10 @@ def _parquet_batches(path: Path, fmt: str, column: str | None, batch_size: int):
     name = _pick_column(path, pf.schema_arrow.names, column)
     kind = pf.schema_arrow.field(name).type
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-        raise ValueError(f"{path}: column {name!r} holds {kind}, not text; choose the caption "
-                         "column with --column")
+        raise ValueError(
+            f"{path}: column {name!r} holds {kind}, not text; choose the caption "
+            "column with --column"
+        )
     for batch in pf.iter_batches(batch_size=batch_size, columns=[name]):
         yield CaptionBatch(batch.column(0).to_pylist())
 
@@ -381,8 +407,10 @@ def _datacard_batches(path: Path, fmt: str, column: str | None, batch_size: int)
     with _open_text(path) as fh:
         for entry, count in iter_json_object(fh, where=str(path)):
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                raise ValueError(f"{path}: entry {entry!r} has count {count!r}; a MetaCLIP "
-                                 "datacard maps each entry to a non-negative integer count")
+                raise ValueError(
+                    f"{path}: entry {entry!r} has count {count!r}; a MetaCLIP "
+                    "datacard maps each entry to a non-negative integer count"
+                )
             captions.append(entry)
             weights.append(count)
             if len(captions) == batch_size:
@@ -392,8 +420,9 @@ def _datacard_batches(path: Path, fmt: str, column: str | None, batch_size: int)
         yield CaptionBatch(captions, weights)
 
 
-def iter_json_object(fh: _io.TextIOBase, where: str = "json",
-                     chunk_chars: int = 1 << 20) -> Iterator[tuple[str, object]]:
+def iter_json_object(
+    fh: _io.TextIOBase, where: str = "json", chunk_chars: int = 1 << 20
+) -> Iterator[tuple[str, object]]:
     """Stream the (key, value) pairs of a top-level JSON object without loading the whole file."""
     decoder = json.JSONDecoder()
     buf, pos, eof = "", 0, False
@@ -425,8 +454,9 @@ def iter_json_object(fh: _io.TextIOBase, where: str = "json",
             except json.JSONDecodeError as exc:
                 if fill():
                     continue
-                raise ValueError(f"{where}: invalid JSON ({exc.msg} at character {exc.pos} "
-                                 "of the current chunk)") from None
+                raise ValueError(
+                    f"{where}: invalid JSON ({exc.msg} at character {exc.pos} of the current chunk)"
+                ) from None
             # a number or literal ends only at a delimiter: it may continue in the next chunk
             scalar = not isinstance(obj, (str, list, dict))
             if scalar and (end == len(buf) or buf[end] not in " \t\r\n,}]") and fill():
@@ -460,6 +490,7 @@ def iter_json_object(fh: _io.TextIOBase, where: str = "json",
 
 # --- the estimator ---------------------------------------------------------------------------
 
+
 @dataclass
 class FrequencyResult:
     """Per-class counts in class order, with what was read."""
@@ -487,9 +518,14 @@ def _count_in_worker(joined: str, weights: list[int] | None) -> list[int]:
     return _WORKER_MATCHER.count_cleaned(clean_joined(joined), weights)
 
 
-def estimate_frequency(sources: Iterable[CaptionSource], matcher: ConceptMatcher, *,
-                       workers: int = 1, batch_size: int = DEFAULT_BATCH_SIZE,
-                       progress: bool = True) -> FrequencyResult:
+def estimate_frequency(
+    sources: Iterable[CaptionSource],
+    matcher: ConceptMatcher,
+    *,
+    workers: int = 1,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: bool = True,
+) -> FrequencyResult:
     """Count every class of ``matcher`` over all captions of ``sources`` (summed over files).
 
     ``workers > 1`` runs batches in that many forked processes; the result does not depend on it.
@@ -508,12 +544,23 @@ def estimate_frequency(sources: Iterable[CaptionSource], matcher: ConceptMatcher
     start, n = time.perf_counter(), 0
     pool = None
     if workers > 1:  # forked before any reader starts threads
-        pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                      initializer=_init_worker, initargs=(matcher,))
+        pool = cf.ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_init_worker,
+            initargs=(matcher,),
+        )
     totals = [count_rows(s) for s in sources]
     total = sum(totals) if all(t is not None for t in totals) else None
-    bar = tqdm(total=total, unit=" captions", unit_scale=True, disable=not progress,
-               desc="concept frequency", mininterval=1.0, smoothing=0.1)
+    bar = tqdm(
+        total=total,
+        unit=" captions",
+        unit_scale=True,
+        disable=not progress,
+        desc="concept frequency",
+        mininterval=1.0,
+        smoothing=0.1,
+    )
     try:
         pending: deque[tuple[cf.Future, int]] = deque()
 
@@ -529,15 +576,21 @@ def estimate_frequency(sources: Iterable[CaptionSource], matcher: ConceptMatcher
                     counts += np.asarray(matcher.count(batch.captions, batch.weights), np.int64)
                     bar.update(len(batch.captions))
                     continue
-                pending.append((pool.submit(_count_in_worker, join_batch(batch.captions),
-                                            batch.weights), len(batch.captions)))
+                pending.append(
+                    (
+                        pool.submit(_count_in_worker, join_batch(batch.captions), batch.weights),
+                        len(batch.captions),
+                    )
+                )
                 while len(pending) >= 2 * workers:
                     collect(*pending.popleft())
         while pending:
             collect(*pending.popleft())
     except cf.process.BrokenProcessPool:
-        raise RuntimeError("a concept-frequency worker process died (out of memory?); "
-                           "retry with fewer --workers or a smaller --batch-size") from None
+        raise RuntimeError(
+            "a concept-frequency worker process died (out of memory?); "
+            "retry with fewer --workers or a smaller --batch-size"
+        ) from None
     finally:
         bar.close()
         if pool is not None:

@@ -46,8 +46,22 @@ IMAGENET_NEGATIVES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("impala", ("car", "automobile", "vehicle", "chevy")),
     ("bow", ("tie",)),
     ("ringlet", ("hair",)),
-    ("ram", ("car", "truck", "automobile", "vehicle", "dodge", "logo", "computer", "memory",
-             "random access", "chip", "review")),
+    (
+        "ram",
+        (
+            "car",
+            "truck",
+            "automobile",
+            "vehicle",
+            "dodge",
+            "logo",
+            "computer",
+            "memory",
+            "random access",
+            "chip",
+            "review",
+        ),
+    ),
     ("crane", ("bird", "fish", "water", "wing", "leg", "zoo")),
     ("sub", ("sandwich", "bread", "italian", "meatball", "grill", "menu")),
     ("sidewinder", ("missile", "army", "military", "resort", "park")),
@@ -64,8 +78,12 @@ SYNONYM_REWRITES: dict[str, dict[str, tuple[str, ...]]] = {
 
 #: Whole tokens that NLTK's word tokenizer splits in two (on letters-only, lowercase text).
 SPLIT_CONTRACTIONS: dict[str, tuple[str, str]] = {
-    "cannot": ("can", "not"), "gimme": ("gim", "me"), "gonna": ("gon", "na"),
-    "gotta": ("got", "ta"), "lemme": ("lem", "me"), "wanna": ("wan", "na"),
+    "cannot": ("can", "not"),
+    "gimme": ("gim", "me"),
+    "gonna": ("gon", "na"),
+    "gotta": ("got", "ta"),
+    "lemme": ("lem", "me"),
+    "wanna": ("wan", "na"),
 }
 
 _NON_LETTERS = re.compile(r"[^a-z ]+")
@@ -156,12 +174,14 @@ def _descriptor_file(metadata_dir: Path, stem: str) -> Path:
     if not path.is_file():
         raise FileNotFoundError(
             f"{path} not found; --metadata must point at the authors' metadata folder (with "
-            "descriptors/ inside), which the workflow downloads to resources/metadata")
+            "descriptors/ inside), which the workflow downloads to resources/metadata"
+        )
     return path
 
 
-def concept_phrases(concepts: str | os.PathLike,
-                    metadata_dir: str | os.PathLike) -> list[ConceptPhrases]:
+def concept_phrases(
+    concepts: str | os.PathLike, metadata_dir: str | os.PathLike
+) -> list[ConceptPhrases]:
     """The classes of a concept set (a name of :data:`CONCEPT_SETS` or a JSON path), as phrases."""
     metadata_dir = Path(metadata_dir)
     if str(concepts) == "imagenet":
@@ -169,8 +189,10 @@ def concept_phrases(concepts: str | os.PathLike,
         synsets = _read_json_object(_descriptor_file(metadata_dir, "imagenet_synset"))
         synsets = list(synsets.values())
         if len(names) != len(synsets):
-            raise ValueError(f"descriptors_imagenet.json has {len(names)} classes but "
-                             f"descriptors_imagenet_synset.json has {len(synsets)}")
+            raise ValueError(
+                f"descriptors_imagenet.json has {len(names)} classes but "
+                f"descriptors_imagenet_synset.json has {len(synsets)}"
+            )
         out = []
         for name, synonyms in zip(names, synsets, strict=True):
             cleaned = tuple(strip_parentheses(s) for s in synonyms)
@@ -181,8 +203,10 @@ def concept_phrases(concepts: str | os.PathLike,
         return [ConceptPhrases(n, class_name_synonyms(n, str(concepts))) for n in names]
     path = Path(concepts)
     if path.suffix != ".json":
-        raise ValueError(f"unknown concept set {str(concepts)!r}; use one of "
-                         f"{', '.join(CONCEPT_SETS)} or a path to a synonyms .json file")
+        raise ValueError(
+            f"unknown concept set {str(concepts)!r}; use one of "
+            f"{', '.join(CONCEPT_SETS)} or a path to a synonyms .json file"
+        )
     return _custom_phrases(path)
 
 
@@ -196,9 +220,15 @@ def _custom_phrases(path: Path) -> list[ConceptPhrases]:
         if not _is_string_list(synonyms) or not synonyms or not _is_string_list(negatives):
             raise ValueError(
                 f"{path}: class {name!r} must map to a non-empty list of synonym strings, or to "
-                '{"synonyms": [...], "negatives": [...]}')
-        out.append(ConceptPhrases(name, tuple(strip_parentheses(s) for s in synonyms),
-                                  tuple(n.lower() for n in negatives)))
+                '{"synonyms": [...], "negatives": [...]}'
+            )
+        out.append(
+            ConceptPhrases(
+                name,
+                tuple(strip_parentheses(s) for s in synonyms),
+                tuple(n.lower() for n in negatives),
+            )
+        )
     if not out:
         raise ValueError(f"{path}: no classes")
     return out
@@ -212,8 +242,9 @@ def lemmatize_phrase(phrase: str, lemmatizer: NounLemmatizer) -> tuple[str, ...]
     return tuple(lemmatizer.lemmatize(t) for t in tokenize(phrase))
 
 
-def build_concept_set(name: str, phrases: Iterable[ConceptPhrases],
-                      lemmatizer: NounLemmatizer) -> ConceptSet:
+def build_concept_set(
+    name: str, phrases: Iterable[ConceptPhrases], lemmatizer: NounLemmatizer
+) -> ConceptSet:
     """Tokenise and lemmatise every synonym and negative phrase.
 
     A synonym without letters would match every caption: it is rejected with the class named.
@@ -222,15 +253,18 @@ def build_concept_set(name: str, phrases: Iterable[ConceptPhrases],
     for cls in phrases:
         synonyms = tuple(lemmatize_phrase(s, lemmatizer) for s in cls.synonyms)
         if not synonyms or any(not s for s in synonyms):
-            raise ValueError(f"concept set {name!r}, class {cls.name!r}: a synonym has no letters "
-                             f"({list(cls.synonyms)}); every synonym needs at least one word")
+            raise ValueError(
+                f"concept set {name!r}, class {cls.name!r}: a synonym has no letters "
+                f"({list(cls.synonyms)}); every synonym needs at least one word"
+            )
         negatives = frozenset(t for n in cls.negatives for t in lemmatize_phrase(n, lemmatizer))
         concepts.append(Concept(cls.name, synonyms, negatives))
     return ConceptSet(name, tuple(concepts))
 
 
-def load_concept_set(concepts: str | os.PathLike, metadata_dir: str | os.PathLike,
-                     lemmatizer: NounLemmatizer) -> ConceptSet:
+def load_concept_set(
+    concepts: str | os.PathLike, metadata_dir: str | os.PathLike, lemmatizer: NounLemmatizer
+) -> ConceptSet:
     """A concept set ready for matching (see the module docstring for the sources)."""
     name = str(concepts) if str(concepts) in CONCEPT_SETS else Path(concepts).stem
     return build_concept_set(name, concept_phrases(concepts, metadata_dir), lemmatizer)

@@ -52,9 +52,15 @@ def variant_name(threshold: float, *, n: int | None = None, frac: float = 1.0) -
     return name
 
 
-def laionet_subset(df: pd.DataFrame, *, threshold: float = SCALE_THRESHOLD, n: int | None = None,
-                   frac: float = 1.0, seed: int = SAMPLE_SEED,
-                   similarity_column: str = "similarity") -> pd.DataFrame:
+def laionet_subset(
+    df: pd.DataFrame,
+    *,
+    threshold: float = SCALE_THRESHOLD,
+    n: int | None = None,
+    frac: float = 1.0,
+    seed: int = SAMPLE_SEED,
+    similarity_column: str = "similarity",
+) -> pd.DataFrame:
     """One LAIONet variant of ``df`` (steps 1-5 of the module docstring)."""
     for column in ("label", similarity_column):
         if column not in df.columns:
@@ -63,8 +69,9 @@ def laionet_subset(df: pd.DataFrame, *, threshold: float = SCALE_THRESHOLD, n: i
     kept = np.flatnonzero(df[similarity_column].to_numpy() >= threshold)
     if n is not None:
         if n > len(kept):
-            raise ValueError(f"only {len(kept)} rows have similarity >= {threshold}; cannot "
-                             f"sample n={n}")
+            raise ValueError(
+                f"only {len(kept)} rows have similarity >= {threshold}; cannot sample n={n}"
+            )
         chosen = kept[sample_positions(len(kept), n=n, seed=seed)]
     else:
         chosen = kept[sample_positions(len(kept), frac=frac, seed=seed)]
@@ -72,8 +79,9 @@ def laionet_subset(df: pd.DataFrame, *, threshold: float = SCALE_THRESHOLD, n: i
     return df.iloc[np.sort(chosen)]
 
 
-def variant_specs(*, thresholds=THRESHOLDS, size: int = IN_CAPS_SIZE,
-                  fractions=SCALE_FRACTIONS) -> dict[str, dict]:
+def variant_specs(
+    *, thresholds=THRESHOLDS, size: int = IN_CAPS_SIZE, fractions=SCALE_FRACTIONS
+) -> dict[str, dict]:
     """Name -> keyword arguments of :func:`laionet_subset` for the study's variants.
 
     Every threshold alone and subsampled to ``size``; every fraction below 1 of the 0.7 set.
@@ -88,8 +96,9 @@ def variant_specs(*, thresholds=THRESHOLDS, size: int = IN_CAPS_SIZE,
     return specs
 
 
-def all_variants(df: pd.DataFrame, specs: dict[str, dict] | None = None,
-                 seed: int = SAMPLE_SEED) -> Iterator[tuple[str, pd.DataFrame]]:
+def all_variants(
+    df: pd.DataFrame, specs: dict[str, dict] | None = None, seed: int = SAMPLE_SEED
+) -> Iterator[tuple[str, pd.DataFrame]]:
     """Yield ``(name, variant)`` for every spec (default: :func:`variant_specs`)."""
     for name, kwargs in (specs if specs is not None else variant_specs()).items():
         yield name, laionet_subset(df, seed=seed, **kwargs)

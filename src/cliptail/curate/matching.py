@@ -39,17 +39,25 @@ def _rows_by_class(labels: np.ndarray, num_classes: int) -> list[np.ndarray]:
     """Positions of each class's rows, in table order."""
     order = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[order], np.arange(num_classes + 1), side="left")
-    return [order[bounds[c]:bounds[c + 1]] for c in range(num_classes)]
+    return [order[bounds[c] : bounds[c + 1]] for c in range(num_classes)]
 
 
-def match_frequency(laionet: pd.DataFrame, pool: pd.DataFrame, target_counts, *, seed: int = 0,
-                    top_up: str = "random", score_column: str = "retrieval_score") -> pd.DataFrame:
+def match_frequency(
+    laionet: pd.DataFrame,
+    pool: pd.DataFrame,
+    target_counts,
+    *,
+    seed: int = 0,
+    top_up: str = "random",
+    score_column: str = "retrieval_score",
+) -> pd.DataFrame:
     """``laionet`` resampled to ``target_counts[c]`` images per class, topped up from ``pool``."""
     if top_up not in TOP_UP_MODES:
         raise ValueError(f"top_up must be one of {list(TOP_UP_MODES)}, got {top_up!r}")
     if top_up == "score" and score_column not in pool.columns:
-        raise ValueError(f"the retrieval pool has no {score_column!r} column; top_up='score' "
-                         "ranks by it")
+        raise ValueError(
+            f"the retrieval pool has no {score_column!r} column; top_up='score' ranks by it"
+        )
     targets = np.asarray(target_counts, dtype=np.int64)
     if (targets < 0).any():
         raise ValueError("target counts must be >= 0")
@@ -62,9 +70,13 @@ def match_frequency(laionet: pd.DataFrame, pool: pd.DataFrame, target_counts, *,
     scores = pool[score_column].to_numpy() if top_up == "score" else None
     rng = np.random.RandomState(seed)
     chosen, topped = [], []
-    for c, (rows, pool_rows) in enumerate(zip(_rows_by_class(laionet_labels, num_classes),
-                                              _rows_by_class(pool_labels, num_classes),
-                                              strict=True)):
+    for c, (rows, pool_rows) in enumerate(
+        zip(
+            _rows_by_class(laionet_labels, num_classes),
+            _rows_by_class(pool_labels, num_classes),
+            strict=True,
+        )
+    ):
         want = int(targets[c])
         if len(rows) > want:
             rows = rng.choice(rows, want, replace=False)
@@ -80,5 +92,9 @@ def match_frequency(laionet: pd.DataFrame, pool: pd.DataFrame, target_counts, *,
         topped.append(pool_rows)
     take = np.sort(np.concatenate(chosen)) if chosen else np.array([], dtype=np.int64)
     take_pool = np.sort(np.concatenate(topped)) if topped else np.array([], dtype=np.int64)
-    return pd.concat([laionet.iloc[take].assign(origin="laionet"),
-                      pool.iloc[take_pool].assign(origin="retrieval")])
+    return pd.concat(
+        [
+            laionet.iloc[take].assign(origin="laionet"),
+            pool.iloc[take_pool].assign(origin="retrieval"),
+        ]
+    )

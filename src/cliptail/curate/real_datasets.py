@@ -51,15 +51,24 @@ MATCH_SEED = 0
 #: LAIONet thresholds with an IN-Caps-sized variant (``laionet_t<t>``).
 LAIONET_THRESHOLDS = laionet_variants.THRESHOLDS
 WEB_CLS = ("yfcc15m_cls", "cc12m_cls")
-REAL_SOURCES = (("incaps", "laionet", "laionet_freq") + WEB_CLS
-                + tuple(f"laionet_t{t:g}" for t in LAIONET_THRESHOLDS))
+REAL_SOURCES = (
+    ("incaps", "laionet", "laionet_freq")
+    + WEB_CLS
+    + tuple(f"laionet_t{t:g}" for t in LAIONET_THRESHOLDS)
+)
 REAL_CLASSES = ("eval", "in100", "in100_matched")
 #: Evaluation sets of the real data: evalset name -> base dataset.
 REAL_EVALSETS = {"imagenet_val": "imagenet_val", "imagenetv2": "imagenetv2"}
 
 #: Curation families, one workflow rule each (rules/curate_real.smk).
-FAMILIES = ("incaps_captions", "incaps_subsets", "incaps_trim_tail", "laionet_variants",
-            "laionet_freq", "web_cls")
+FAMILIES = (
+    "incaps_captions",
+    "incaps_subsets",
+    "incaps_trim_tail",
+    "laionet_variants",
+    "laionet_freq",
+    "web_cls",
+)
 
 _LAIONET_T = re.compile(r"laionet_t(\d+(?:\.\d+)?)")
 
@@ -103,50 +112,69 @@ def check_factors(factors: dict[str, Any]) -> None:
     """Raise ValueError naming the factor when a real variant's factors do not fit its source."""
     source = factors["source"]
     if source not in REAL_SOURCES:
-        raise ValueError(f"source {source!r} is not a real source; expected one of "
-                         f"{list(REAL_SOURCES)}")
+        raise ValueError(
+            f"source {source!r} is not a real source; expected one of {list(REAL_SOURCES)}"
+        )
     where = f"dataset with source {source!r}"
     if factors["classes"] not in REAL_CLASSES:
-        raise ValueError(f"{where}: classes {factors['classes']!r} is for the synthetic world; "
-                         f"real data take one of {list(REAL_CLASSES)}")
+        raise ValueError(
+            f"{where}: classes {factors['classes']!r} is for the synthetic world; "
+            f"real data take one of {list(REAL_CLASSES)}"
+        )
     if source != "incaps":
         if factors["caption"] != "full":
-            raise ValueError(f"{where}: caption {factors['caption']!r} needs IN-Caps metadata; "
-                             "web sources keep their own captions (caption: full)")
+            raise ValueError(
+                f"{where}: caption {factors['caption']!r} needs IN-Caps metadata; "
+                "web sources keep their own captions (caption: full)"
+            )
         if factors["classes"] != "eval":
-            raise ValueError(f"{where}: classes {factors['classes']!r} is defined for IN-Caps "
-                             "only (IN-Caps-100, IN-Caps (10%)); use classes: eval")
-    if (source.startswith("laionet_") and float(factors["scale"]) != 1.0):
-        raise ValueError(f"{where}: the variant has a fixed size (IN-Caps size or =freq); scale "
-                         f"must be 1, got {factors['scale']}")
+            raise ValueError(
+                f"{where}: classes {factors['classes']!r} is defined for IN-Caps "
+                "only (IN-Caps-100, IN-Caps (10%)); use classes: eval"
+            )
+    if source.startswith("laionet_") and float(factors["scale"]) != 1.0:
+        raise ValueError(
+            f"{where}: the variant has a fixed size (IN-Caps size or =freq); scale "
+            f"must be 1, got {factors['scale']}"
+        )
     if factors["classes"] != "eval" and float(factors["scale"]) != 1.0:
-        raise ValueError(f"{where}: IN-Caps-100 / IN-Caps (10%) have a fixed size; scale must "
-                         f"be 1, got {factors['scale']}")
+        raise ValueError(
+            f"{where}: IN-Caps-100 / IN-Caps (10%) have a fixed size; scale must "
+            f"be 1, got {factors['scale']}"
+        )
     threshold = laionet_threshold(source)
     if source.startswith("laionet_t") and threshold not in LAIONET_THRESHOLDS:
-        raise ValueError(f"{where}: unknown threshold; expected one of "
-                         f"{[f'laionet_t{t:g}' for t in LAIONET_THRESHOLDS]}")
+        raise ValueError(
+            f"{where}: unknown threshold; expected one of "
+            f"{[f'laionet_t{t:g}' for t in LAIONET_THRESHOLDS]}"
+        )
 
 
 def _restrict_classes(df: pd.DataFrame, classes: str, imagenet100) -> tuple[pd.DataFrame, dict]:
     if classes == "eval":
         return df, {}
     if imagenet100 is None:
-        raise ValueError(f"classes {classes!r} needs the ImageNet-100 class list "
-                         "(imagenet100_idxs.txt)")
+        raise ValueError(
+            f"classes {classes!r} needs the ImageNet-100 class list (imagenet100_idxs.txt)"
+        )
     in100 = subsets.class_subset(df, imagenet100)
     if classes == "in100":
         return in100, {"imagenet100_classes": len(np.unique(imagenet100))}
     # IN-Caps (10%): all classes, as many rows as IN-Caps-100, sorted by path first
-    return (subsets.in_caps_10pct(df, n=len(in100), seed=SAMPLE_SEED),
-            {"matched_size": len(in100)})
+    return (subsets.in_caps_10pct(df, n=len(in100), seed=SAMPLE_SEED), {"matched_size": len(in100)})
 
 
-def build_variant(factors: dict[str, Any], base: pd.DataFrame, classes: pd.DataFrame, *,
-                  synonyms=None, imagenet100=None, target_counts=None,
-                  pool: pd.DataFrame | None = None,
-                  in_caps_size: int = laionet_variants.IN_CAPS_SIZE
-                  ) -> tuple[pd.DataFrame, dict]:
+def build_variant(
+    factors: dict[str, Any],
+    base: pd.DataFrame,
+    classes: pd.DataFrame,
+    *,
+    synonyms=None,
+    imagenet100=None,
+    target_counts=None,
+    pool: pd.DataFrame | None = None,
+    in_caps_size: int = laionet_variants.IN_CAPS_SIZE,
+) -> tuple[pd.DataFrame, dict]:
     """Apply the data factors to a base dataset; return (manifest, curation report).
 
     ``synonyms``: per-class lemma lists (``synset_templates``); ``imagenet100``: the IN-100 class
@@ -165,14 +193,21 @@ def build_variant(factors: dict[str, Any], base: pd.DataFrame, classes: pd.DataF
 
         df, extra = _restrict_classes(base, factors["classes"], imagenet100)
         report.update(extra, pool=len(df))
-        df = captions.caption_variant(df, factors["caption"], class_names=classes["name"].tolist(),
-                                      synonyms=synonyms, seed=CAPTION_SEED,
-                                      prepend_class_prompt=True)
+        df = captions.caption_variant(
+            df,
+            factors["caption"],
+            class_names=classes["name"].tolist(),
+            synonyms=synonyms,
+            seed=CAPTION_SEED,
+            prepend_class_prompt=True,
+        )
     elif source == "laionet":
-        df = laionet_variants.laionet_subset(base, threshold=laionet_variants.SCALE_THRESHOLD,
-                                             frac=scale, seed=SAMPLE_SEED)
-        report["variant"] = laionet_variants.variant_name(laionet_variants.SCALE_THRESHOLD,
-                                                          frac=scale)
+        df = laionet_variants.laionet_subset(
+            base, threshold=laionet_variants.SCALE_THRESHOLD, frac=scale, seed=SAMPLE_SEED
+        )
+        report["variant"] = laionet_variants.variant_name(
+            laionet_variants.SCALE_THRESHOLD, frac=scale
+        )
         scale = 1.0  # applied by the LAIONet procedure itself
     elif source == "laionet_freq":
         if target_counts is None:
@@ -181,9 +216,12 @@ def build_variant(factors: dict[str, Any], base: pd.DataFrame, classes: pd.DataF
             raise ValueError(f"{len(target_counts)} target counts for {num_classes} classes")
         pool = pool if pool is not None else base.iloc[:0]
         df = matching.match_frequency(base, pool, target_counts, seed=MATCH_SEED)
-        report.update(variant="match_incap", pool=len(pool),
-                      retrieved=int((df["origin"] == "retrieval").sum()),
-                      target=int(np.sum(target_counts)))
+        report.update(
+            variant="match_incap",
+            pool=len(pool),
+            retrieved=int((df["origin"] == "retrieval").sum()),
+            target=int(np.sum(target_counts)),
+        )
     elif source.startswith("laionet_t"):
         t = laionet_threshold(source)
         df = laionet_variants.laionet_subset(base, threshold=t, n=in_caps_size, seed=SAMPLE_SEED)
@@ -191,14 +229,26 @@ def build_variant(factors: dict[str, Any], base: pd.DataFrame, classes: pd.DataF
     else:  # YFCC-15M-Cls / CC-12M-Cls: as read
         df = base
     df, tail, tail_max_count = subsets.scale_and_trim(
-        df, scale=scale, trim_k=factors["trim_k"], trim_ceil=factors["trim_ceil"],
-        num_classes=num_classes, sample_seed=SAMPLE_SEED, trim_seed=TRIM_SEED)
+        df,
+        scale=scale,
+        trim_k=factors["trim_k"],
+        trim_ceil=factors["trim_ceil"],
+        num_classes=num_classes,
+        sample_seed=SAMPLE_SEED,
+        trim_seed=TRIM_SEED,
+    )
     if tail_max_count is not None:
         report["tail_max_count"] = tail_max_count
     counts = manifest.class_counts(df["label"], num_classes)
-    report.update({"images": len(df), "classes": num_classes,
-                   "nonempty_classes": int((counts > 0).sum()), "tail_classes": tail,
-                   "factors": dict(factors)})
+    report.update(
+        {
+            "images": len(df),
+            "classes": num_classes,
+            "nonempty_classes": int((counts > 0).sum()),
+            "tail_classes": tail,
+            "factors": dict(factors),
+        }
+    )
     return df, report
 
 
@@ -206,11 +256,14 @@ def _read_base(base_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     path, classes_path = base_dir / "manifest.parquet", base_dir / "classes.tsv"
     for p in (path, classes_path):
         if not p.is_file():
-            raise FileNotFoundError(f"{p} does not exist; build the base dataset first "
-                                    f"(snakemake results/data/{base_dir.name}/manifest.parquet)")
+            raise FileNotFoundError(
+                f"{p} does not exist; build the base dataset first "
+                f"(snakemake results/data/{base_dir.name}/manifest.parquet)"
+            )
     classes = io.read_classes(classes_path)
-    df = manifest.validate(manifest.read(path), len(classes), where=str(path),
-                           allow_empty_captions=True)
+    df = manifest.validate(
+        manifest.read(path), len(classes), where=str(path), allow_empty_captions=True
+    )
     return df, classes
 
 
@@ -219,18 +272,24 @@ def read_pool(path: str | os.PathLike | None, classes: pd.DataFrame) -> pd.DataF
     and ``retrieval_score``), or None."""
     if not path:
         return None
-    pool = manifest.validate(manifest.read(path), len(classes), where=str(path),
-                             allow_empty_captions=True)
+    pool = manifest.validate(
+        manifest.read(path), len(classes), where=str(path), allow_empty_captions=True
+    )
     return pool
 
 
-def write_real_dataset(factors: dict[str, Any], *, base_dir: str | os.PathLike,
-                       out_dir: str | os.PathLike, synonyms=None,
-                       imagenet100_file: str | os.PathLike | None = None,
-                       incaps_frequency: str | os.PathLike | None = None,
-                       pool: str | os.PathLike | None = None,
-                       in_caps_size: int = laionet_variants.IN_CAPS_SIZE,
-                       wordnet_dir: str | os.PathLike | None = None) -> dict:
+def write_real_dataset(
+    factors: dict[str, Any],
+    *,
+    base_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    synonyms=None,
+    imagenet100_file: str | os.PathLike | None = None,
+    incaps_frequency: str | os.PathLike | None = None,
+    pool: str | os.PathLike | None = None,
+    in_caps_size: int = laionet_variants.IN_CAPS_SIZE,
+    wordnet_dir: str | os.PathLike | None = None,
+) -> dict:
     """Build a real variant from ``base_dir`` and write manifest, classes, frequency, report.
 
     ``synset_templates`` draw from the WordNet 3.0 lemmas of each class (``wordnet_dir``, default:
@@ -247,18 +306,28 @@ def write_real_dataset(factors: dict[str, Any], *, base_dir: str | os.PathLike,
     if incaps_frequency:
         freq = io.read_frequency(incaps_frequency)
         if freq["name"].tolist() != classes["name"].tolist():
-            raise ValueError(f"{incaps_frequency}: its classes are not those of "
-                             f"{base_dir / 'classes.tsv'} (same names, same order expected)")
+            raise ValueError(
+                f"{incaps_frequency}: its classes are not those of "
+                f"{base_dir / 'classes.tsv'} (same names, same order expected)"
+            )
         targets = freq["count"].to_numpy(dtype=np.int64)
-    df, report = build_variant(factors, base, classes, synonyms=synonyms, imagenet100=imagenet100,
-                               target_counts=targets, pool=read_pool(pool, classes),
-                               in_caps_size=in_caps_size)
+    df, report = build_variant(
+        factors,
+        base,
+        classes,
+        synonyms=synonyms,
+        imagenet100=imagenet100,
+        target_counts=targets,
+        pool=read_pool(pool, classes),
+        in_caps_size=in_caps_size,
+    )
     report["base"] = str(base_dir)
     source_json = base_dir / "source.json"
     if source_json.is_file():
         report["images_source"] = io.read_json(source_json)
-    manifest.write(out / "manifest.parquet", df, num_classes=len(classes),
-                   allow_empty_captions=True)
+    manifest.write(
+        out / "manifest.parquet", df, num_classes=len(classes), allow_empty_captions=True
+    )
     io.write_classes(out / "classes.tsv", classes["id"].tolist(), classes["name"].tolist())
     manifest.write_frequency_for(df, classes, out / "frequency.tsv")
     io.write_json(out / "curation.json", report)

@@ -18,7 +18,6 @@ from cliptail import io
 from cliptail.curate import subsets
 from cliptail.data import manifest
 
-
 MANIFEST_HELP = "input manifest.parquet (its classes.tsv beside it)"
 
 
@@ -31,15 +30,19 @@ def frequency_path(out: str | Path) -> Path:
 def _load(manifest_path: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     path = Path(manifest_path)
     if not path.is_file():
-        raise FileNotFoundError(f"manifest {path} does not exist; pass an existing "
-                                "manifest.parquet")
+        raise FileNotFoundError(
+            f"manifest {path} does not exist; pass an existing manifest.parquet"
+        )
     classes_path = path.parent / "classes.tsv"
     if not classes_path.is_file():
-        raise FileNotFoundError(f"{classes_path} does not exist; a manifest needs its classes.tsv "
-                                "(index, id, name) in the same directory")
+        raise FileNotFoundError(
+            f"{classes_path} does not exist; a manifest needs its classes.tsv "
+            "(index, id, name) in the same directory"
+        )
     classes = io.read_classes(classes_path)
-    df = manifest.validate(manifest.read(path), len(classes), where=str(path),
-                           allow_empty_captions=True)
+    df = manifest.validate(
+        manifest.read(path), len(classes), where=str(path), allow_empty_captions=True
+    )
     return df, classes
 
 
@@ -54,16 +57,25 @@ def run_subset(args: argparse.Namespace) -> int:
     if args.classes is not None:
         indices = subsets.read_class_indices(args.classes)
         if len(indices) and (indices.min() < 0 or indices.max() >= len(classes)):
-            raise ValueError(f"{args.classes}: class indices must lie in 0..{len(classes) - 1} "
-                             f"(the classes of {args.manifest})")
+            raise ValueError(
+                f"{args.classes}: class indices must lie in 0..{len(classes) - 1} "
+                f"(the classes of {args.manifest})"
+            )
         out = subsets.class_subset(df, indices)
     else:
-        out = subsets.sample_subset(df, n=args.n, frac=args.frac, seed=args.seed,
-                                    sort_by=args.sort_by, keep_classes=args.keep_classes)
+        out = subsets.sample_subset(
+            df,
+            n=args.n,
+            frac=args.frac,
+            seed=args.seed,
+            sort_by=args.sort_by,
+            keep_classes=args.keep_classes,
+        )
     _write(out, classes, args.out)
     counts = manifest.class_counts(out["label"], len(classes))
-    print(f"{len(out)} of {len(df)} rows, {int((counts > 0).sum())} non-empty classes "
-          f"-> {args.out}")
+    print(
+        f"{len(out)} of {len(df)} rows, {int((counts > 0).sum())} non-empty classes -> {args.out}"
+    )
     return 0
 
 
@@ -71,13 +83,17 @@ def run_trim_tail(args: argparse.Namespace) -> int:
     df, classes = _load(args.manifest)
     counts = manifest.class_counts(df["label"], len(classes))
     if not 1 <= args.lastk <= len(classes):
-        raise ValueError(f"--lastk must be between 1 and the number of classes ({len(classes)}), "
-                         f"got {args.lastk}")
+        raise ValueError(
+            f"--lastk must be between 1 and the number of classes ({len(classes)}), "
+            f"got {args.lastk}"
+        )
     out, tail = subsets.trim_tail(df, counts, args.lastk, args.ceil, seed=args.seed)
     _write(out, classes, args.out)
-    print(f"trimmed the {len(tail)} rarest classes (largest original count "
-          f"{int(np.max(counts[tail]))}) to at most {args.ceil} image(s): {len(out)} of {len(df)} "
-          f"rows -> {args.out}")
+    print(
+        f"trimmed the {len(tail)} rarest classes (largest original count "
+        f"{int(np.max(counts[tail]))}) to at most {args.ceil} image(s): {len(out)} of {len(df)} "
+        f"rows -> {args.out}"
+    )
     return 0
 
 
@@ -104,34 +120,55 @@ def _non_negative_int(text: str) -> int:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "subset", help="pandas-style sample or class subset of a manifest",
+        "subset",
+        help="pandas-style sample or class subset of a manifest",
         description="Sample rows (DataFrame.sample with random_state=SEED) or keep a list of "
-                    "classes; writes OUT and OUT's .freq.tsv.")
+        "classes; writes OUT and OUT's .freq.tsv.",
+    )
     p.add_argument("--manifest", required=True, help=MANIFEST_HELP)
     how = p.add_mutually_exclusive_group(required=True)
     how.add_argument("--n", type=_positive_int, help="number of rows to sample")
     how.add_argument("--frac", type=_fraction, help="fraction of rows to sample, in (0, 1]")
-    how.add_argument("--classes", metavar="IDXFILE",
-                     help="text file of class indices to keep (e.g. imagenet100_idxs.txt); "
-                          "labels keep the input's class space")
-    p.add_argument("--seed", type=int, default=subsets.SAMPLE_SEED,
-                   help="random_state of the sample (default 42)")
-    p.add_argument("--sort-by", metavar="COLUMN",
-                   help="sort rows by COLUMN before sampling (IN-Caps (10%%): --sort-by image)")
-    p.add_argument("--keep-classes", action="store_true",
-                   help="re-add one row of every class the sample lost; with --n, remove the "
-                        "excess from the 10 largest classes")
+    how.add_argument(
+        "--classes",
+        metavar="IDXFILE",
+        help="text file of class indices to keep (e.g. imagenet100_idxs.txt); "
+        "labels keep the input's class space",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=subsets.SAMPLE_SEED,
+        help="random_state of the sample (default 42)",
+    )
+    p.add_argument(
+        "--sort-by",
+        metavar="COLUMN",
+        help="sort rows by COLUMN before sampling (IN-Caps (10%%): --sort-by image)",
+    )
+    p.add_argument(
+        "--keep-classes",
+        action="store_true",
+        help="re-add one row of every class the sample lost; with --n, remove the "
+        "excess from the 10 largest classes",
+    )
     p.add_argument("--out", required=True, help="output manifest.parquet")
     p.set_defaults(func=run_subset)
 
     t = subparsers.add_parser(
-        "trim-tail", help="cut the k rarest classes down to at most C images",
+        "trim-tail",
+        help="cut the k rarest classes down to at most C images",
         description="The K classes with the lowest counts (stable argsort) keep at most CEIL "
-                    "random images each; writes OUT and OUT's .freq.tsv.")
+        "random images each; writes OUT and OUT's .freq.tsv.",
+    )
     t.add_argument("--manifest", required=True, help=MANIFEST_HELP)
     t.add_argument("--lastk", type=int, required=True, help="number of tail classes K")
-    t.add_argument("--ceil", type=_non_negative_int, required=True,
-                   help="images kept per tail class (0 or 1 in the study)")
+    t.add_argument(
+        "--ceil",
+        type=_non_negative_int,
+        required=True,
+        help="images kept per tail class (0 or 1 in the study)",
+    )
     t.add_argument("--seed", type=int, default=0, help="seed of the random images kept (default 0)")
     t.add_argument("--out", required=True, help="output manifest.parquet")
     t.set_defaults(func=run_trim_tail)

@@ -50,14 +50,17 @@ IN_CAPS_10PCT_SIZE = 44_548
 EXCESS_CLASSES = 10
 
 
-def sample_positions(num_rows: int, *, n: int | None = None, frac: float | None = None,
-                     seed: int = SAMPLE_SEED) -> np.ndarray:
+def sample_positions(
+    num_rows: int, *, n: int | None = None, frac: float | None = None, seed: int = SAMPLE_SEED
+) -> np.ndarray:
     """Row positions taken by ``DataFrame.sample(n=n, frac=frac, random_state=seed)``, in order."""
     if (n is None) == (frac is None):
         raise ValueError("give exactly one of n (number of rows) and frac (fraction of rows)")
     if n is not None and not 0 <= n <= num_rows:
-        raise ValueError(f"cannot sample n={n} rows from a table of {num_rows} rows; "
-                         f"choose n between 0 and {num_rows}")
+        raise ValueError(
+            f"cannot sample n={n} rows from a table of {num_rows} rows; "
+            f"choose n between 0 and {num_rows}"
+        )
     if frac is not None and not 0 < frac <= 1:
         raise ValueError(f"frac must be in (0, 1], got {frac}")
     positions = pd.Series(np.arange(num_rows, dtype=np.int64))
@@ -69,8 +72,14 @@ def _first_rows(labels: np.ndarray) -> pd.Series:
     return pd.Series(labels).drop_duplicates()
 
 
-def cover_classes(labels: np.ndarray, chosen: np.ndarray, *, target_size: int | None = None,
-                  seed: int = SAMPLE_SEED, excess_classes: int = EXCESS_CLASSES) -> np.ndarray:
+def cover_classes(
+    labels: np.ndarray,
+    chosen: np.ndarray,
+    *,
+    target_size: int | None = None,
+    seed: int = SAMPLE_SEED,
+    excess_classes: int = EXCESS_CLASSES,
+) -> np.ndarray:
     """Positions ``chosen`` (into a table whose rows have ``labels``) with no class of it lost.
 
     Appends, in table order, the first row of every class present in ``labels`` but absent from
@@ -94,16 +103,24 @@ def cover_classes(labels: np.ndarray, chosen: np.ndarray, *, target_size: int | 
         largest = by_appearance[np.argsort(-counts, kind="stable")[:excess_classes]]
         in_largest = np.flatnonzero(np.isin(labels[chosen], largest))
         if excess > len(in_largest):
-            raise ValueError(f"cannot remove {excess} rows from the {excess_classes} largest "
-                             f"classes, which have {len(in_largest)}")
+            raise ValueError(
+                f"cannot remove {excess} rows from the {excess_classes} largest "
+                f"classes, which have {len(in_largest)}"
+            )
         drop = in_largest[sample_positions(len(in_largest), n=excess, seed=seed)]
         chosen = np.delete(chosen, drop)
     return chosen
 
 
-def sample_subset(df: pd.DataFrame, *, n: int | None = None, frac: float | None = None,
-                  seed: int = SAMPLE_SEED, sort_by: str | None = None,
-                  keep_classes: bool = False) -> pd.DataFrame:
+def sample_subset(
+    df: pd.DataFrame,
+    *,
+    n: int | None = None,
+    frac: float | None = None,
+    seed: int = SAMPLE_SEED,
+    sort_by: str | None = None,
+    keep_classes: bool = False,
+) -> pd.DataFrame:
     """``df.sample(n=n | frac=frac, random_state=seed)``, optionally sorted first, classes kept.
 
     ``sort_by``: sort the rows by this column first (stable), as the authors did with file paths.
@@ -119,8 +136,13 @@ def sample_subset(df: pd.DataFrame, *, n: int | None = None, frac: float | None 
     return df.iloc[chosen]
 
 
-def in_caps_10pct(df: pd.DataFrame, *, n: int = IN_CAPS_10PCT_SIZE, seed: int = SAMPLE_SEED,
-                  path_column: str = "image") -> pd.DataFrame:
+def in_caps_10pct(
+    df: pd.DataFrame,
+    *,
+    n: int = IN_CAPS_10PCT_SIZE,
+    seed: int = SAMPLE_SEED,
+    path_column: str = "image",
+) -> pd.DataFrame:
     """IN-Caps (10%): rows sorted by file path, then ``sample(n=44548, random_state=42)``.
 
     The authors sorted absolute paths ``.../train/<wnid>/<file>``; any common prefix (such as the
@@ -164,8 +186,9 @@ def tail_classes(counts, k: int) -> np.ndarray:
     return np.argsort(counts, kind="stable")[:k]
 
 
-def trim_tail(df: pd.DataFrame, counts, k: int, ceil: int,
-              seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+def trim_tail(
+    df: pd.DataFrame, counts, k: int, ceil: int, seed: int = 0
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Keep at most ``ceil`` random rows of each of the ``k`` rarest classes.
 
     ``counts`` are the per-class counts that rank the classes (normally
@@ -187,9 +210,16 @@ def trim_tail(df: pd.DataFrame, counts, k: int, ceil: int,
     return df[keep], tail
 
 
-def scale_and_trim(df: pd.DataFrame, *, scale: float, trim_k: int, trim_ceil: int,
-                   num_classes: int, sample_seed: int = SAMPLE_SEED,
-                   trim_seed: int = 0) -> tuple[pd.DataFrame, list[int], int | None]:
+def scale_and_trim(
+    df: pd.DataFrame,
+    *,
+    scale: float,
+    trim_k: int,
+    trim_ceil: int,
+    num_classes: int,
+    sample_seed: int = SAMPLE_SEED,
+    trim_seed: int = 0,
+) -> tuple[pd.DataFrame, list[int], int | None]:
     """The two data factors every dataset variant shares, in order: keep ``scale`` of the rows
     (:func:`sample_subset`, every class kept), then trim the ``trim_k`` rarest of the first
     ``num_classes`` classes to ``trim_ceil`` rows (:func:`trim_tail`).

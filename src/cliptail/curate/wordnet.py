@@ -29,8 +29,15 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 NOUN_SUFFIX_RULES: tuple[tuple[str, str], ...] = (
-    ("s", ""), ("ses", "s"), ("ves", "f"), ("xes", "x"), ("zes", "z"),
-    ("ches", "ch"), ("shes", "sh"), ("men", "man"), ("ies", "y"),
+    ("s", ""),
+    ("ses", "s"),
+    ("ves", "f"),
+    ("xes", "x"),
+    ("zes", "z"),
+    ("ches", "ch"),
+    ("shes", "sh"),
+    ("men", "man"),
+    ("ies", "y"),
 )
 
 WORDNET_DIR_ENV = "CLIPTAIL_WORDNET_DIR"
@@ -72,8 +79,9 @@ def find_wordnet_dir(path: str | os.PathLike | None = None) -> Path:
         if (folder / "index.noun").is_file() and (folder / "noun.exc").is_file():
             return folder
     looked = ", ".join(str(p) for p in candidates)
-    raise FileNotFoundError(f"WordNet index.noun/noun.exc not found (looked in: {looked}); "
-                            f"{INSTALL_HINT}")
+    raise FileNotFoundError(
+        f"WordNet index.noun/noun.exc not found (looked in: {looked}); {INSTALL_HINT}"
+    )
 
 
 def read_noun_lemmas(folder: str | os.PathLike) -> frozenset[str]:
@@ -100,23 +108,31 @@ def read_noun_exceptions(folder: str | os.PathLike) -> dict[str, tuple[str, ...]
 class NounLemmatizer:
     """WordNet noun lemmatiser with NLTK's semantics (see the module docstring)."""
 
-    def __init__(self, lemmas: Iterable[str], exceptions: Mapping[str, Iterable[str]],
-                 repeat_rules: bool = True) -> None:
+    def __init__(
+        self,
+        lemmas: Iterable[str],
+        exceptions: Mapping[str, Iterable[str]],
+        repeat_rules: bool = True,
+    ) -> None:
         self.lemmas = frozenset(lemmas)
         self.exceptions = {form: tuple(forms) for form, forms in exceptions.items()}
         self.repeat_rules = repeat_rules
         self._cache: dict[str, str] = {}
 
     @classmethod
-    def from_wordnet(cls, path: str | os.PathLike | None = None,
-                     repeat_rules: bool = True) -> NounLemmatizer:
+    def from_wordnet(
+        cls, path: str | os.PathLike | None = None, repeat_rules: bool = True
+    ) -> NounLemmatizer:
         """Load from a WordNet folder (``find_wordnet_dir(path)``)."""
         folder = find_wordnet_dir(path)
         return cls(read_noun_lemmas(folder), read_noun_exceptions(folder), repeat_rules)
 
     def __getstate__(self) -> dict:
-        return {"lemmas": self.lemmas, "exceptions": self.exceptions,
-                "repeat_rules": self.repeat_rules}
+        return {
+            "lemmas": self.lemmas,
+            "exceptions": self.exceptions,
+            "repeat_rules": self.repeat_rules,
+        }
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["lemmas"], state["exceptions"], state["repeat_rules"])
@@ -127,8 +143,12 @@ class NounLemmatizer:
 
     @staticmethod
     def _detach(forms: Iterable[str]) -> list[str]:
-        return [form[: -len(old)] + new for form in forms
-                for old, new in NOUN_SUFFIX_RULES if form.endswith(old)]
+        return [
+            form[: -len(old)] + new
+            for form in forms
+            for old, new in NOUN_SUFFIX_RULES
+            if form.endswith(old)
+        ]
 
     def candidates(self, word: str) -> list[str]:
         """WordNet morphy candidates of ``word`` as a noun (NLTK's ``_morphy(word, "n")``)."""

@@ -51,8 +51,9 @@ def _restrict(df: pd.DataFrame, classes: str, num_eval: int) -> pd.DataFrame:
     return df[df["label"] < num_eval] if classes == "eval" else df
 
 
-def select_pool(factors: dict[str, Any], train: pd.DataFrame, web: pd.DataFrame,
-                num_eval: int) -> pd.DataFrame:
+def select_pool(
+    factors: dict[str, Any], train: pd.DataFrame, web: pd.DataFrame, num_eval: int
+) -> pd.DataFrame:
     """Steps 1-2: the rows of the variant's pool, before captions, scale and trimming."""
     classes = factors["classes"]
     if classes not in ("eval", "all", "all_matched"):
@@ -67,39 +68,59 @@ def select_pool(factors: dict[str, Any], train: pd.DataFrame, web: pd.DataFrame,
         raise ValueError(f"unknown source {source!r}; expected 'curated' or 'web'")
     if source == "web" or classes == "all_matched":
         if target_size > len(pool):
-            raise ValueError(f"the {source} pool has {len(pool)} images, fewer than the "
-                             f"{target_size} requested; enlarge world.web_size")
+            raise ValueError(
+                f"the {source} pool has {len(pool)} images, fewer than the "
+                f"{target_size} requested; enlarge world.web_size"
+            )
         pool = subsets.sample_subset(pool, n=target_size, seed=SAMPLE_SEED, keep_classes=True)
     return pool.reset_index(drop=True)
 
 
-def build_variant(factors: dict[str, Any], *, train: pd.DataFrame, web: pd.DataFrame,
-                  concepts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def build_variant(
+    factors: dict[str, Any], *, train: pd.DataFrame, web: pd.DataFrame, concepts: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Apply the data factors; return (manifest, classes frame, curation report)."""
     num_eval = num_eval_classes(concepts)
     class_table = concepts if factors["classes"] != "eval" else concepts.iloc[:num_eval]
     pool = select_pool(factors, train, web, num_eval)
     names = concepts["name"].tolist()
     synonyms = [list(s) for s in concepts["synonyms"]]
-    df = captions.caption_variant(pool, factors["caption"], class_names=names, synonyms=synonyms,
-                                  seed=CAPTION_SEED)
+    df = captions.caption_variant(
+        pool, factors["caption"], class_names=names, synonyms=synonyms, seed=CAPTION_SEED
+    )
     report: dict[str, Any] = {"pool": len(pool)}
     df, tail, _ = subsets.scale_and_trim(
-        df, scale=float(factors["scale"]), trim_k=factors["trim_k"],
-        trim_ceil=factors["trim_ceil"], num_classes=num_eval, sample_seed=SAMPLE_SEED,
-        trim_seed=TRIM_SEED)
+        df,
+        scale=float(factors["scale"]),
+        trim_k=factors["trim_k"],
+        trim_ceil=factors["trim_ceil"],
+        num_classes=num_eval,
+        sample_seed=SAMPLE_SEED,
+        trim_seed=TRIM_SEED,
+    )
     counts = manifest.class_counts(df["label"], len(class_table))
-    report.update({"images": len(df), "classes": len(class_table),
-                   "nonempty_classes": int((counts > 0).sum()), "tail_classes": tail,
-                   "factors": dict(factors)})
-    classes_df = pd.DataFrame({"index": np.arange(len(class_table)),
-                               "id": class_table["id"].tolist(),
-                               "name": class_table["name"].tolist()})
+    report.update(
+        {
+            "images": len(df),
+            "classes": len(class_table),
+            "nonempty_classes": int((counts > 0).sum()),
+            "tail_classes": tail,
+            "factors": dict(factors),
+        }
+    )
+    classes_df = pd.DataFrame(
+        {
+            "index": np.arange(len(class_table)),
+            "id": class_table["id"].tolist(),
+            "name": class_table["name"].tolist(),
+        }
+    )
     return df, classes_df, report
 
 
-def write_world_dataset(factors: dict[str, Any], *, world_dir: str | os.PathLike,
-                        out_dir: str | os.PathLike) -> dict:
+def write_world_dataset(
+    factors: dict[str, Any], *, world_dir: str | os.PathLike, out_dir: str | os.PathLike
+) -> dict:
     """Build a variant from the world in ``world_dir`` and write manifest, classes, frequency, report."""
     world, out = Path(world_dir), Path(out_dir)
     concepts = load_concepts(world)
@@ -113,8 +134,9 @@ def write_world_dataset(factors: dict[str, Any], *, world_dir: str | os.PathLike
     return report
 
 
-def write_world_evalset(*, world_dir: str | os.PathLike, split: str,
-                        out_dir: str | os.PathLike) -> int:
+def write_world_evalset(
+    *, world_dir: str | os.PathLike, split: str, out_dir: str | os.PathLike
+) -> int:
     """The evaluation manifest of world split ``split`` over the evaluation classes."""
     world, out = Path(world_dir), Path(out_dir)
     concepts = load_concepts(world)

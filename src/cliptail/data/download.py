@@ -28,7 +28,6 @@ import http.client
 import logging
 import os
 import re
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -72,9 +71,17 @@ def part_path(dest: str | os.PathLike) -> Path:
     return dest.with_name(dest.name + ".part")
 
 
-def download(url: str, dest: str | os.PathLike, sha256: str | None = None, *, retries: int = 5,
-             backoff: float = 2.0, timeout: float = 60.0, progress: bool = True,
-             chunk_size: int = CHUNK_SIZE) -> Path:
+def download(
+    url: str,
+    dest: str | os.PathLike,
+    sha256: str | None = None,
+    *,
+    retries: int = 5,
+    backoff: float = 2.0,
+    timeout: float = 60.0,
+    progress: bool = True,
+    chunk_size: int = CHUNK_SIZE,
+) -> Path:
     """Download ``url`` to ``dest`` (guarantees in the module docstring); return ``dest``."""
     dest = Path(dest)
     expected = sha256.lower() if sha256 else None
@@ -82,8 +89,9 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None = None, *, re
         if expected is None or sha256_file(dest) == expected:
             log.info("%s: present, not downloaded again", dest)
             return dest
-        log.warning("%s: present but its sha256 differs from %s; downloading it again", dest,
-                    expected)
+        log.warning(
+            "%s: present but its sha256 differs from %s; downloading it again", dest, expected
+        )
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(dest)
     fresh_retry_done = False
@@ -91,17 +99,31 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None = None, *, re
     while True:
         resumed = part.exists() and part.stat().st_size > 0
         try:
-            _transfer(url, part, timeout=timeout, progress=progress, chunk_size=chunk_size,
-                      label=dest.name)
+            _transfer(
+                url,
+                part,
+                timeout=timeout,
+                progress=progress,
+                chunk_size=chunk_size,
+                label=dest.name,
+            )
         except _Interrupted as exc:
             if attempt >= retries:
                 raise DownloadError(
                     f"download of {url} failed after {retries + 1} attempt(s): {exc}. The partial "
-                    f"file {part} is kept; run the same command again to resume.") from None
-            wait = backoff * 2 ** attempt
+                    f"file {part} is kept; run the same command again to resume."
+                ) from None
+            wait = backoff * 2**attempt
             attempt += 1
-            log.warning("%s: %s; retry %d/%d in %.1f s (resuming at byte %d)", dest.name, exc,
-                        attempt, retries, wait, part.stat().st_size if part.exists() else 0)
+            log.warning(
+                "%s: %s; retry %d/%d in %.1f s (resuming at byte %d)",
+                dest.name,
+                exc,
+                attempt,
+                retries,
+                wait,
+                part.stat().st_size if part.exists() else 0,
+            )
             time.sleep(wait)
             continue
         if expected is not None:
@@ -110,22 +132,26 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None = None, *, re
                 part.unlink()
                 if resumed and not fresh_retry_done:
                     fresh_retry_done = True
-                    log.warning("%s: sha256 mismatch after a resumed transfer; downloading from "
-                                "scratch", dest.name)
+                    log.warning(
+                        "%s: sha256 mismatch after a resumed transfer; downloading from scratch",
+                        dest.name,
+                    )
                     continue
                 raise ChecksumError(
                     f"checksum mismatch for {dest} (from {url}): expected sha256 {expected}, got "
                     f"{actual}. The download was discarded. Check that the URL points at the "
                     f"intended file version (or update the pinned hash if the source changed "
-                    f"on purpose).")
+                    f"on purpose)."
+                )
         with open(part, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(part, dest)
         return dest
 
 
-def _transfer(url: str, part: Path, *, timeout: float, progress: bool, chunk_size: int,
-              label: str) -> None:
+def _transfer(
+    url: str, part: Path, *, timeout: float, progress: bool, chunk_size: int, label: str
+) -> None:
     """Fetch the rest of ``url`` into ``part`` (resuming); raise ``_Interrupted`` if retryable."""
     offset = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": USER_AGENT}
@@ -145,9 +171,11 @@ def _transfer(url: str, part: Path, *, timeout: float, progress: bool, chunk_siz
             raise _Interrupted(f"server refused resuming at byte {offset}") from None
         if exc.code >= 500 or exc.code in (408, 429):
             raise _Interrupted(f"HTTP {exc.code} {exc.reason}") from None
-        raise DownloadError(f"cannot download {url}: HTTP {exc.code} {exc.reason}. Check the URL "
-                            f"(config) and that the file is publicly available.") from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError, socket.timeout) as exc:
+        raise DownloadError(
+            f"cannot download {url}: HTTP {exc.code} {exc.reason}. Check the URL "
+            f"(config) and that the file is publicly available."
+        ) from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         reason = getattr(exc, "reason", exc)
         raise _Interrupted(f"connection failed ({reason})") from None
     with response:
@@ -165,17 +193,25 @@ def _transfer(url: str, part: Path, *, timeout: float, progress: bool, chunk_siz
             length = response.headers.get("Content-Length")
             total = int(length) if length is not None else None
         received = offset
-        bar = tqdm(total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024,
-                   desc=label, disable=not progress, leave=False)
+        bar = tqdm(
+            total=total,
+            initial=offset,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=label,
+            disable=not progress,
+            leave=False,
+        )
         try:
             with open(part, mode) as fh:
                 while True:
                     try:
                         block = response.read(chunk_size)
-                    except (http.client.IncompleteRead, ConnectionError, TimeoutError,
-                            socket.timeout, OSError) as exc:
-                        raise _Interrupted(f"connection lost after {received} bytes "
-                                           f"({type(exc).__name__})") from None
+                    except (http.client.IncompleteRead, ConnectionError, TimeoutError, OSError) as exc:
+                        raise _Interrupted(
+                            f"connection lost after {received} bytes ({type(exc).__name__})"
+                        ) from None
                     if not block:
                         break
                     fh.write(block)

@@ -61,13 +61,19 @@ def image_files(folder: Path) -> list[str]:
         return []
 
 
-def locate_imagenet(root: str | os.PathLike | None, wnids: Sequence[str],
-                    splits: Sequence[str] = ("train", "val"), progress: bool = True) -> dict:
+def locate_imagenet(
+    root: str | os.PathLike | None,
+    wnids: Sequence[str],
+    splits: Sequence[str] = ("train", "val"),
+    progress: bool = True,
+) -> dict:
     """Check the ImageNet tree at ``root``; return ``{"root", "splits": {split: {"images",
     "classes"}}}``, or raise :class:`ImageNetLayoutError` with one message listing every problem."""
     if not root:
-        raise ImageNetLayoutError("ImageNet is not configured: set sources.imagenet.root to the "
-                                  "folder that holds train/ and val/.\n" + LAYOUT_HELP)
+        raise ImageNetLayoutError(
+            "ImageNet is not configured: set sources.imagenet.root to the "
+            "folder that holds train/ and val/.\n" + LAYOUT_HELP
+        )
     root = Path(root).expanduser()
     problems: list[str] = []
     summary: dict = {"root": str(root.resolve()), "splits": {}}
@@ -79,24 +85,38 @@ def locate_imagenet(root: str | os.PathLike | None, wnids: Sequence[str],
             if not folder.is_dir():
                 problems.append(f"{folder} is missing")
                 continue
-            counts = {w: len(image_files(folder / w)) for w in
-                      tqdm(wnids, desc=f"checking {split}", unit="class", disable=not progress)}
+            counts = {
+                w: len(image_files(folder / w))
+                for w in tqdm(wnids, desc=f"checking {split}", unit="class", disable=not progress)
+            }
             empty = [w for w, n in counts.items() if n == 0]
             if empty:
-                problems.append(f"{folder}: {len(empty)} of {len(wnids)} class folders missing or "
-                                f"empty (first: {', '.join(empty[:5])})")
+                problems.append(
+                    f"{folder}: {len(empty)} of {len(wnids)} class folders missing or "
+                    f"empty (first: {', '.join(empty[:5])})"
+                )
             if split == "val":
                 wrong = {w: n for w, n in counts.items() if n not in (0, VAL_PER_CLASS)}
                 if wrong:
                     first = ", ".join(f"{w}: {n}" for w, n in list(wrong.items())[:5])
-                    problems.append(f"{folder}: {len(wrong)} class folders do not hold "
-                                    f"{VAL_PER_CLASS} images ({first}); is val/ sorted into "
-                                    "class folders completely?")
-            summary["splits"][split] = {"images": sum(counts.values()),
-                                        "classes": len(wnids) - len(empty)}
+                    problems.append(
+                        f"{folder}: {len(wrong)} class folders do not hold "
+                        f"{VAL_PER_CLASS} images ({first}); is val/ sorted into "
+                        "class folders completely?"
+                    )
+            summary["splits"][split] = {
+                "images": sum(counts.values()),
+                "classes": len(wnids) - len(empty),
+            }
     if problems:
-        raise ImageNetLayoutError("ImageNet at " + str(root) + " is incomplete:\n  - "
-                                  + "\n  - ".join(problems) + "\n" + LAYOUT_HELP)
+        raise ImageNetLayoutError(
+            "ImageNet at "
+            + str(root)
+            + " is incomplete:\n  - "
+            + "\n  - ".join(problems)
+            + "\n"
+            + LAYOUT_HELP
+        )
     return summary
 
 
@@ -112,10 +132,18 @@ def verify_image(path: str | os.PathLike) -> str | None:
     return None
 
 
-def read_image_folder(root: str | os.PathLike, split: str, folders: Sequence[str],
-                      labels: Sequence[int], wnids: Sequence[str], names: Sequence[str], *,
-                      split_label: str | None = None, verify_images: bool = False,
-                      progress: bool = True) -> tuple[pd.DataFrame, dict]:
+def read_image_folder(
+    root: str | os.PathLike,
+    split: str,
+    folders: Sequence[str],
+    labels: Sequence[int],
+    wnids: Sequence[str],
+    names: Sequence[str],
+    *,
+    split_label: str | None = None,
+    verify_images: bool = False,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, dict]:
     """Manifest of ``<root>/<split>/<folder>/*`` with folder i labelled ``labels[i]``.
 
     Shared by ImageNet (folders = wnids) and ImageNetV2 (folders = class indices); the ``split``
@@ -142,20 +170,36 @@ def read_image_folder(root: str | os.PathLike, split: str, folders: Sequence[str
     df["wnid"] = [wnids[i] for i in df["label"]]
     df["split"] = split_label or split
     per_class = df["label"].value_counts()
-    report = {"images": len(df), "classes": int(per_class.size),
-              "per_class_min": int(per_class.min()) if len(per_class) else 0,
-              "per_class_max": int(per_class.max()) if len(per_class) else 0,
-              "verified": verify_images, "corrupt": len(corrupt),
-              "corrupt_files": [{"image": k, "reason": v} for k, v in corrupt.items()]}
+    report = {
+        "images": len(df),
+        "classes": int(per_class.size),
+        "per_class_min": int(per_class.min()) if len(per_class) else 0,
+        "per_class_max": int(per_class.max()) if len(per_class) else 0,
+        "verified": verify_images,
+        "corrupt": len(corrupt),
+        "corrupt_files": [{"image": k, "reason": v} for k, v in corrupt.items()],
+    }
     return df[["image", "label", "caption", "wnid", "split"]], report
 
 
-def read_imagenet_split(root: str | os.PathLike, split: str, classes: pd.DataFrame, *,
-                        verify_images: bool = False, progress: bool = True
-                        ) -> tuple[pd.DataFrame, dict]:
+def read_imagenet_split(
+    root: str | os.PathLike,
+    split: str,
+    classes: pd.DataFrame,
+    *,
+    verify_images: bool = False,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, dict]:
     """Manifest and report of ImageNet ``split`` (``train`` or ``val``) under ``root``."""
     locate_imagenet(root, classes["id"].tolist(), splits=(split,), progress=progress)
     wnids = classes["id"].tolist()
-    return read_image_folder(root, split, wnids, list(range(len(wnids))), wnids,
-                             classes["name"].tolist(), verify_images=verify_images,
-                             progress=progress)
+    return read_image_folder(
+        root,
+        split,
+        wnids,
+        list(range(len(wnids))),
+        wnids,
+        classes["name"].tolist(),
+        verify_images=verify_images,
+        progress=progress,
+    )

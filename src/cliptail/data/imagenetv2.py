@@ -28,8 +28,10 @@ import pandas as pd
 from cliptail.data.download import download
 from cliptail.data.imagenet import image_files, read_image_folder
 
-URL = ("https://huggingface.co/datasets/vaishaal/ImageNetV2/resolve/main/"
-       "imagenetv2-matched-frequency.tar.gz")
+URL = (
+    "https://huggingface.co/datasets/vaishaal/ImageNetV2/resolve/main/"
+    "imagenetv2-matched-frequency.tar.gz"
+)
 SHA256 = "f0c37fdf925916b19ea1323cd9a2208cdb6959ba2c32eef2a7fc393835c9ca7c"
 SIZE = 1_264_079_360
 ARCHIVE = "imagenetv2-matched-frequency.tar.gz"
@@ -38,20 +40,25 @@ PER_CLASS = 10
 NUM_CLASSES = 1000
 
 
-def download_imagenetv2(dest: str | os.PathLike, url: str = URL, sha256: str | None = SHA256,
-                        **download_options) -> Path:
+def download_imagenetv2(
+    dest: str | os.PathLike, url: str = URL, sha256: str | None = SHA256, **download_options
+) -> Path:
     """Download the archive to ``dest`` (a file path), sha256-checked."""
     return download(url, dest, sha256, **download_options)
 
 
-def check_layout(folder: str | os.PathLike, num_classes: int = NUM_CLASSES,
-                 per_class: int = PER_CLASS) -> dict:
+def check_layout(
+    folder: str | os.PathLike, num_classes: int = NUM_CLASSES, per_class: int = PER_CLASS
+) -> dict:
     """Check ``folder`` holds class folders 0..num_classes-1 with ``per_class`` images each."""
     folder = Path(folder)
     counts = {i: len(image_files(folder / str(i))) for i in range(num_classes)}
     wrong = {i: n for i, n in counts.items() if n != per_class}
-    extra = sorted(p.name for p in folder.iterdir()
-                   if p.is_dir() and not (p.name.isdigit() and int(p.name) < num_classes))
+    extra = sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.is_dir() and not (p.name.isdigit() and int(p.name) < num_classes)
+    )
     if wrong or extra:
         first = ", ".join(f"{i}: {n}" for i, n in list(wrong.items())[:5])
         raise ValueError(
@@ -59,12 +66,17 @@ def check_layout(folder: str | os.PathLike, num_classes: int = NUM_CLASSES,
             f"0..{num_classes - 1} with {per_class} images each): {len(wrong)} class folders "
             f"differ ({first})"
             + (f"; unexpected folders {extra[:5]}" if extra else "")
-            + ". Delete it and the archive, and download again.")
+            + ". Delete it and the archive, and download again."
+        )
     return {"classes": num_classes, "images": sum(counts.values())}
 
 
-def extract_imagenetv2(archive: str | os.PathLike, dest_dir: str | os.PathLike,
-                       num_classes: int = NUM_CLASSES, per_class: int = PER_CLASS) -> Path:
+def extract_imagenetv2(
+    archive: str | os.PathLike,
+    dest_dir: str | os.PathLike,
+    num_classes: int = NUM_CLASSES,
+    per_class: int = PER_CLASS,
+) -> Path:
     """Extract ``archive`` into ``dest_dir``; return ``dest_dir/TOP_DIR`` (complete or absent)."""
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
@@ -75,8 +87,10 @@ def extract_imagenetv2(archive: str | os.PathLike, dest_dir: str | os.PathLike,
             with tarfile.open(archive, "r:*") as tar:
                 tar.extractall(tmp, filter="data")
         except (tarfile.TarError, EOFError, OSError) as exc:
-            raise ValueError(f"{archive} cannot be extracted ({type(exc).__name__}: {exc}); "
-                             "delete it and download again") from None
+            raise ValueError(
+                f"{archive} cannot be extracted ({type(exc).__name__}: {exc}); "
+                "delete it and download again"
+            ) from None
         extracted = tmp / TOP_DIR
         if not extracted.is_dir():
             found = sorted(p.name for p in tmp.iterdir())[:5]
@@ -90,8 +104,13 @@ def extract_imagenetv2(archive: str | os.PathLike, dest_dir: str | os.PathLike,
     return target
 
 
-def read_imagenetv2(folder: str | os.PathLike, classes: pd.DataFrame, *, verify_images: bool = True,
-                    progress: bool = True) -> tuple[pd.DataFrame, dict]:
+def read_imagenetv2(
+    folder: str | os.PathLike,
+    classes: pd.DataFrame,
+    *,
+    verify_images: bool = True,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, dict]:
     """Manifest and report of the extracted folder (``imagenetv2-matched-frequency-format-val``).
 
     Image paths are relative to ``folder``'s parent.
@@ -99,7 +118,14 @@ def read_imagenetv2(folder: str | os.PathLike, classes: pd.DataFrame, *, verify_
     folder = Path(folder)
     num_classes = len(classes)
     check_layout(folder, num_classes)
-    return read_image_folder(folder.parent, folder.name, [str(i) for i in range(num_classes)],
-                             list(range(num_classes)), classes["id"].tolist(),
-                             classes["name"].tolist(), split_label="v2",
-                             verify_images=verify_images, progress=progress)
+    return read_image_folder(
+        folder.parent,
+        folder.name,
+        [str(i) for i in range(num_classes)],
+        list(range(num_classes)),
+        classes["id"].tolist(),
+        classes["name"].tolist(),
+        split_label="v2",
+        verify_images=verify_images,
+        progress=progress,
+    )

@@ -78,8 +78,9 @@ class ArrayImageStore(ImageStore):
     def _open(path: Path) -> np.ndarray:
         array = np.load(path, mmap_mode="r")
         if array.ndim != 4 or array.shape[-1] != 3 or array.dtype != np.uint8:
-            raise ValueError(f"{path}: expected uint8 images [N, H, W, 3], got "
-                             f"{array.dtype} {array.shape}")
+            raise ValueError(
+                f"{path}: expected uint8 images [N, H, W, 3], got {array.dtype} {array.shape}"
+            )
         return array
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -96,13 +97,17 @@ class ArrayImageStore(ImageStore):
         bad = ~splits.isin(list(self.paths)) | rows.isna()
         if bad.any():
             key = keys[int(np.flatnonzero(bad.to_numpy())[0])]
-            raise ValueError(f"image key {key!r} is not '<split>/<row>' with a split in "
-                             f"{sorted(self.paths)} under {self.root}/images")
+            raise ValueError(
+                f"image key {key!r} is not '<split>/<row>' with a split in "
+                f"{sorted(self.paths)} under {self.root}/images"
+            )
         rows = rows.to_numpy(dtype=np.int64)
         lengths = splits.map(self.lengths).to_numpy(dtype=np.int64)
         if ((rows < 0) | (rows >= lengths)).any():
             key = keys[int(np.flatnonzero((rows < 0) | (rows >= lengths))[0])]
-            raise ValueError(f"image key {key!r} is out of range of its array in {self.root}/images")
+            raise ValueError(
+                f"image key {key!r} is out of range of its array in {self.root}/images"
+            )
         return splits.map(self.offsets).to_numpy(dtype=np.int64) + rows
 
     def load(self, handles: np.ndarray) -> torch.Tensor:
@@ -111,7 +116,7 @@ class ArrayImageStore(ImageStore):
         which = np.searchsorted(self._bounds, handles, side="right") - 1
         first = arrays[next(iter(arrays))]
         out = np.empty((len(handles),) + first.shape[1:], dtype=np.uint8)
-        for k, (split, array) in enumerate(arrays.items()):
+        for k, array in enumerate(arrays.values()):
             sel = np.flatnonzero(which == k)
             if len(sel):
                 rows = handles[sel] - self._bounds[k]
@@ -144,7 +149,9 @@ class FileImageStore(ImageStore):
                 with Image.open(path) as img:
                     images.append(img.convert("RGB"))
             except FileNotFoundError:
-                raise FileNotFoundError(f"image {self.keys[h]!r} not found under {self.root}") from None
+                raise FileNotFoundError(
+                    f"image {self.keys[h]!r} not found under {self.root}"
+                ) from None
         return images
 
 
@@ -202,12 +209,15 @@ class WebDatasetImageStore(ImageStore):
         for n, key in enumerate(keys):
             shard, sep, name = key.partition("/")
             if not sep or not shard.endswith(".tar") or not name:
-                raise ValueError(f"image key {key!r} is not '<shard>.tar/<key>' (webdataset shards "
-                                 f"in {self.root})")
+                raise ValueError(
+                    f"image key {key!r} is not '<shard>.tar/<key>' (webdataset shards "
+                    f"in {self.root})"
+                )
             members = self._index_shard(shard)
             if name not in members:
-                raise ValueError(f"image key {key!r}: no image sample {name!r} in "
-                                 f"{self.root / shard}")
+                raise ValueError(
+                    f"image key {key!r}: no image sample {name!r} in {self.root / shard}"
+                )
             if shard not in shard_of:
                 shard_of[shard] = self.shards.index(shard)
             ids[n] = shard_of[shard]
@@ -221,8 +231,10 @@ class WebDatasetImageStore(ImageStore):
 
     def _handles(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._arrays is None:
-            self._arrays = tuple(np.concatenate(a) if a else np.empty(0, np.int64)
-                                 for a in (self._shard, self._offset, self._size))
+            self._arrays = tuple(
+                np.concatenate(a) if a else np.empty(0, np.int64)
+                for a in (self._shard, self._offset, self._size)
+            )
         return self._arrays
 
     def read_bytes(self, handle: int) -> bytes:
@@ -264,8 +276,14 @@ def open_image_store(root: str | Path) -> ImageStore:
 
 # --- transforms ------------------------------------------------------------------------------
 
-def crop_boxes(height: np.ndarray, width: np.ndarray, noise: np.ndarray,
-               scale: tuple[float, float], ratio: tuple[float, float]) -> np.ndarray:
+
+def crop_boxes(
+    height: np.ndarray,
+    width: np.ndarray,
+    noise: np.ndarray,
+    scale: tuple[float, float],
+    ratio: tuple[float, float],
+) -> np.ndarray:
     """torchvision RandomResizedCrop boxes (i, j, h, w) [B, 4] from uniforms ``noise`` [B, 10, 4].
 
     Attempt k uses ``noise[:, k]`` = (area fraction, log aspect ratio, row, column) as uniforms
@@ -288,7 +306,9 @@ def crop_boxes(height: np.ndarray, width: np.ndarray, noise: np.ndarray,
     # fallback: the largest centred box with an aspect ratio inside ``ratio``
     H, W = height[:, 0], width[:, 0]
     in_ratio = W / H
-    fw = np.where(in_ratio < min(ratio), W, np.where(in_ratio > max(ratio), np.round(H * max(ratio)), W))
+    fw = np.where(
+        in_ratio < min(ratio), W, np.where(in_ratio > max(ratio), np.round(H * max(ratio)), W)
+    )
     fh = np.where(in_ratio < min(ratio), np.round(W / min(ratio)), H)
     fallback = np.stack([(H - fh) // 2, (W - fw) // 2, fh, fw], axis=1)
     return np.where(ok.any(axis=1)[:, None], box, fallback).astype(np.int64)
@@ -336,15 +356,21 @@ class ImageTransform:
         """The uniforms that fix the random crops of ``n`` images (``None`` for eval)."""
         return rng.random((n, ATTEMPTS, 4)) if self.train else None
 
-    def __call__(self, images: torch.Tensor | list, noise: np.ndarray | None = None) -> torch.Tensor:
+    def __call__(
+        self, images: torch.Tensor | list, noise: np.ndarray | None = None
+    ) -> torch.Tensor:
         if self.train and noise is None:
             raise ValueError("the train transform needs crop noise (ImageTransform.noise)")
         if isinstance(images, torch.Tensor):
             x = images.permute(0, 3, 1, 2).float().div_(255)
             x = self._crop_tensor(x, noise) if self.train else self._eval_tensor(x)
         else:
-            x = torch.stack([self._pil(img, None if noise is None else noise[k])
-                             for k, img in enumerate(images)])
+            x = torch.stack(
+                [
+                    self._pil(img, None if noise is None else noise[k])
+                    for k, img in enumerate(images)
+                ]
+            )
         return self._normalise(x)
 
     def _normalise(self, x: torch.Tensor) -> torch.Tensor:
@@ -354,8 +380,9 @@ class ImageTransform:
 
     def _crop_tensor(self, x: torch.Tensor, noise: np.ndarray) -> torch.Tensor:
         n, _, H, W = x.shape
-        boxes = torch.from_numpy(crop_boxes(np.full(n, H), np.full(n, W), noise, self.scale,
-                                            self.ratio))
+        boxes = torch.from_numpy(
+            crop_boxes(np.full(n, H), np.full(n, W), noise, self.scale, self.ratio)
+        )
         rows = _bicubic_matrix(boxes[:, 0], boxes[:, 2], H, self.size).to(x.dtype)
         cols = _bicubic_matrix(boxes[:, 1], boxes[:, 3], W, self.size).to(x.dtype)
         out = rows[:, None] @ x @ cols[:, None].transpose(-1, -2)
@@ -367,19 +394,21 @@ class ImageTransform:
         if min(H, W) != resize:
             short = min(H, W)
             new = (round(H * resize / short), round(W * resize / short))
-            x = F.interpolate(x, size=new, mode="bicubic", antialias=True,
-                              align_corners=False).clamp_(0, 1)
+            x = F.interpolate(
+                x, size=new, mode="bicubic", antialias=True, align_corners=False
+            ).clamp_(0, 1)
             H, W = new
         top, left = (H - self.size) // 2, (W - self.size) // 2
-        return x[..., top:top + self.size, left:left + self.size]
+        return x[..., top : top + self.size, left : left + self.size]
 
     def _pil(self, img, noise: np.ndarray | None) -> torch.Tensor:
         from PIL import Image
         from torchvision.transforms import functional as TF
 
         if noise is not None:
-            i, j, h, w = crop_boxes(np.array([img.height]), np.array([img.width]), noise[None],
-                                    self.scale, self.ratio)[0].tolist()
+            i, j, h, w = crop_boxes(
+                np.array([img.height]), np.array([img.width]), noise[None], self.scale, self.ratio
+            )[0].tolist()
             img = img.resize((self.size, self.size), Image.BICUBIC, box=(j, i, j + w, i + h))
         else:
             img = TF.resize(img, self.resize or self.size, TF.InterpolationMode.BICUBIC)

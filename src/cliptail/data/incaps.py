@@ -57,8 +57,16 @@ JSON_NAME = "imagenet_captions.json"
 EXPECTED_RECORDS = 448_896
 EXPECTED_CLASSES = 999
 FIELDS = ("filename", "title", "tags", "description", "wnid")
-SKIP_REASONS = ("not_an_object", "missing_field", "bad_type", "bad_filename", "unknown_wnid",
-                "duplicate", "empty_text", "missing_image")
+SKIP_REASONS = (
+    "not_an_object",
+    "missing_field",
+    "bad_type",
+    "bad_filename",
+    "unknown_wnid",
+    "duplicate",
+    "empty_text",
+    "missing_image",
+)
 EXAMPLES_PER_REASON = 5
 _SPACES = re.compile(r"[ \t\n\r]+")
 
@@ -68,8 +76,9 @@ def full_text(title: str, tags: str, description: str) -> str:
     return _SPACES.sub(" ", f"{title} {tags} {description}").strip()
 
 
-def download_incaps(dest: str | os.PathLike, url: str = ZIP_URL, sha256: str | None = None,
-                    **download_options) -> Path:
+def download_incaps(
+    dest: str | os.PathLike, url: str = ZIP_URL, sha256: str | None = None, **download_options
+) -> Path:
     """Download the zip to ``dest``; record its sha256 beside it (``<dest>.sha256``)."""
     path = download(url, dest, sha256, **download_options)
     write_sha256_sidecar(path)
@@ -80,16 +89,22 @@ def extract_captions_json(zip_path: str | os.PathLike, dest: str | os.PathLike) 
     """Extract the one ``imagenet_captions.json`` of ``zip_path`` to ``dest`` (atomically)."""
     try:
         with zipfile.ZipFile(zip_path) as zf:
-            members = [m for m in zf.namelist()
-                       if m.rsplit("/", 1)[-1] == JSON_NAME and "__MACOSX" not in m]
+            members = [
+                m
+                for m in zf.namelist()
+                if m.rsplit("/", 1)[-1] == JSON_NAME and "__MACOSX" not in m
+            ]
             if len(members) != 1:
-                raise ValueError(f"{zip_path}: expected one {JSON_NAME} inside, found "
-                                 f"{members or 'none'}; is it the ImageNet-Captions zip?")
+                raise ValueError(
+                    f"{zip_path}: expected one {JSON_NAME} inside, found "
+                    f"{members or 'none'}; is it the ImageNet-Captions zip?"
+                )
             with zf.open(members[0]) as src, io.atomic_path(dest) as tmp, open(tmp, "wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)
     except zipfile.BadZipFile:
-        raise ValueError(f"{zip_path} is not a valid zip file; delete it and download "
-                         "again") from None
+        raise ValueError(
+            f"{zip_path} is not a valid zip file; delete it and download again"
+        ) from None
     return Path(dest)
 
 
@@ -119,18 +134,24 @@ def read_records(json_path: str | os.PathLike) -> list:
         with open(json_path, encoding="utf-8") as fh:
             records = json.load(fh)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{json_path} is not valid JSON ({exc}); delete it and extract it from "
-                         "the zip again") from None
+        raise ValueError(
+            f"{json_path} is not valid JSON ({exc}); delete it and extract it from the zip again"
+        ) from None
     if not isinstance(records, list):
-        raise ValueError(f"{json_path}: expected a JSON list of records, got "
-                         f"{type(records).__name__}")
+        raise ValueError(
+            f"{json_path}: expected a JSON list of records, got {type(records).__name__}"
+        )
     return records
 
 
-def read_imagenet_captions(json_path: str | os.PathLike, classes: pd.DataFrame, *,
-                           image_root: str | os.PathLike | None = None,
-                           keep_empty_text: bool = False, progress: bool = True
-                           ) -> tuple[pd.DataFrame, dict]:
+def read_imagenet_captions(
+    json_path: str | os.PathLike,
+    classes: pd.DataFrame,
+    *,
+    image_root: str | os.PathLike | None = None,
+    keep_empty_text: bool = False,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, dict]:
     """Manifest and curation report of ``imagenet_captions.json`` (see the module docstring)."""
     records = read_records(json_path)
     wnid_to_label = {w: i for i, w in enumerate(classes["id"])}
@@ -145,8 +166,9 @@ def read_imagenet_captions(json_path: str | os.PathLike, classes: pd.DataFrame, 
         if len(examples[reason]) < EXAMPLES_PER_REASON:
             examples[reason].append(index)
 
-    for index, record in enumerate(tqdm(records, desc="IN-Caps records", unit="rec",
-                                        disable=not progress, mininterval=2)):
+    for index, record in enumerate(
+        tqdm(records, desc="IN-Caps records", unit="rec", disable=not progress, mininterval=2)
+    ):
         reason, key = _check_record(record, wnid_to_label)
         if reason is not None:
             skip(reason, index)
@@ -158,27 +180,44 @@ def read_imagenet_captions(json_path: str | os.PathLike, classes: pd.DataFrame, 
             skip("duplicate", index)
             continue
         seen.add(image)
-        rows.append((index, image, wnid_to_label[record["wnid"]], record["wnid"], record["title"],
-                     " ".join(record["tags"]), record["description"]))
-    df = pd.DataFrame(rows, columns=["record", "image", "label", "wnid", "title", "tags",
-                                     "description"])
-    df["caption"] = [full_text(*fields) for fields in
-                     zip(df["title"], df["tags"], df["description"], strict=True)]
+        rows.append(
+            (
+                index,
+                image,
+                wnid_to_label[record["wnid"]],
+                record["wnid"],
+                record["title"],
+                " ".join(record["tags"]),
+                record["description"],
+            )
+        )
+    df = pd.DataFrame(
+        rows, columns=["record", "image", "label", "wnid", "title", "tags", "description"]
+    )
+    df["caption"] = [
+        full_text(*fields)
+        for fields in zip(df["title"], df["tags"], df["description"], strict=True)
+    ]
     if not keep_empty_text:
         for index in df.loc[df["caption"] == "", "record"]:
             skip("empty_text", int(index))
         df = df[df["caption"] != ""]
     if image_root is not None:
         root = Path(image_root)
-        present = [(root / p).is_file() for p in tqdm(df["image"], desc="checking images",
-                                                        unit="img", disable=not progress,
-                                                        mininterval=2)]
+        present = [
+            (root / p).is_file()
+            for p in tqdm(
+                df["image"], desc="checking images", unit="img", disable=not progress, mininterval=2
+            )
+        ]
         for index in df.loc[[not p for p in present], "record"]:
             skip("missing_image", int(index))
         df = df[present]
     if df.empty:
-        raise ValueError(f"{json_path}: no usable record among {len(records)} "
-                         f"(skipped: {dict(skipped)}); is it the ImageNet-Captions json?")
+        raise ValueError(
+            f"{json_path}: no usable record among {len(records)} "
+            f"(skipped: {dict(skipped)}); is it the ImageNet-Captions json?"
+        )
     df = df.assign(source="incaps").reset_index(drop=True)
     df["label"] = df["label"].astype("int64")
     report = {

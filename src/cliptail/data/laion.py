@@ -73,9 +73,15 @@ CANDIDATE_COLUMNS = ("laion_index", "URL", "TEXT", "wnid", "similarity", "NSFW",
 #: Columns img2dataset copies into its per-shard parquet files.
 SAVED_COLUMNS = ("laion_index", "wnid", "similarity", "NSFW", "LICENSE")
 DEFAULT_IMG2DATASET = {
-    "image_size": 256, "resize_mode": "keep_ratio", "resize_only_if_bigger": True,
-    "skip_reencode": True, "processes_count": 16, "thread_count": 64, "retries": 10,
-    "timeout": 10, "number_sample_per_shard": 10000,
+    "image_size": 256,
+    "resize_mode": "keep_ratio",
+    "resize_only_if_bigger": True,
+    "skip_reencode": True,
+    "processes_count": 16,
+    "thread_count": 64,
+    "retries": 10,
+    "timeout": 10,
+    "number_sample_per_shard": 10000,
 }
 
 
@@ -85,15 +91,22 @@ def part_name(part: int) -> str:
     return PART_TEMPLATE.format(part=part)
 
 
-def download_part(part: int, dest_dir: str | os.PathLike, base_url: str = DEFAULT_PARTS_URL,
-                  sha256: str | None = None, **download_options) -> Path:
+def download_part(
+    part: int,
+    dest_dir: str | os.PathLike,
+    base_url: str = DEFAULT_PARTS_URL,
+    sha256: str | None = None,
+    **download_options,
+) -> Path:
     """Download metadata part ``part`` into ``dest_dir`` (resumable; sha256-checked if given)."""
     name = part_name(part)
-    return download(base_url.rstrip("/") + "/" + name, Path(dest_dir) / name, sha256,
-                    **download_options)
+    return download(
+        base_url.rstrip("/") + "/" + name, Path(dest_dir) / name, sha256, **download_options
+    )
 
 
 # --- step 1: lemma matching -----------------------------------------------------------------------
+
 
 def unique_lemmas(synsets: Mapping[str, NounSynset]) -> dict[str, list[str]]:
     """wnid -> its lemmas (lower case) that belong to no other synset of ``synsets``."""
@@ -101,9 +114,14 @@ def unique_lemmas(synsets: Mapping[str, NounSynset]) -> dict[str, list[str]]:
     for wnid, synset in synsets.items():
         for lemma in synset.lemmas:
             owners.setdefault(lemma.lower(), set()).add(wnid)
-    return {wnid: [lemma for lemma in dict.fromkeys(name.lower() for name in synset.lemmas)
-                   if owners[lemma] == {wnid}]
-            for wnid, synset in synsets.items()}
+    return {
+        wnid: [
+            lemma
+            for lemma in dict.fromkeys(name.lower() for name in synset.lemmas)
+            if owners[lemma] == {wnid}
+        ]
+        for wnid, synset in synsets.items()
+    }
 
 
 def read_part(path: str | os.PathLike, part: int) -> pd.DataFrame:
@@ -117,8 +135,9 @@ def read_part(path: str | os.PathLike, part: int) -> pd.DataFrame:
     return df
 
 
-def match_part(path: str | os.PathLike, part: int, lemmas: Mapping[str, Sequence[str]],
-               progress: bool = True) -> tuple[pd.DataFrame, dict]:
+def match_part(
+    path: str | os.PathLike, part: int, lemmas: Mapping[str, Sequence[str]], progress: bool = True
+) -> tuple[pd.DataFrame, dict]:
     """Step 1 on one part: one row per (caption, matched wnid), and a small report.
 
     ``lemmas``: wnid -> usable lemmas (:func:`unique_lemmas`), in class order.
@@ -128,20 +147,27 @@ def match_part(path: str | os.PathLike, part: int, lemmas: Mapping[str, Sequence
     matcher = PhraseMatcher([lemmas[w] for w in wnids])
     row_ids, labels = [], []
     texts = df["TEXT"].tolist()
-    for i, text in enumerate(tqdm(texts, desc=f"matching part {part}", unit="cap",
-                                  disable=not progress, mininterval=10)):
+    for i, text in enumerate(
+        tqdm(texts, desc=f"matching part {part}", unit="cap", disable=not progress, mininterval=10)
+    ):
         if isinstance(text, str):
             for c in matcher.classes(text):
                 row_ids.append(i)
                 labels.append(c)
     matched = df.iloc[row_ids].reset_index(drop=True)
     matched.insert(3, "wnid", [wnids[c] for c in labels])
-    report = {"part": part, "rows": len(df), "captions_matched": len(set(row_ids)),
-              "pairs": len(matched), "no_text": int(sum(not isinstance(t, str) for t in texts))}
+    report = {
+        "part": part,
+        "rows": len(df),
+        "captions_matched": len(set(row_ids)),
+        "pairs": len(matched),
+        "no_text": int(sum(not isinstance(t, str) for t in texts)),
+    }
     return matched, report
 
 
 # --- step 2: caption-to-definition similarity -----------------------------------------------------
+
 
 class DefinitionScorer:
     """CLIP text similarity of captions to synset queries (open_clip; normalised embeddings).
@@ -150,8 +176,13 @@ class DefinitionScorer:
     for random weights (tests: the same code path, meaningless scores).
     """
 
-    def __init__(self, model: str = "ViT-B-32", pretrained: str | None = "openai",
-                 device: str = "auto", batch_size: int = 512):
+    def __init__(
+        self,
+        model: str = "ViT-B-32",
+        pretrained: str | None = "openai",
+        device: str = "auto",
+        batch_size: int = 512,
+    ):
         import open_clip
         import torch
 
@@ -162,9 +193,11 @@ class DefinitionScorer:
         try:
             self.model = open_clip.create_model(model, pretrained=pretrained, device=device)
         except Exception as exc:
-            raise RuntimeError(f"cannot load open_clip {model} with pretrained={pretrained!r} "
-                               f"({exc}); the weights download once from the internet (set "
-                               "HF_HUB_OFFLINE=0) or choose another tag") from exc
+            raise RuntimeError(
+                f"cannot load open_clip {model} with pretrained={pretrained!r} "
+                f"({exc}); the weights download once from the internet (set "
+                "HF_HUB_OFFLINE=0) or choose another tag"
+            ) from exc
         self.model.eval()
         self.tokenizer = open_clip.get_tokenizer(model)
 
@@ -174,15 +207,26 @@ class DefinitionScorer:
 
         out = []
         with torch.no_grad():
-            for start in tqdm(range(0, len(texts), self.batch_size), desc="encoding",
-                              unit="batch", disable=not progress):
-                tokens = self.tokenizer(list(texts[start:start + self.batch_size])).to(self.device)
+            for start in tqdm(
+                range(0, len(texts), self.batch_size),
+                desc="encoding",
+                unit="batch",
+                disable=not progress,
+            ):
+                tokens = self.tokenizer(list(texts[start : start + self.batch_size])).to(
+                    self.device
+                )
                 emb = self.model.encode_text(tokens).float()
                 out.append(torch.nn.functional.normalize(emb, dim=-1).cpu().numpy())
         return np.concatenate(out)
 
-    def similarity(self, captions: Sequence[str], wnids: Sequence[str],
-                   queries: Mapping[str, str], progress: bool = True) -> np.ndarray:
+    def similarity(
+        self,
+        captions: Sequence[str],
+        wnids: Sequence[str],
+        queries: Mapping[str, str],
+        progress: bool = True,
+    ) -> np.ndarray:
         """cos(caption_i, query(wnid_i)) for every pair i."""
         if len(captions) == 0:
             return np.zeros(0, np.float32)
@@ -193,40 +237,59 @@ class DefinitionScorer:
         return (caption_emb * targets).sum(axis=1).astype(np.float32)
 
 
-def score_matches(matched: pd.DataFrame, synsets: Mapping[str, NounSynset],
-                  scorer: DefinitionScorer, progress: bool = True) -> pd.DataFrame:
+def score_matches(
+    matched: pd.DataFrame,
+    synsets: Mapping[str, NounSynset],
+    scorer: DefinitionScorer,
+    progress: bool = True,
+) -> pd.DataFrame:
     """Step 2: ``matched`` with ``similarity`` = cos(caption, "<name> which is <definition>")."""
     queries = {w: s.name_definition for w, s in synsets.items()}
-    sims = scorer.similarity(matched["TEXT"].tolist(), matched["wnid"].tolist(), queries,
-                             progress=progress)
+    sims = scorer.similarity(
+        matched["TEXT"].tolist(), matched["wnid"].tolist(), queries, progress=progress
+    )
     return matched.assign(similarity=sims)
 
 
 # --- step 3: filter -------------------------------------------------------------------------------
 
-def filter_laionet(scored: pd.DataFrame, class_order: Sequence[str], *,
-                   threshold: float = DEFAULT_THRESHOLD, remove_nsfw: bool = True
-                   ) -> tuple[pd.DataFrame, dict]:
+
+def filter_laionet(
+    scored: pd.DataFrame,
+    class_order: Sequence[str],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    remove_nsfw: bool = True,
+) -> tuple[pd.DataFrame, dict]:
     """Step 3: NSFW filter, similarity > threshold, one label per image; sorted by laion_index."""
-    report = {"pairs_in": len(scored), "images_in": int(scored["laion_index"].nunique()),
-              "threshold": threshold, "remove_nsfw": remove_nsfw}
+    report = {
+        "pairs_in": len(scored),
+        "images_in": int(scored["laion_index"].nunique()),
+        "threshold": threshold,
+        "remove_nsfw": remove_nsfw,
+    }
     df = scored
     if remove_nsfw:
         if "NSFW" not in df.columns:
-            raise ValueError("the table has no NSFW column; keep LAION's NSFW tag or set "
-                             "remove_nsfw to false")
+            raise ValueError(
+                "the table has no NSFW column; keep LAION's NSFW tag or set remove_nsfw to false"
+            )
         df = df[df["NSFW"] == SAFE_NSFW]
     report["pairs_after_nsfw"] = len(df)
     df = df[df["similarity"] > threshold]
     report["pairs_above_threshold"] = len(df)
     rank = {w: i for i, w in enumerate(class_order)}
     df = df.assign(_class=df["wnid"].map(rank))
-    df = df.sort_values(["laion_index", "similarity", "_class"], ascending=[True, False, True],
-                        kind="stable")
+    df = df.sort_values(
+        ["laion_index", "similarity", "_class"], ascending=[True, False, True], kind="stable"
+    )
     multi = int((df["laion_index"].value_counts() > 1).sum())
     df = df.drop_duplicates("laion_index", keep="first").drop(columns="_class")
-    report.update(images_out=len(df), images_with_several_synsets=multi,
-                  classes_nonempty=int(df["wnid"].nunique()))
+    report.update(
+        images_out=len(df),
+        images_with_several_synsets=multi,
+        classes_nonempty=int(df["wnid"].nunique()),
+    )
     return df.reset_index(drop=True), report
 
 
@@ -239,8 +302,10 @@ def read_authors_laionet(path: str | os.PathLike) -> pd.DataFrame:
     df = pd.read_parquet(path)
     missing = [c for c in ("URL", "TEXT", "wnid", AUTHORS_SIMILARITY) if c not in df.columns]
     if missing:
-        raise ValueError(f"{path}: no column(s) {missing}; expected the authors' LAIONet metadata "
-                         f"(columns URL, TEXT, wnid, {AUTHORS_SIMILARITY}, index = LAION index)")
+        raise ValueError(
+            f"{path}: no column(s) {missing}; expected the authors' LAIONet metadata "
+            f"(columns URL, TEXT, wnid, {AUTHORS_SIMILARITY}, index = LAION index)"
+        )
     if not pd.api.types.is_integer_dtype(df.index):
         raise ValueError(f"{path}: the index must be the integer LAION index")
     df = df.rename(columns={"similarity": "laion_similarity", AUTHORS_SIMILARITY: "similarity"})
@@ -262,13 +327,17 @@ def write_candidates(df: pd.DataFrame, path: str | os.PathLike) -> None:
 
 # --- step 4: image download -----------------------------------------------------------------------
 
-_IMG2DATASET = ("import json, sys\nfrom img2dataset import download\n"
-                "download(**json.loads(sys.argv[1]))\n")
+_IMG2DATASET = (
+    "import json, sys\nfrom img2dataset import download\ndownload(**json.loads(sys.argv[1]))\n"
+)
 
 
-def download_images(candidates: str | os.PathLike, out_dir: str | os.PathLike,
-                    options: Mapping | None = None, log_file: str | os.PathLike | None = None
-                    ) -> dict:
+def download_images(
+    candidates: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    options: Mapping | None = None,
+    log_file: str | os.PathLike | None = None,
+) -> dict:
     """Step 4: img2dataset downloads the candidates' images into webdataset shards in ``out_dir``.
 
     ``options`` override :data:`DEFAULT_IMG2DATASET`. img2dataset runs in a child process
@@ -280,18 +349,30 @@ def download_images(candidates: str | os.PathLike, out_dir: str | os.PathLike,
     partial = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     args = dict(DEFAULT_IMG2DATASET, **(options or {}))
-    args.update(url_list=str(Path(candidates).resolve()), output_folder=str(partial.resolve()),
-                input_format="parquet", url_col="URL", caption_col="TEXT",
-                output_format="webdataset", save_additional_columns=list(SAVED_COLUMNS),
-                enable_wandb=False)
+    args.update(
+        url_list=str(Path(candidates).resolve()),
+        output_folder=str(partial.resolve()),
+        input_format="parquet",
+        url_col="URL",
+        caption_col="TEXT",
+        output_format="webdataset",
+        save_additional_columns=list(SAVED_COLUMNS),
+        enable_wandb=False,
+    )
     env = dict(os.environ, NO_ALBUMENTATIONS_UPDATE="1", WANDB_MODE="disabled")
     with open(log_file or os.devnull, "a") as log:
-        proc = subprocess.run([sys.executable, "-c", _IMG2DATASET, json.dumps(args)],
-                              stdout=log, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.run(
+            [sys.executable, "-c", _IMG2DATASET, json.dumps(args)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     stats = shard_statistics(partial)
     if proc.returncode != 0 or stats["shards"] == 0:
-        raise RuntimeError(f"img2dataset failed (exit {proc.returncode}, {stats['shards']} shards)"
-                           f"; see {log_file or 'its output'}; partial output in {partial}")
+        raise RuntimeError(
+            f"img2dataset failed (exit {proc.returncode}, {stats['shards']} shards)"
+            f"; see {log_file or 'its output'}; partial output in {partial}"
+        )
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(partial, out_dir)
     return stats
@@ -308,20 +389,27 @@ def shard_statistics(folder: str | os.PathLike) -> dict:
         for key in ("count", "successes", "failed_to_download", "failed_to_resize"):
             totals[key] += int(stats.get(key, 0))
         statuses.update(stats.get("status_dict", {}))
-    return {"shards": len(files), **{k: int(v) for k, v in totals.items()},
-            "status": dict(statuses.most_common(20))}
+    return {
+        "shards": len(files),
+        **{k: int(v) for k, v in totals.items()},
+        "status": dict(statuses.most_common(20)),
+    }
 
 
 # --- manifest -------------------------------------------------------------------------------------
 
-def read_laionet_shards(folder: str | os.PathLike, classes: pd.DataFrame
-                        ) -> tuple[pd.DataFrame, dict]:
+
+def read_laionet_shards(
+    folder: str | os.PathLike, classes: pd.DataFrame
+) -> tuple[pd.DataFrame, dict]:
     """The LAIONet manifest of an img2dataset webdataset folder, and a report (module docstring)."""
     folder = Path(folder)
     tables = sorted(p for p in folder.glob("*.parquet") if p.stem.isdigit())
     if not tables:
-        raise FileNotFoundError(f"{folder}: no img2dataset shard tables (00000.parquet, ...); "
-                                "run the LAIONet image download first")
+        raise FileNotFoundError(
+            f"{folder}: no img2dataset shard tables (00000.parquet, ...); "
+            "run the LAIONet image download first"
+        )
     parts = []
     for table in tables:
         df = pd.read_parquet(table)
@@ -330,8 +418,9 @@ def read_laionet_shards(folder: str | os.PathLike, classes: pd.DataFrame
     df = pd.concat(parts, ignore_index=True)
     missing = [c for c in ("key", "status", "caption", "url", *SAVED_COLUMNS[:3]) if c not in df]
     if missing:
-        raise ValueError(f"{folder}: shard tables lack {missing}; were they written by "
-                         "download_images?")
+        raise ValueError(
+            f"{folder}: shard tables lack {missing}; were they written by download_images?"
+        )
     failures = df[df["status"] != "success"]
     ok = df[df["status"] == "success"]
     missing_tar = sorted({s for s in ok["shard"] if not (folder / f"{s}.tar").is_file()})
@@ -340,27 +429,39 @@ def read_laionet_shards(folder: str | os.PathLike, classes: pd.DataFrame
     wnid_to_label = {w: i for i, w in enumerate(classes["id"])}
     unknown = ~ok["wnid"].isin(wnid_to_label)
     ok = ok[~unknown]
-    manifest = pd.DataFrame({
-        "image": (ok["shard"] + ".tar/" + ok["key"].astype(str)).to_numpy(),
-        "label": ok["wnid"].map(wnid_to_label).astype("int64").to_numpy(),
-        "caption": ok["caption"].fillna("").map(clean_caption).to_numpy(),
-        "wnid": ok["wnid"].to_numpy(),
-        "similarity": ok["similarity"].astype("float32").to_numpy(),
-        "laion_index": ok["laion_index"].astype("int64").to_numpy(),
-        "url": ok["url"].to_numpy(),
-        "source": "laion400m",
-    }).sort_values("laion_index", kind="stable").reset_index(drop=True)
+    manifest = (
+        pd.DataFrame(
+            {
+                "image": (ok["shard"] + ".tar/" + ok["key"].astype(str)).to_numpy(),
+                "label": ok["wnid"].map(wnid_to_label).astype("int64").to_numpy(),
+                "caption": ok["caption"].fillna("").map(clean_caption).to_numpy(),
+                "wnid": ok["wnid"].to_numpy(),
+                "similarity": ok["similarity"].astype("float32").to_numpy(),
+                "laion_index": ok["laion_index"].astype("int64").to_numpy(),
+                "url": ok["url"].to_numpy(),
+                "source": "laion400m",
+            }
+        )
+        .sort_values("laion_index", kind="stable")
+        .reset_index(drop=True)
+    )
     empty = manifest["caption"].str.strip() == ""
     manifest = manifest[~empty].reset_index(drop=True)
     report = {
-        "folder": str(folder), "shards": len(tables), "urls": len(df),
-        "downloaded": int(len(ok) + unknown.sum()), "kept": len(manifest),
+        "folder": str(folder),
+        "shards": len(tables),
+        "urls": len(df),
+        "downloaded": int(len(ok) + unknown.sum()),
+        "kept": len(manifest),
         "failed": len(failures),
         "failed_by_status": {str(k): int(v) for k, v in failures["status"].value_counts().items()},
-        "failed_top_errors": {str(k): int(v) for k, v in
-                              failures["error_message"].value_counts().head(10).items()}
-        if "error_message" in failures else {},
-        "skipped_unknown_wnid": int(unknown.sum()), "skipped_empty_caption": int(empty.sum()),
+        "failed_top_errors": {
+            str(k): int(v) for k, v in failures["error_message"].value_counts().head(10).items()
+        }
+        if "error_message" in failures
+        else {},
+        "skipped_unknown_wnid": int(unknown.sum()),
+        "skipped_empty_caption": int(empty.sum()),
         "classes_nonempty": int(manifest["label"].nunique()),
     }
     return manifest, report

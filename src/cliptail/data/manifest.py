@@ -28,16 +28,23 @@ class ManifestError(ValueError):
     """A manifest does not follow the contract."""
 
 
-def validate(df: pd.DataFrame, num_classes: int | None = None, *, where: str = "manifest",
-             allow_empty_captions: bool = False) -> pd.DataFrame:
+def validate(
+    df: pd.DataFrame,
+    num_classes: int | None = None,
+    *,
+    where: str = "manifest",
+    allow_empty_captions: bool = False,
+) -> pd.DataFrame:
     """Check ``df`` against the contract and return it with canonical dtypes.
 
     Raises :class:`ManifestError` naming ``where`` and what is wrong.
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
-        raise ManifestError(f"{where}: missing required column(s) {missing}; "
-                            f"a manifest needs {list(REQUIRED_COLUMNS)}")
+        raise ManifestError(
+            f"{where}: missing required column(s) {missing}; "
+            f"a manifest needs {list(REQUIRED_COLUMNS)}"
+        )
     if df["image"].isna().any():
         raise ManifestError(f"{where}: {int(df['image'].isna().sum())} row(s) have no image")
     if df["label"].isna().any():
@@ -71,8 +78,12 @@ def read(path: str | os.PathLike, columns: Sequence[str] | None = None) -> pd.Da
     return df
 
 
-def write(path: str | os.PathLike, df: pd.DataFrame, num_classes: int | None = None,
-          allow_empty_captions: bool = False) -> pd.DataFrame:
+def write(
+    path: str | os.PathLike,
+    df: pd.DataFrame,
+    num_classes: int | None = None,
+    allow_empty_captions: bool = False,
+) -> pd.DataFrame:
     """Validate and write a manifest atomically; returns the validated frame."""
     df = validate(df, num_classes, where=str(path), allow_empty_captions=allow_empty_captions)
     io.write_parquet(path, df.reset_index(drop=True))
@@ -85,7 +96,9 @@ def class_counts(labels: Sequence[int] | pd.Series, num_classes: int) -> np.ndar
     return np.bincount(labels, minlength=num_classes)[:num_classes]
 
 
-def write_frequency_for(manifest: pd.DataFrame, classes: pd.DataFrame, path: str | os.PathLike) -> None:
+def write_frequency_for(
+    manifest: pd.DataFrame, classes: pd.DataFrame, path: str | os.PathLike
+) -> None:
     """Write the frequency file (authors' format) of ``manifest`` over every class of ``classes``."""
     counts = class_counts(manifest["label"], len(classes))
     io.write_frequency(path, classes["name"].tolist(), counts.tolist())

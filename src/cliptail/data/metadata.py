@@ -59,9 +59,11 @@ def pinned(path: str) -> PinnedFile:
     """The pinned entry of ``path``; ValueError naming the known folders if it is not released."""
     files = pinned_files()
     if path not in files:
-        raise ValueError(f"{path!r} is not a released metadata file (known: "
-                         f"{len(files)} files under freqs/, descriptors/, heads/ and "
-                         f"{IMAGENET100_TXT}; see src/cliptail/data/metadata_sha256.tsv)")
+        raise ValueError(
+            f"{path!r} is not a released metadata file (known: "
+            f"{len(files)} files under freqs/, descriptors/, heads/ and "
+            f"{IMAGENET100_TXT}; see src/cliptail/data/metadata_sha256.tsv)"
+        )
     return files[path]
 
 
@@ -70,22 +72,30 @@ def metadata_url(path: str, base_url: str = DEFAULT_BASE_URL) -> str:
     return base_url.rstrip("/") + "/" + urllib.parse.quote(path)
 
 
-def fetch_metadata_file(path: str, root: str | os.PathLike, base_url: str = DEFAULT_BASE_URL,
-                        **download_options) -> Path:
+def fetch_metadata_file(
+    path: str, root: str | os.PathLike, base_url: str = DEFAULT_BASE_URL, **download_options
+) -> Path:
     """Download one released file to ``<root>/<path>``, sha256-checked; return its local path."""
     entry = pinned(path)
-    return download(metadata_url(path, base_url), Path(root) / path, entry.sha256,
-                    **download_options)
+    return download(
+        metadata_url(path, base_url), Path(root) / path, entry.sha256, **download_options
+    )
 
 
-def fetch_metadata(root: str | os.PathLike, paths: list[str] | None = None,
-                   base_url: str = DEFAULT_BASE_URL, progress: bool = True,
-                   **download_options) -> list[Path]:
+def fetch_metadata(
+    root: str | os.PathLike,
+    paths: list[str] | None = None,
+    base_url: str = DEFAULT_BASE_URL,
+    progress: bool = True,
+    **download_options,
+) -> list[Path]:
     """Download ``paths`` (default: every released file) to ``root``; files already there and
     matching their hash are kept."""
     paths = list(pinned_files()) if paths is None else paths
-    return [fetch_metadata_file(p, root, base_url, progress=False, **download_options)
-            for p in tqdm(paths, desc="metadata", unit="file", disable=not progress)]
+    return [
+        fetch_metadata_file(p, root, base_url, progress=False, **download_options)
+        for p in tqdm(paths, desc="metadata", unit="file", disable=not progress)
+    ]
 
 
 def verify_metadata(root: str | os.PathLike, paths: list[str] | None = None) -> list[str]:
@@ -101,11 +111,14 @@ def verify_metadata(root: str | os.PathLike, paths: list[str] | None = None) -> 
 
 # --- readers of the ImageNet class files ---------------------------------------------------------
 
+
 def _read_json_object(path: Path) -> dict:
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found; fetch the authors' metadata first "
-                                f"(snakemake resources/metadata/{SYNSETS_JSON}, or "
-                                f"`cliptail sources metadata --out <root>`)")
+        raise FileNotFoundError(
+            f"{path} not found; fetch the authors' metadata first "
+            f"(snakemake resources/metadata/{SYNSETS_JSON}, or "
+            f"`cliptail sources metadata --out <root>`)"
+        )
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
 
@@ -115,8 +128,10 @@ def imagenet_synonyms(root: str | os.PathLike) -> dict[str, list[str]]:
     synonyms = _read_json_object(Path(root) / SYNSETS_JSON)
     wnids = list(synonyms)
     if wnids != sorted(wnids) or len(wnids) != NUM_IMAGENET_CLASSES:
-        raise ValueError(f"{Path(root) / SYNSETS_JSON}: expected {NUM_IMAGENET_CLASSES} wnids "
-                         "in sorted order; is it the released file?")
+        raise ValueError(
+            f"{Path(root) / SYNSETS_JSON}: expected {NUM_IMAGENET_CLASSES} wnids "
+            "in sorted order; is it the released file?"
+        )
     return synonyms
 
 
@@ -150,8 +165,12 @@ def imagenet100_indices(root: str | os.PathLike) -> list[int]:
     return indices
 
 
-def frequency_path(root: str | os.PathLike, dataset: str, concept_set: str = "imagenet",
-                   original_order: bool = True) -> Path:
+def frequency_path(
+    root: str | os.PathLike,
+    dataset: str,
+    concept_set: str = "imagenet",
+    original_order: bool = True,
+) -> Path:
     """Path of a released frequency file, e.g. ``freqs/class_frequency_incaps_imagenet_ori.txt``.
 
     Some controlled-study files have no concept-set part (``laionet_thresh0.7_ori``): pass
@@ -163,9 +182,16 @@ def frequency_path(root: str | os.PathLike, dataset: str, concept_set: str = "im
 
 # --- dataset folders ------------------------------------------------------------------------------
 
-def write_dataset_folder(out_dir: str | os.PathLike, df: pd.DataFrame, classes: pd.DataFrame,
-                         report: dict, source: dict, *, allow_empty_captions: bool = False
-                         ) -> pd.DataFrame:
+
+def write_dataset_folder(
+    out_dir: str | os.PathLike,
+    df: pd.DataFrame,
+    classes: pd.DataFrame,
+    report: dict,
+    source: dict,
+    *,
+    allow_empty_captions: bool = False,
+) -> pd.DataFrame:
     """Write a base dataset: ``manifest.parquet``, ``classes.tsv``, ``frequency.tsv`` (per-class
     counts over every class, authors' format), ``report.json`` (reader's report) and
     ``source.json`` (where the images are: ``image_root``, ``image_format`` files|webdataset).
@@ -175,12 +201,18 @@ def write_dataset_folder(out_dir: str | os.PathLike, df: pd.DataFrame, classes: 
     from cliptail.data import manifest
 
     out = Path(out_dir)
-    df = manifest.write(out / "manifest.parquet", df, num_classes=len(classes),
-                        allow_empty_captions=allow_empty_captions)
+    df = manifest.write(
+        out / "manifest.parquet",
+        df,
+        num_classes=len(classes),
+        allow_empty_captions=allow_empty_captions,
+    )
     write_classes_table(classes, out / "classes.tsv")
     manifest.write_frequency_for(df, classes, out / "frequency.tsv")
     counts = manifest.class_counts(df["label"], len(classes))
-    io.write_json(out / "report.json", {**report, "manifest_rows": len(df),
-                                        "classes_nonempty": int((counts > 0).sum())})
+    io.write_json(
+        out / "report.json",
+        {**report, "manifest_rows": len(df), "classes_nonempty": int((counts > 0).sum())},
+    )
     io.write_json(out / "source.json", {**source, "manifest_rows": len(df)})
     return df

@@ -24,8 +24,10 @@ def _metadata(args: argparse.Namespace) -> int:
         bad = metadata.verify_metadata(args.root)
         for path in bad:
             print(f"missing or changed: {path}")
-        print(f"{len(metadata.pinned_files()) - len(bad)} of {len(metadata.pinned_files())} "
-              f"metadata files verified in {args.root}")
+        print(
+            f"{len(metadata.pinned_files()) - len(bad)} of {len(metadata.pinned_files())} "
+            f"metadata files verified in {args.root}"
+        )
         return 1 if bad else 0
     files = metadata.fetch_metadata(args.root, base_url=args.base_url, retries=args.retries)
     print(f"{len(files)} metadata files in {args.root}")
@@ -45,8 +47,9 @@ def _locate(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("sources", help="fetch and check the real data sources",
-                                   description=__doc__.splitlines()[0])
+    parser = subparsers.add_parser(
+        "sources", help="fetch and check the real data sources", description=__doc__.splitlines()[0]
+    )
     sub = parser.add_subparsers(dest="sources_command", required=True, metavar="ACTION")
 
     p = sub.add_parser("metadata", help="download (or --verify) the authors' metadata")
@@ -65,6 +68,9 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("locate-imagenet", help="check an ImageNet train/val tree")
     p.add_argument("root")
-    p.add_argument("--metadata", default="resources/metadata",
-                   help="folder of the authors' metadata (for the class list)")
+    p.add_argument(
+        "--metadata",
+        default="resources/metadata",
+        help="folder of the authors' metadata (for the class list)",
+    )
     p.set_defaults(func=_locate)

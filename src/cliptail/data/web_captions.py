@@ -89,8 +89,11 @@ class PhraseMatcher:
         for token in tokens:
             for pid in self._by_token.get(token, ()):
                 c = self._classes[pid]
-                if (c not in found and self._tokens[pid] <= tokens
-                        and self._patterns[pid].search(text)):
+                if (
+                    c not in found
+                    and self._tokens[pid] <= tokens
+                    and self._patterns[pid].search(text)
+                ):
                     found.add(c)
         return sorted(found)
 
@@ -113,17 +116,24 @@ def clean_caption(text: str) -> str:
 
 # --- reading caption lists ------------------------------------------------------------------------
 
+
 def caption_format(path: str | os.PathLike) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
-        raise ValueError(f"{path}: unknown caption-list format {suffix!r}; use one of "
-                         f"{sorted(FORMATS)} (jsonl = one JSON object per line)")
+        raise ValueError(
+            f"{path}: unknown caption-list format {suffix!r}; use one of "
+            f"{sorted(FORMATS)} (jsonl = one JSON object per line)"
+        )
     return FORMATS[suffix]
 
 
-def iter_caption_batches(path: str | os.PathLike, image_column: str, caption_column: str,
-                         batch_size: int = BATCH_SIZE, skipped: Counter | None = None
-                         ) -> Iterator[tuple[list[int], list[str], list[str]]]:
+def iter_caption_batches(
+    path: str | os.PathLike,
+    image_column: str,
+    caption_column: str,
+    batch_size: int = BATCH_SIZE,
+    skipped: Counter | None = None,
+) -> Iterator[tuple[list[int], list[str], list[str]]]:
     """Batches ``(row positions, images, captions)`` of the usable rows of a caption list.
 
     Unusable rows are counted in ``skipped`` under ``bad_json``, ``missing_image`` or
@@ -132,8 +142,9 @@ def iter_caption_batches(path: str | os.PathLike, image_column: str, caption_col
     skipped = Counter() if skipped is None else skipped
     fmt = caption_format(path)
     offset = 0
-    for images, captions in _raw_batches(Path(path), fmt, image_column, caption_column,
-                                         batch_size, skipped):
+    for images, captions in _raw_batches(
+        Path(path), fmt, image_column, caption_column, batch_size, skipped
+    ):
         rows, keep_images, keep_captions = [], [], []
         for i, (image, caption) in enumerate(zip(images, captions, strict=True)):
             if not isinstance(image, str) or not image:
@@ -151,12 +162,15 @@ def iter_caption_batches(path: str | os.PathLike, image_column: str, caption_col
 def _require(path: Path, columns: Sequence[str], wanted: Sequence[str]) -> None:
     missing = [c for c in wanted if c not in columns]
     if missing:
-        raise ValueError(f"{path}: no column(s) {missing} (found {list(columns)[:10]}); set the "
-                         "image/caption column names of this source in the config")
+        raise ValueError(
+            f"{path}: no column(s) {missing} (found {list(columns)[:10]}); set the "
+            "image/caption column names of this source in the config"
+        )
 
 
-def _raw_batches(path: Path, fmt: str, image_column: str, caption_column: str, batch_size: int,
-                 skipped: Counter) -> Iterator[tuple[list, list]]:
+def _raw_batches(
+    path: Path, fmt: str, image_column: str, caption_column: str, batch_size: int, skipped: Counter
+) -> Iterator[tuple[list, list]]:
     wanted = [image_column, caption_column]
     if fmt == "parquet":
         import pyarrow.parquet as pq
@@ -169,8 +183,9 @@ def _raw_batches(path: Path, fmt: str, image_column: str, caption_column: str, b
         sep = "\t" if fmt == "tsv" else ","
         header = pd.read_csv(path, sep=sep, nrows=0).columns
         _require(path, header, wanted)
-        for chunk in pd.read_csv(path, sep=sep, usecols=wanted, dtype=str, keep_default_na=False,
-                                 chunksize=batch_size):
+        for chunk in pd.read_csv(
+            path, sep=sep, usecols=wanted, dtype=str, keep_default_na=False, chunksize=batch_size
+        ):
             yield chunk[image_column].tolist(), chunk[caption_column].tolist()
     else:
         images: list = []
@@ -217,9 +232,13 @@ PHRASE_SOURCES = ("wordnet", "descriptors")
 AMBIGUOUS_POLICIES = ("all", "drop")
 
 
-def class_phrases(wnids: Sequence[str], source: str = "wordnet", *,
-                  metadata_root: str | os.PathLike | None = None,
-                  wordnet_dir: str | os.PathLike | None = None) -> dict[str, list[str]]:
+def class_phrases(
+    wnids: Sequence[str],
+    source: str = "wordnet",
+    *,
+    metadata_root: str | os.PathLike | None = None,
+    wordnet_dir: str | os.PathLike | None = None,
+) -> dict[str, list[str]]:
     """wnid -> phrases: WordNet lemmas (``wordnet``) or the released synonyms (``descriptors``)."""
     if source == "wordnet":
         from cliptail.data.wordnet_defs import read_noun_synsets
@@ -235,10 +254,19 @@ def class_phrases(wnids: Sequence[str], source: str = "wordnet", *,
     raise ValueError(f"phrase source must be one of {list(PHRASE_SOURCES)}, got {source!r}")
 
 
-def read_web_cls(path: str | os.PathLike, classes: pd.DataFrame, phrases: dict[str, list[str]], *,
-                 ambiguous: str = "all", image_column: str = "filepath",
-                 caption_column: str = "caption", source: str = "web", processes: int = 1,
-                 batch_size: int = BATCH_SIZE, progress: bool = True) -> tuple[pd.DataFrame, dict]:
+def read_web_cls(
+    path: str | os.PathLike,
+    classes: pd.DataFrame,
+    phrases: dict[str, list[str]],
+    *,
+    ambiguous: str = "all",
+    image_column: str = "filepath",
+    caption_column: str = "caption",
+    source: str = "web",
+    processes: int = 1,
+    batch_size: int = BATCH_SIZE,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, dict]:
     """The -Cls manifest of a caption list and its report (see the module docstring).
 
     ``phrases``: wnid -> phrases (:func:`class_phrases`) for every class of ``classes``.
@@ -253,23 +281,30 @@ def read_web_cls(path: str | os.PathLike, classes: pd.DataFrame, phrases: dict[s
     skipped: Counter = Counter()
     pairs_row, pairs_label, images, captions = [], [], {}, {}
     usable = dropped = 0
-    pool = (multiprocessing.get_context("fork").Pool(processes, _init_worker, (matcher,))
-            if processes > 1 else None)
+    pool = (
+        multiprocessing.get_context("fork").Pool(processes, _init_worker, (matcher,))
+        if processes > 1
+        else None
+    )
     _init_worker(matcher)
     try:
         batches = iter_caption_batches(path, image_column, caption_column, batch_size, skipped)
-        bar = tqdm(desc=f"matching {Path(path).name}", unit="cap", disable=not progress,
-                   mininterval=5)
+        bar = tqdm(
+            desc=f"matching {Path(path).name}", unit="cap", disable=not progress, mininterval=5
+        )
         chunk = max(1, batch_size // max(processes, 1) // 4)
         for rows, batch_images, batch_captions in batches:
             usable += len(rows)
             if pool is not None:
-                parts = [batch_captions[i:i + chunk] for i in range(0, len(batch_captions), chunk)]
+                parts = [
+                    batch_captions[i : i + chunk] for i in range(0, len(batch_captions), chunk)
+                ]
                 matched = [m for part in pool.map(_match_batch, parts) for m in part]
             else:
                 matched = _match_batch(batch_captions)
-            for row, image, caption, labels in zip(rows, batch_images, batch_captions, matched,
-                                                   strict=True):
+            for row, image, caption, labels in zip(
+                rows, batch_images, batch_captions, matched, strict=True
+            ):
                 if len(labels) > 1 and ambiguous == "drop":
                     dropped += 1
                 elif labels:
@@ -283,8 +318,9 @@ def read_web_cls(path: str | os.PathLike, classes: pd.DataFrame, phrases: dict[s
         if pool is not None:
             pool.close()
             pool.join()
-    df = pd.DataFrame({"row": pd.array(pairs_row, dtype="int64"),
-                       "label": pd.array(pairs_label, dtype="int64")})
+    df = pd.DataFrame(
+        {"row": pd.array(pairs_row, dtype="int64"), "label": pd.array(pairs_label, dtype="int64")}
+    )
     df = df.sort_values(["label", "row"], kind="stable").reset_index(drop=True)
     df["image"] = df["row"].map(images)
     df["caption"] = df["row"].map(captions).map(clean_caption)

@@ -62,14 +62,16 @@ def parse_data_line(wnid: str, line: str) -> NounSynset:
         raise ValueError(f"WordNet line for {wnid} has no gloss: {line[:80]!r}")
     fields = columns.split()
     count = int(fields[3], 16)
-    lemmas = tuple(_SYNTACTIC_MARKER.sub("", fields[4 + 2 * i]).replace("_", " ")
-                   for i in range(count))
+    lemmas = tuple(
+        _SYNTACTIC_MARKER.sub("", fields[4 + 2 * i]).replace("_", " ") for i in range(count)
+    )
     definition = _QUOTED.sub("", gloss).strip().strip("; ")
     return NounSynset(wnid=wnid, lemmas=lemmas, definition=definition)
 
 
-def read_noun_synsets(wnids: Iterable[str], wordnet_dir: str | os.PathLike | None = None
-                      ) -> dict[str, NounSynset]:
+def read_noun_synsets(
+    wnids: Iterable[str], wordnet_dir: str | os.PathLike | None = None
+) -> dict[str, NounSynset]:
     """``{wnid: NounSynset}`` for noun wnids (``n`` + 8-digit offset), in the order given.
 
     Raises ValueError naming a wnid that is not a noun offset of this WordNet.
@@ -84,7 +86,9 @@ def read_noun_synsets(wnids: Iterable[str], wordnet_dir: str | os.PathLike | Non
             fh.seek(offset)
             line = fh.readline().decode("utf-8")
             if not line.startswith(wnid[1:] + " "):
-                raise ValueError(f"{wnid} is not a synset of {data_noun} (no line at byte "
-                                 f"{offset}); is this WordNet 3.0?")
+                raise ValueError(
+                    f"{wnid} is not a synset of {data_noun} (no line at byte "
+                    f"{offset}); is this WordNet 3.0?"
+                )
             out[wnid] = parse_data_line(wnid, line)
     return out

@@ -16,8 +16,12 @@ from cliptail.study import RUN_FACTORS
 IDENTITY_COLUMNS = ["study", "run", "evalset", "dataset", "preset"]
 
 
-def study_table(study: str, runs: Mapping[str, Mapping[str, Any]],
-                evaluations: Iterable[Mapping[str, Any]], preset: str) -> pd.DataFrame:
+def study_table(
+    study: str,
+    runs: Mapping[str, Mapping[str, Any]],
+    evaluations: Iterable[Mapping[str, Any]],
+    preset: str,
+) -> pd.DataFrame:
     """Join run factors with evaluation scalars.
 
     ``runs`` maps run name -> factors; ``evaluations`` are the evaluation JSON documents
@@ -29,9 +33,16 @@ def study_table(study: str, runs: Mapping[str, Mapping[str, Any]],
         if name not in runs:
             raise ValueError(f"evaluation of run {name!r} does not belong to study {study!r}")
         factors = dict(runs[name])
-        row = {"study": study, "run": name, "evalset": doc["evalset"], "dataset": doc["dataset"],
-               "preset": preset, **{k: factors.get(k) for k in RUN_FACTORS},
-               "n_train": doc["n_train"], **doc["scalars"]}
+        row = {
+            "study": study,
+            "run": name,
+            "evalset": doc["evalset"],
+            "dataset": doc["dataset"],
+            "preset": preset,
+            **{k: factors.get(k) for k in RUN_FACTORS},
+            "n_train": doc["n_train"],
+            **doc["scalars"],
+        }
         rows.append(row)
     df = pd.DataFrame(rows)
     if df.empty:
@@ -49,7 +60,11 @@ def combine(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:
     frames = [t for t in tables if not t.empty]
     if not frames:
         return pd.DataFrame(columns=IDENTITY_COLUMNS)
-    return pd.concat(frames, ignore_index=True).sort_values(["study", "run", "evalset"]).reset_index(drop=True)
+    return (
+        pd.concat(frames, ignore_index=True)
+        .sort_values(["study", "run", "evalset"])
+        .reset_index(drop=True)
+    )
 
 
 HEADLINE = ["top1", "rho_acc", "rho_pred"]

@@ -38,6 +38,7 @@ _CHUNK_ROWS = 4096
 
 # --- input handling -----------------------------------------------------------------------------
 
+
 def _to_numpy(x: Any) -> np.ndarray:
     """Return ``x`` as a numpy array; torch tensors are detached and copied to host memory."""
     if hasattr(x, "detach") and hasattr(x, "cpu"):
@@ -103,6 +104,7 @@ def _class_index(n: int) -> pd.RangeIndex:
 
 # --- accuracy -----------------------------------------------------------------------------------
 
+
 def confusion_matrix(targets: Any, preds: Any, num_classes: int) -> np.ndarray:
     """Confusion matrix ``K`` (C x C, int64): ``K[i, j]`` = samples of true class i predicted j."""
     if int(num_classes) < 1:
@@ -130,8 +132,9 @@ def per_class_metrics(confusion: Any) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         acc = np.where(support > 0, np.diag(k) / support, np.nan)
     npred = k.sum(axis=0).astype(np.int64)
-    return pd.DataFrame({"acc": acc.astype(np.float64), "npred": npred},
-                        index=_class_index(k.shape[0]))
+    return pd.DataFrame(
+        {"acc": acc.astype(np.float64), "npred": npred}, index=_class_index(k.shape[0])
+    )
 
 
 def top1(per_class: pd.DataFrame | Any) -> float:
@@ -199,6 +202,7 @@ def _nanmean(x: np.ndarray) -> float:
 
 
 # --- correlations -------------------------------------------------------------------------------
+
 
 def pearson(x: Any, y: Any) -> float:
     """Pearson r over the pairs where both values are finite (NaN if < 2 pairs or constant)."""
@@ -315,11 +319,15 @@ def binned_by_frequency(freq: Any, values: Any, bins: int | Sequence[float]) -> 
     rows = []
     for i, (lo, hi) in enumerate(zip(lows, highs, strict=True)):
         sel = v[(which == i) & np.isfinite(v)]
-        rows.append({
-            "bin_lo": float(lo), "bin_hi": float(hi), "n_classes": int(sel.size),
-            "mean": float(sel.mean()) if sel.size else float("nan"),
-            "std": float(sel.std()) if sel.size else float("nan"),
-        })
+        rows.append(
+            {
+                "bin_lo": float(lo),
+                "bin_hi": float(hi),
+                "n_classes": int(sel.size),
+                "mean": float(sel.mean()) if sel.size else float("nan"),
+                "std": float(sel.std()) if sel.size else float("nan"),
+            }
+        )
     return pd.DataFrame(rows, columns=["bin_lo", "bin_hi", "n_classes", "mean", "std"])
 
 
@@ -332,6 +340,7 @@ def _assign_bins(f: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 # --- neural collapse ----------------------------------------------------------------------------
+
 
 def _etf_deviation(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-row ``NC2`` and ``NC2nn`` of a set of K vectors (rows of ``vectors``, K >= 2).
@@ -404,9 +413,9 @@ def nc_metrics(
     buffer = np.empty((min(n, _CHUNK_ROWS), dim), dtype=np.float64)
     sums = np.zeros((num_classes, dim), dtype=np.float64)
     for start in range(0, n, _CHUNK_ROWS):
-        tc = t[start:start + _CHUNK_ROWS]
-        rows = buffer[:tc.shape[0]]
-        np.copyto(rows, h[start:start + _CHUNK_ROWS])
+        tc = t[start : start + _CHUNK_ROWS]
+        rows = buffer[: tc.shape[0]]
+        np.copyto(rows, h[start : start + _CHUNK_ROWS])
         onehot = scipy.sparse.csr_array(
             (np.ones(tc.shape[0]), (tc, np.arange(tc.shape[0]))), shape=(num_classes, tc.shape[0])
         )
@@ -433,8 +442,8 @@ def nc_metrics(
 
     within = np.zeros(num_classes, dtype=np.float64)
     for start in range(0, n, _CHUNK_ROWS):
-        tc = t[start:start + _CHUNK_ROWS]
-        z = np.subtract(h[start:start + _CHUNK_ROWS], means[tc], out=buffer[:tc.shape[0]])
+        tc = t[start : start + _CHUNK_ROWS]
+        z = np.subtract(h[start : start + _CHUNK_ROWS], means[tc], out=buffer[: tc.shape[0]])
         proj = z @ whiten
         within += np.bincount(tc, weights=np.einsum("ij,ij->i", proj, proj), minlength=num_classes)
 

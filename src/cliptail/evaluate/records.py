@@ -16,8 +16,18 @@ import pandas as pd
 
 from cliptail.evaluate import metrics
 
-PER_CLASS_COLUMNS = ["class", "name", "freq", "acc", "npred",
-                     "nc1", "nc2_m", "nc2nn_m", "nc2_w", "nc2nn_w"]
+PER_CLASS_COLUMNS = [
+    "class",
+    "name",
+    "freq",
+    "acc",
+    "npred",
+    "nc1",
+    "nc2_m",
+    "nc2nn_m",
+    "nc2_w",
+    "nc2nn_w",
+]
 NC_COLUMNS = ["nc1", "nc2_m", "nc2nn_m", "nc2_w", "nc2nn_w"]
 
 
@@ -40,13 +50,15 @@ def evaluation_records(
     confusion = metrics.confusion_matrix(targets, preds, num_classes)
     per_class = metrics.per_class_metrics(confusion)
     nc_table, nc_overall = metrics.nc_metrics(features, targets, classifier)
-    table = pd.DataFrame({
-        "class": np.arange(num_classes, dtype=np.int64),
-        "name": list(class_names),
-        "freq": freq,
-        "acc": per_class["acc"].to_numpy(),
-        "npred": per_class["npred"].to_numpy(),
-    })
+    table = pd.DataFrame(
+        {
+            "class": np.arange(num_classes, dtype=np.int64),
+            "name": list(class_names),
+            "freq": freq,
+            "acc": per_class["acc"].to_numpy(),
+            "npred": per_class["npred"].to_numpy(),
+        }
+    )
     for column in NC_COLUMNS:
         table[column] = nc_table[column].to_numpy()
 

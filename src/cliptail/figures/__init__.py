@@ -51,5 +51,20 @@ STEMS = {
     "fig19": "fig19_frozen_text",
 }
 
-__all__ = ["CAPTIONS", "STEMS", "fig03", "fig04a", "fig04b", "fig05", "fig06", "fig07a", "fig08",
-           "fig09b", "fig11", "fig15", "fig19", "save", "select_tail_runs"]
+__all__ = [
+    "CAPTIONS",
+    "STEMS",
+    "fig03",
+    "fig04a",
+    "fig04b",
+    "fig05",
+    "fig06",
+    "fig07a",
+    "fig08",
+    "fig09b",
+    "fig11",
+    "fig15",
+    "fig19",
+    "save",
+    "select_tail_runs",
+]

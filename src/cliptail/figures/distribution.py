@@ -12,17 +12,22 @@ from scipy.stats import gaussian_kde
 
 from cliptail.figures import plots, style, tables
 
-CAPTION_FIG04A = ("Class frequencies of the training-set variants ranked from the most to the "
-                  "least frequent class (log scale) and, where given, the densities of intra-class "
-                  "image-image similarity (lower = more diverse).")
-CAPTION_FIG04B = ("Top-1 accuracy and Corr. freq vs acc of CLIP and SL trained on the curated "
-                  "source and on the distribution-shifted web source at equal size.")
+CAPTION_FIG04A = (
+    "Class frequencies of the training-set variants ranked from the most to the "
+    "least frequent class (log scale) and, where given, the densities of intra-class "
+    "image-image similarity (lower = more diverse)."
+)
+CAPTION_FIG04B = (
+    "Top-1 accuracy and Corr. freq vs acc of CLIP and SL trained on the curated "
+    "source and on the distribution-shifted web source at equal size."
+)
 
 _DENSITY_POINTS = 256
 
 
-def fig04a(freqs: Mapping[str, np.ndarray],
-           similarities: Mapping[str, np.ndarray] | None = None) -> Figure:
+def fig04a(
+    freqs: Mapping[str, np.ndarray], similarities: Mapping[str, np.ndarray] | None = None
+) -> Figure:
     """Fig. 4a: ranked class frequencies per dataset variant and intra-class similarity densities.
 
     ``freqs`` maps a legend label to the per-class training counts of a variant (e.g.
@@ -49,8 +54,14 @@ def fig04a(freqs: Mapping[str, np.ndarray],
             empty = int((counts == 0).sum())
             legend = f"{name} ({empty} empty)" if empty else name
             positive = counts > 0
-            ax.plot(ranks[positive], counts[positive], linewidth=1.3,
-                    color=style.color(name, labels), label=legend, gid=f"freq:{name}")
+            ax.plot(
+                ranks[positive],
+                counts[positive],
+                linewidth=1.3,
+                color=style.color(name, labels),
+                label=legend,
+                gid=f"freq:{name}",
+            )
         ax.set_yscale("log")
         ax.set_xlabel(style.label("rank"))
         ax.set_ylabel(style.label("freq"))
@@ -71,8 +82,14 @@ def _densities(ax, similarities: Mapping[str, np.ndarray]) -> None:
             omitted.append(name)
             continue
         grid = np.linspace(values.min(), values.max(), _DENSITY_POINTS)
-        ax.plot(grid, gaussian_kde(values)(grid), linewidth=1.3, color=style.color(name, labels),
-                label=name, gid=f"density:{name}")
+        ax.plot(
+            grid,
+            gaussian_kde(values)(grid),
+            linewidth=1.3,
+            color=style.color(name, labels),
+            label=name,
+            gid=f"density:{name}",
+        )
     ax.set_xlabel(style.label("similarity"))
     ax.set_ylabel(style.label("density"))
     ax.set_title("(a) intra-class similarity")
@@ -87,9 +104,12 @@ def fig04b(table: pd.DataFrame, *, evalset: str | None = None) -> Figure:
     then web, other sources after), ``top1``, ``rho_acc`` and the family factors ``method``,
     ``text_tower``, ``head``, ``vocab_size``, ``vocab_weight``; seeds are averaged.
     """
-    rows = tables.one_evalset(table, evalset, "fig04b",
-                              ["source", "top1", "rho_acc", "text_tower", "head", "vocab_size",
-                               "vocab_weight"])
+    rows = tables.one_evalset(
+        table,
+        evalset,
+        "fig04b",
+        ["source", "top1", "rho_acc", "text_tower", "head", "vocab_size", "vocab_weight"],
+    )
     tables.only_varying(rows, ["source", *tables.FAMILY_FACTORS], "fig04b")
     where = plots.positions(rows["source"].tolist(), tuple(style.SOURCE_LABELS))
     with style.context():

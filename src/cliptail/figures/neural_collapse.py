@@ -11,9 +11,11 @@ from matplotlib.figure import Figure
 
 from cliptail.figures import plots, style, tables
 
-CAPTION_FIG07A = ("Spearman correlation, over classes, of each per-class neural-collapse metric "
-                  "with the class's accuracy (left) and with its training frequency (right), one "
-                  "row per run; blank cells are undefined.")
+CAPTION_FIG07A = (
+    "Spearman correlation, over classes, of each per-class neural-collapse metric "
+    "with the class's accuracy (left) and with its training frequency (right), one "
+    "row per run; blank cells are undefined."
+)
 
 #: Per-class NC metrics, in column order.
 NC_METRICS = ("nc1", "nc2_m", "nc2nn_m", "nc2_w", "nc2nn_w")
@@ -24,11 +26,16 @@ def nc_correlation_matrices(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFr
 
     Metrics without both columns are dropped; rows are labelled by :func:`plots.run_labels`.
     """
-    metrics = [m for m in NC_METRICS
-               if f"nc_rho_acc_{m}" in rows.columns and f"nc_rho_freq_{m}" in rows.columns]
+    metrics = [
+        m
+        for m in NC_METRICS
+        if f"nc_rho_acc_{m}" in rows.columns and f"nc_rho_freq_{m}" in rows.columns
+    ]
     if not metrics:
-        raise ValueError("fig07a: the table has no nc_rho_acc_<metric>/nc_rho_freq_<metric> "
-                         f"columns (metrics {list(NC_METRICS)}); rebuild it with cliptail.evaluate")
+        raise ValueError(
+            "fig07a: the table has no nc_rho_acc_<metric>/nc_rho_freq_<metric> "
+            f"columns (metrics {list(NC_METRICS)}); rebuild it with cliptail.evaluate"
+        )
     labelled = rows.assign(label=plots.run_labels(rows))
     columns = [f"nc_rho_{kind}_{m}" for kind in ("acc", "freq") for m in metrics]
     means = tables.seed_means(labelled, ["label"], columns).set_index("label")
@@ -45,26 +52,45 @@ def fig07a(table: pd.DataFrame, *, evalset: str | None = None) -> Figure:
     vocabulary and text-tower studies); rows are labelled by model family and the factors that
     vary between runs; seeds are averaged. Undefined (NaN) correlations are blank cells.
     """
-    rows = tables.one_evalset(table, evalset, "fig07a",
-                              ["text_tower", "head", "vocab_size", "vocab_weight"])
+    rows = tables.one_evalset(
+        table, evalset, "fig07a", ["text_tower", "head", "vocab_size", "vocab_weight"]
+    )
     acc, freq = nc_correlation_matrices(rows)
     height = 1.4 + 0.24 * len(acc)
     with style.context():
         fig, axes = style.new_figure(1, 2, size=(3.6, height))
-        for i, (ax, matrix, title) in enumerate(zip(axes[0], (acc, freq),
-                                                    ("Corr. with acc", "Corr. with freq"),
-                                                    strict=True)):
+        for i, (ax, matrix, title) in enumerate(
+            zip(axes[0], (acc, freq), ("Corr. with acc", "Corr. with freq"), strict=True)
+        ):
             with warnings.catch_warnings():
                 # seaborn 0.13 calls Colormap.set_bad, which matplotlib 3.11 marks as pending removal
                 warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
-                sns.heatmap(matrix.astype(np.float64), ax=ax, vmin=-1, vmax=1, center=0,
-                            cmap="vlag", annot=True, fmt=".2f", annot_kws={"fontsize": 6.5},
-                            cbar=i == 1, yticklabels=i == 0, linewidths=0.5, linecolor="white")
+                sns.heatmap(
+                    matrix.astype(np.float64),
+                    ax=ax,
+                    vmin=-1,
+                    vmax=1,
+                    center=0,
+                    cmap="vlag",
+                    annot=True,
+                    fmt=".2f",
+                    annot_kws={"fontsize": 6.5},
+                    cbar=i == 1,
+                    yticklabels=i == 0,
+                    linewidths=0.5,
+                    linecolor="white",
+                )
             ax.set_title(title)
             ax.set_xlabel("")
             ax.set_ylabel("")
             ax.tick_params(axis="x", rotation=0)
         if acc.isna().to_numpy().any() or freq.isna().to_numpy().any():
-            fig.text(0.01, 0.0, "blank cells: undefined (constant values)", fontsize=style.NOTE_SIZE,
-                     color="0.35", gid="note")
+            fig.text(
+                0.01,
+                0.0,
+                "blank cells: undefined (constant values)",
+                fontsize=style.NOTE_SIZE,
+                color="0.35",
+                gid="note",
+            )
     return fig

@@ -7,9 +7,11 @@ from matplotlib.figure import Figure
 
 from cliptail.figures import plots, style, tables
 
-CAPTION_FIG06 = ("Corr. freq vs acc, Corr. freq vs #pred and top-1 accuracy on the evaluation "
-                 "concepts when training on those concepts only, on all concepts at the same "
-                 "size, and on all concepts with all their data.")
+CAPTION_FIG06 = (
+    "Corr. freq vs acc, Corr. freq vs #pred and top-1 accuracy on the evaluation "
+    "concepts when training on those concepts only, on all concepts at the same "
+    "size, and on all concepts with all their data."
+)
 
 PANELS = ("rho_acc", "rho_pred", "top1")
 
@@ -20,9 +22,12 @@ def fig06(table: pd.DataFrame, *, evalset: str | None = None) -> Figure:
     Reads the ``open_world`` study rows of one evaluation set; x is the ``classes`` factor in that
     order (other values after), one line per model family, seeds averaged.
     """
-    rows = tables.one_evalset(table, evalset, "fig06",
-                              ["classes", *PANELS, "text_tower", "head", "vocab_size",
-                               "vocab_weight"])
+    rows = tables.one_evalset(
+        table,
+        evalset,
+        "fig06",
+        ["classes", *PANELS, "text_tower", "head", "vocab_size", "vocab_weight"],
+    )
     tables.only_varying(rows, ["classes", *tables.FAMILY_FACTORS], "fig06")
     where = plots.positions(rows["classes"].tolist(), style.CLASSES_ORDER)
     with style.context():

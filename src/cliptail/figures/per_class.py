@@ -18,12 +18,16 @@ from matplotlib.figure import Figure
 from cliptail.evaluate import metrics
 from cliptail.figures import style, tables
 
-CAPTION_FIG11 = ("Per-class accuracy and number of predictions against training frequency "
-                 "(log scale; classes never seen in training at f = 0), with Pearson r on the "
-                 "frequency, Pearson r on log(1 + frequency) and Spearman rho in each panel.")
-CAPTION_FIG15 = ("Mean and standard deviation of per-class accuracy and number of predictions "
-                 "over log-spaced training-frequency bins (classes never seen in training form "
-                 "their own bin at f = 0).")
+CAPTION_FIG11 = (
+    "Per-class accuracy and number of predictions against training frequency "
+    "(log scale; classes never seen in training at f = 0), with Pearson r on the "
+    "frequency, Pearson r on log(1 + frequency) and Spearman rho in each panel."
+)
+CAPTION_FIG15 = (
+    "Mean and standard deviation of per-class accuracy and number of predictions "
+    "over log-spaced training-frequency bins (classes never seen in training form "
+    "their own bin at f = 0)."
+)
 
 #: Where a training count of 0 is drawn on a log frequency axis.
 ZERO_POSITION = 0.5
@@ -34,9 +38,11 @@ def correlations(freq: np.ndarray, values: np.ndarray) -> dict[str, float]:
     """Pearson r on f, Pearson r on log(1 + f) and Spearman rho of a per-class value with f,
     over the classes where the value is finite."""
     f = np.asarray(freq, dtype=np.float64)
-    return {"pearson": metrics.pearson(f, values),
-            "pearson_log": metrics.pearson(np.log1p(f), values),
-            "spearman": metrics.spearman(f, values)}
+    return {
+        "pearson": metrics.pearson(f, values),
+        "pearson_log": metrics.pearson(np.log1p(f), values),
+        "spearman": metrics.spearman(f, values),
+    }
 
 
 def _fmt(value: float) -> str:
@@ -75,25 +81,47 @@ def fig11(per_class: Mapping[str, pd.DataFrame]) -> Figure:
                 keep = np.isfinite(y)
                 seen = keep & (f > 0)
                 unseen = keep & (f == 0)
-                ax.scatter(f[seen], y[seen], s=8, alpha=0.6, color=colour, linewidths=0,
-                           gid=f"classes:{name}")
+                ax.scatter(
+                    f[seen],
+                    y[seen],
+                    s=8,
+                    alpha=0.6,
+                    color=colour,
+                    linewidths=0,
+                    gid=f"classes:{name}",
+                )
                 if unseen.any():
-                    ax.scatter(np.full(unseen.sum(), ZERO_POSITION), y[unseen], s=10,
-                               facecolors="none", edgecolors=colour, linewidths=0.8,
-                               gid=f"unseen:{name}")
+                    ax.scatter(
+                        np.full(unseen.sum(), ZERO_POSITION),
+                        y[unseen],
+                        s=10,
+                        facecolors="none",
+                        edgecolors=colour,
+                        linewidths=0.8,
+                        gid=f"unseen:{name}",
+                    )
                     ax.axvline(ZERO_POSITION, color="0.7", linewidth=0.6, linestyle=":")
                 ax.set_xscale("log")
                 r = correlations(f, record[ycol].to_numpy(dtype=np.float64))
-                ax.text(0.02, 0.98,
-                        f"Pearson r {_fmt(r['pearson'])}\nPearson r (log) {_fmt(r['pearson_log'])}"
-                        f"\nSpearman ρ {_fmt(r['spearman'])}",
-                        transform=ax.transAxes, ha="left", va="top", fontsize=7, gid="stats")
+                ax.text(
+                    0.02,
+                    0.98,
+                    f"Pearson r {_fmt(r['pearson'])}\nPearson r (log) {_fmt(r['pearson_log'])}"
+                    f"\nSpearman ρ {_fmt(r['spearman'])}",
+                    transform=ax.transAxes,
+                    ha="left",
+                    va="top",
+                    fontsize=7,
+                    gid="stats",
+                )
                 if (~keep).any():
                     tables.add_note(ax, f"{int((~keep).sum())} classes without a value omitted")
                 if row == 0:
                     ax.set_title(name)
                 else:
-                    ax.set_xlabel(style.label("freq") + (" (f = 0 at 0.5)" if (f == 0).any() else ""))
+                    ax.set_xlabel(
+                        style.label("freq") + (" (f = 0 at 0.5)" if (f == 0).any() else "")
+                    )
                 if col == 0:
                     ax.set_ylabel(style.label(ycol))
     return fig
@@ -126,8 +154,9 @@ def binned(per_class: Mapping[str, pd.DataFrame], bins: int | Sequence[float]) -
     frames = []
     for name, record in per_class.items():
         for quantity in QUANTITIES:
-            b = metrics.binned_by_frequency(record["freq"].to_numpy(), record[quantity].to_numpy(),
-                                            edges)
+            b = metrics.binned_by_frequency(
+                record["freq"].to_numpy(), record[quantity].to_numpy(), edges
+            )
             b.insert(0, "quantity", quantity)
             b.insert(0, "label", name)
             frames.append(b)
@@ -155,10 +184,17 @@ def fig15(per_class: Mapping[str, pd.DataFrame], bins: int | Sequence[float] = 1
             for name in labels:
                 b = table[(table["label"] == name) & (table["quantity"] == quantity)]
                 b = b[b["n_classes"] > 0]
-                bars = ax.errorbar(b["x"], style.shown(quantity, b["mean"]),
-                                   yerr=style.shown(quantity, b["std"]), marker="o", markersize=4,
-                                   capsize=2, linewidth=1.2, color=style.color(name, labels),
-                                   label=name)
+                bars = ax.errorbar(
+                    b["x"],
+                    style.shown(quantity, b["mean"]),
+                    yerr=style.shown(quantity, b["std"]),
+                    marker="o",
+                    markersize=4,
+                    capsize=2,
+                    linewidth=1.2,
+                    color=style.color(name, labels),
+                    label=name,
+                )
                 bars.lines[0].set_gid(f"binned:{name}")
             ax.set_xscale("log")
             ax.set_xlabel(style.label("freq") + " (bin centre)")

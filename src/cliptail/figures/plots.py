@@ -40,8 +40,15 @@ def categorical_axis(ax, where: Mapping[Any, float], names: Mapping[Any, str]) -
     ax.set_xlim(min(where.values()) - 0.4, max(where.values()) + 0.4)
 
 
-def family_lines(ax, rows: pd.DataFrame, *, key: str, ycol: str, xcol: str | None = None,
-                 where: Mapping[Any, float] | None = None) -> list[str]:
+def family_lines(
+    ax,
+    rows: pd.DataFrame,
+    *,
+    key: str,
+    ycol: str,
+    xcol: str | None = None,
+    where: Mapping[Any, float] | None = None,
+) -> list[str]:
     """One marked line per family of ``ycol`` against a factor ``key``.
 
     Points are seed means per (family, key). The x coordinate is the mean of the numeric column
@@ -54,14 +61,25 @@ def family_lines(ax, rows: pd.DataFrame, *, key: str, ycol: str, xcol: str | Non
     omitted: list[str] = []
     for name in names:
         pts = means[means["family"] == name]
-        x = (pts[xcol].to_numpy(dtype=np.float64) if xcol is not None
-             else np.array([where[v] for v in pts[key]], dtype=np.float64))
+        x = (
+            pts[xcol].to_numpy(dtype=np.float64)
+            if xcol is not None
+            else np.array([where[v] for v in pts[key]], dtype=np.float64)
+        )
         order = np.argsort(x, kind="stable")
         pts, x = pts.iloc[order], x[order]
         y = style.shown(ycol, pts[ycol])
         keep = tables.finite(x, y)
-        ax.plot(x[keep], y[keep], marker="o", markersize=4, linewidth=1.2,
-                color=style.color(name, names), label=name, gid=f"line:{name}")
+        ax.plot(
+            x[keep],
+            y[keep],
+            marker="o",
+            markersize=4,
+            linewidth=1.2,
+            color=style.color(name, names),
+            label=name,
+            gid=f"line:{name}",
+        )
         omitted += [f"{name} @ {k}" for k in pts[key][~keep]]
     return omitted
 
@@ -85,8 +103,11 @@ def run_labels(rows: pd.DataFrame) -> list[str]:
     Factors the row's method ignores (:data:`tables.IGNORED`, e.g. the caption of an SL run) and
     missing factors are not shown.
     """
-    varying = [f for f in LABEL_FACTORS
-               if f in rows.columns and rows[f].astype(object).dropna().nunique() > 1]
+    varying = [
+        f
+        for f in LABEL_FACTORS
+        if f in rows.columns and rows[f].astype(object).dropna().nunique() > 1
+    ]
     labels = []
     for record in rows.to_dict("records"):
         parts = [style.family(record, with_vocab=True)]

@@ -15,16 +15,28 @@ from matplotlib.figure import Figure
 
 from cliptail.figures import style, tables
 
-CAPTION_FIG03 = ("Robustness of CLIP trained on the nine caption types (ordered by "
-                 "descriptiveness) and of SL with subsampled vocabularies (K), both from random "
-                 "initialisation: (a) Corr. freq vs #pred and (b) top-1 accuracy against Corr. freq "
-                 "vs acc, with a linear fit per family.")
-CAPTION_FIG19 = ("As Fig. 3 with a frozen pre-trained text tower for CLIP and frozen text-derived "
-                 "prototypes for SL: (a) Corr. freq vs #pred and (b) top-1 accuracy against Corr. "
-                 "freq vs acc, with a linear fit per family.")
+CAPTION_FIG03 = (
+    "Robustness of CLIP trained on the nine caption types (ordered by "
+    "descriptiveness) and of SL with subsampled vocabularies (K), both from random "
+    "initialisation: (a) Corr. freq vs #pred and (b) top-1 accuracy against Corr. freq "
+    "vs acc, with a linear fit per family."
+)
+CAPTION_FIG19 = (
+    "As Fig. 3 with a frozen pre-trained text tower for CLIP and frozen text-derived "
+    "prototypes for SL: (a) Corr. freq vs #pred and (b) top-1 accuracy against Corr. "
+    "freq vs acc, with a linear fit per family."
+)
 
-_COLUMNS = ["rho_acc", "rho_pred", "top1", "caption", "text_tower", "head", "vocab_size",
-            "vocab_weight"]
+_COLUMNS = [
+    "rho_acc",
+    "rho_pred",
+    "top1",
+    "caption",
+    "text_tower",
+    "head",
+    "vocab_size",
+    "vocab_weight",
+]
 _METRICS = ["rho_acc", "rho_pred", "top1"]
 
 
@@ -51,7 +63,9 @@ def fig19(table: pd.DataFrame, *, evalset: str | None = None) -> Figure:
 def clip_points(rows: pd.DataFrame, tower: str) -> pd.DataFrame:
     """Seed means of the CLIP runs with ``tower``, one row per caption type in descriptiveness
     order (unknown types last, alphabetically), with a ``label`` column."""
-    clip = rows[tables.is_value(rows["method"], "clip") & tables.is_value(rows["text_tower"], tower)]
+    clip = rows[
+        tables.is_value(rows["method"], "clip") & tables.is_value(rows["text_tower"], tower)
+    ]
     points = tables.seed_means(clip, ["caption"], _METRICS)
     order = {c: i for i, c in enumerate(style.CAPTION_ORDER)}
     points["_order"] = [order.get(c, len(order)) for c in points["caption"]]
@@ -66,15 +80,23 @@ def sl_points(rows: pd.DataFrame, head: str) -> pd.DataFrame:
     sl = rows[tables.is_value(rows["method"], "sl") & tables.is_value(rows["head"], head)]
     size = sl["vocab_size"].astype(object).fillna("full").astype(str)
     # the sampling weight means nothing for the full vocabulary
-    weight = sl["vocab_weight"].astype(object).fillna("linear").astype(str).where(size != "full",
-                                                                                  "linear")
+    weight = (
+        sl["vocab_weight"]
+        .astype(object)
+        .fillna("linear")
+        .astype(str)
+        .where(size != "full", "linear")
+    )
     sl = sl.assign(vocab_size=size, vocab_weight=weight)
     points = tables.seed_means(sl, ["vocab_size", "vocab_weight"], _METRICS)
     full = points["vocab_size"] == "full"
     size = np.where(full, np.inf, pd.to_numeric(points["vocab_size"].where(~full), errors="coerce"))
-    points = (points.assign(_size=size)
-              .sort_values(["_size", "vocab_weight"], ascending=[False, True])
-              .drop(columns="_size").reset_index(drop=True))
+    points = (
+        points.assign(_size=size)
+        .sort_values(["_size", "vocab_weight"], ascending=[False, True])
+        .drop(columns="_size")
+        .reset_index(drop=True)
+    )
     points["label"] = [
         "full" if k == "full" else f"K={k}" + ("" if w == "linear" else f" {w}")
         for k, w in zip(points["vocab_size"], points["vocab_weight"], strict=True)
@@ -92,8 +114,9 @@ def linear_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
     return float(slope), float(intercept)
 
 
-def _families_figure(table: pd.DataFrame, variant: str, evalset: str | None, figure: str,
-                     title: str) -> Figure:
+def _families_figure(
+    table: pd.DataFrame, variant: str, evalset: str | None, figure: str, title: str
+) -> Figure:
     rows = tables.one_evalset(table, evalset, figure, _COLUMNS)
     clip = tables.is_value(rows["method"], "clip") & tables.is_value(rows["text_tower"], variant)
     sl = tables.is_value(rows["method"], "sl") & tables.is_value(rows["head"], variant)
@@ -105,8 +128,10 @@ def _families_figure(table: pd.DataFrame, variant: str, evalset: str | None, fig
     }
     families = {name: pts for name, pts in families.items() if len(pts)}
     if not families:
-        raise ValueError(f"{figure}: no CLIP runs with text_tower={variant!r} and no SL runs with "
-                         f"head={variant!r} in the table; check the studies it was built from")
+        raise ValueError(
+            f"{figure}: no CLIP runs with text_tower={variant!r} and no SL runs with "
+            f"head={variant!r} in the table; check the studies it was built from"
+        )
     with style.context():
         fig, axes = style.new_figure(1, 2)
         for ax, (panel, ycol) in zip(axes[0], (("(a)", "rho_pred"), ("(b)", "top1")), strict=True):
@@ -130,12 +155,20 @@ def _plot_family(ax, name: str, pts: pd.DataFrame, ycol: str) -> list[str]:
     colour = style.color(name)
     ax.scatter(x[keep], y[keep], color=colour, label=name, s=22, zorder=3, gid=f"points:{name}")
     for text, xi, yi in zip(pts["label"][keep], x[keep], y[keep], strict=True):
-        ax.annotate(text, (xi, yi), textcoords="offset points", xytext=(3, 3), fontsize=6.5,
-                    color=colour)
+        ax.annotate(
+            text, (xi, yi), textcoords="offset points", xytext=(3, 3), fontsize=6.5, color=colour
+        )
     fit = linear_fit(x, y)
     if fit is not None:
         slope, intercept = fit
         xs = np.array([x[keep].min(), x[keep].max()])
-        ax.plot(xs, slope * xs + intercept, color=colour, linestyle="--", linewidth=1,
-                label=f"{name}: linear fit", gid=f"fit:{name}")
+        ax.plot(
+            xs,
+            slope * xs + intercept,
+            color=colour,
+            linestyle="--",
+            linewidth=1,
+            label=f"{name}: linear fit",
+            gid=f"fit:{name}",
+        )
     return [f"{name.split(' ')[0]} {t}" for t in pts["label"][~keep]]

@@ -7,9 +7,11 @@ from matplotlib.figure import Figure
 
 from cliptail.figures import plots, style, tables
 
-CAPTION_FIG05 = ("Top-1 accuracy, Corr. freq vs acc, NC1 and NC2 of the class means against the "
-                 "number of training images (log2 scale), one line per CLIP text tower (and SL "
-                 "head where present).")
+CAPTION_FIG05 = (
+    "Top-1 accuracy, Corr. freq vs acc, NC1 and NC2 of the class means against the "
+    "number of training images (log2 scale), one line per CLIP text tower (and SL "
+    "head where present)."
+)
 
 #: Panels of Fig. 5, row-major.
 PANELS = ("top1", "rho_acc", "nc1", "nc2_m")
@@ -22,9 +24,12 @@ def fig05(table: pd.DataFrame, *, evalset: str | None = None) -> Figure:
     ``text_tower``, SL per ``head``/vocabulary, a single marker when a family has one scale).
     Points are seed means per (family, ``scale``) placed at the mean ``n_train``.
     """
-    rows = tables.one_evalset(table, evalset, "fig05",
-                              ["scale", "n_train", *PANELS, "text_tower", "head", "vocab_size",
-                               "vocab_weight"])
+    rows = tables.one_evalset(
+        table,
+        evalset,
+        "fig05",
+        ["scale", "n_train", *PANELS, "text_tower", "head", "vocab_size", "vocab_weight"],
+    )
     tables.only_varying(rows, ["scale", *tables.FAMILY_FACTORS], "fig05")
     with style.context():
         fig, axes = style.new_figure(2, 2, sharex=True)

@@ -21,8 +21,15 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-FONT_SIZES = {"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "xtick.labelsize": 8,
-              "ytick.labelsize": 8, "legend.fontsize": 7.5, "legend.title_fontsize": 8}
+FONT_SIZES = {
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 7.5,
+    "legend.title_fontsize": 8,
+}
 NOTE_SIZE = 7
 #: Width of one panel in inches (the figure width is panels x this).
 PANEL_SIZE = (3.2, 2.8)
@@ -59,18 +66,36 @@ PERCENT = frozenset({"top1", "top5", "tail_acc", "head_acc", "acc"})
 
 #: The nine caption types of Fig. 3, least to most descriptive (= cliptail.curate.captions.
 #: CAPTION_TYPES, not imported from there to keep figures free of open_clip/torch).
-CAPTION_ORDER = ("class_templates", "synset_templates", "description", "title", "tags",
-                 "title_description", "tags_description", "title_tags", "full")
+CAPTION_ORDER = (
+    "class_templates",
+    "synset_templates",
+    "description",
+    "title",
+    "tags",
+    "title_description",
+    "tags_description",
+    "title_tags",
+    "full",
+)
 CAPTION_LABELS = {
-    "class_templates": "class tmpl.", "synset_templates": "synset tmpl.", "description": "desc.",
-    "title": "title", "tags": "tags", "title_description": "title+desc.",
-    "tags_description": "tags+desc.", "title_tags": "title+tags", "full": "full",
+    "class_templates": "class tmpl.",
+    "synset_templates": "synset tmpl.",
+    "description": "desc.",
+    "title": "title",
+    "tags": "tags",
+    "title_description": "title+desc.",
+    "tags_description": "tags+desc.",
+    "title_tags": "title+tags",
+    "full": "full",
 }
 
 SOURCE_LABELS = {"curated": "curated", "web": "web (shifted)"}
 CLASSES_ORDER = ("eval", "all_matched", "all")
-CLASSES_LABELS = {"eval": "eval concepts", "all_matched": "+open-world\n(size-matched)",
-                  "all": "+open-world\n(all data)"}
+CLASSES_LABELS = {
+    "eval": "eval concepts",
+    "all_matched": "+open-world\n(size-matched)",
+    "all": "+open-world\n(all data)",
+}
 
 #: Base colours of the families (seaborn "colorblind" palette).
 _PALETTE = sns.color_palette("colorblind", 10)
@@ -88,14 +113,25 @@ _EXTRA_COLORS = [_PALETTE[i] for i in (3, 9, 5, 6, 8, 7)]
 @contextlib.contextmanager
 def context() -> Iterator[None]:
     """Apply the cliptail style (seaborn white grid, font sizes) while building a figure."""
-    rc = {**sns.axes_style("whitegrid"), **FONT_SIZES, "pdf.fonttype": 42,
-          "axes.spines.top": False, "axes.spines.right": False}
+    rc = {
+        **sns.axes_style("whitegrid"),
+        **FONT_SIZES,
+        "pdf.fonttype": 42,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
     with matplotlib.rc_context(rc):
         yield
 
 
-def new_figure(nrows: int, ncols: int, *, sharex: bool = False, sharey: bool = False,
-               size: tuple[float, float] = PANEL_SIZE) -> tuple[Figure, np.ndarray]:
+def new_figure(
+    nrows: int,
+    ncols: int,
+    *,
+    sharex: bool = False,
+    sharey: bool = False,
+    size: tuple[float, float] = PANEL_SIZE,
+) -> tuple[Figure, np.ndarray]:
     """A figure with an ``nrows x ncols`` grid of panels (always a 2-d array of axes)."""
     fig = Figure(figsize=(size[0] * ncols, size[1] * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, sharex=sharex, sharey=sharey, squeeze=False)
@@ -176,5 +212,10 @@ def figure_legend(fig: Figure, max_columns: int = 4) -> None:
         for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
             entries.setdefault(text, handle)
     if entries:
-        fig.legend(list(entries.values()), list(entries), loc="outside lower center",
-                   frameon=False, ncols=min(len(entries), max_columns))
+        fig.legend(
+            list(entries.values()),
+            list(entries),
+            loc="outside lower center",
+            frameon=False,
+            ncols=min(len(entries), max_columns),
+        )

@@ -19,12 +19,15 @@ def require(table: pd.DataFrame, columns: Iterable[str], figure: str) -> None:
     """Fail with one clear message when ``table`` lacks columns ``figure`` reads."""
     missing = [c for c in columns if c not in table.columns]
     if missing:
-        raise ValueError(f"{figure}: the table lacks column(s) {missing}; pass a study table "
-                         f"(results/tables/studies/<study>.parquet or results/tables/runs.parquet)")
+        raise ValueError(
+            f"{figure}: the table lacks column(s) {missing}; pass a study table "
+            f"(results/tables/studies/<study>.parquet or results/tables/runs.parquet)"
+        )
 
 
-def one_evalset(table: pd.DataFrame, evalset: str | None, figure: str,
-                columns: Iterable[str] = ()) -> pd.DataFrame:
+def one_evalset(
+    table: pd.DataFrame, evalset: str | None, figure: str, columns: Iterable[str] = ()
+) -> pd.DataFrame:
     """Rows of one evaluation set, one per run.
 
     ``evalset`` None accepts a table that holds a single evaluation set. Raises ValueError when
@@ -34,24 +37,39 @@ def one_evalset(table: pd.DataFrame, evalset: str | None, figure: str,
     present = sorted(table["evalset"].dropna().unique().tolist())
     if evalset is None:
         if len(present) > 1:
-            raise ValueError(f"{figure}: the table holds evaluation sets {present}; "
-                             f"choose one with evalset=...")
+            raise ValueError(
+                f"{figure}: the table holds evaluation sets {present}; choose one with evalset=..."
+            )
         evalset = present[0] if present else None
     rows = table[table["evalset"] == evalset] if evalset is not None else table.iloc[0:0]
     if rows.empty:
-        raise ValueError(f"{figure}: no rows for evaluation set {evalset!r} "
-                         f"(the table holds {present}); run the study first")
+        raise ValueError(
+            f"{figure}: no rows for evaluation set {evalset!r} "
+            f"(the table holds {present}); run the study first"
+        )
     return rows.drop_duplicates(["run", "evalset"]).reset_index(drop=True)
 
 
 #: Factors of a run apart from its seed (cliptail.study.RUN_FACTORS without ``method``/``seed``).
-FACTORS = ("source", "caption", "scale", "classes", "trim_k", "trim_ceil", "text_tower", "head",
-           "vocab_size", "vocab_weight")
+FACTORS = (
+    "source",
+    "caption",
+    "scale",
+    "classes",
+    "trim_k",
+    "trim_ceil",
+    "text_tower",
+    "head",
+    "vocab_size",
+    "vocab_weight",
+)
 #: Factors that name a model family (one legend entry per family).
 FAMILY_FACTORS = ("text_tower", "head", "vocab_size", "vocab_weight")
 #: Factors a method ignores (cliptail.study.normalise_factors); their entries carry no meaning.
-IGNORED = {"clip": frozenset({"head", "vocab_size", "vocab_weight"}),
-           "sl": frozenset({"caption", "text_tower"})}
+IGNORED = {
+    "clip": frozenset({"head", "vocab_size", "vocab_weight"}),
+    "sl": frozenset({"caption", "text_tower"}),
+}
 
 
 def only_varying(rows: pd.DataFrame, allowed: Iterable[str], figure: str) -> None:
@@ -66,8 +84,10 @@ def only_varying(rows: pd.DataFrame, allowed: Iterable[str], figure: str) -> Non
         shown = [f for f in FACTORS if f not in allowed | ignored and f in group.columns]
         varying = [f for f in shown if group[f].astype(object).nunique(dropna=False) > 1]
         if varying:
-            raise ValueError(f"{figure}: the {method} runs differ in {varying}, which this figure "
-                             f"does not show; pass only the rows of the study it plots")
+            raise ValueError(
+                f"{figure}: the {method} runs differ in {varying}, which this figure "
+                f"does not show; pass only the rows of the study it plots"
+            )
 
 
 def is_value(series: pd.Series, value) -> pd.Series:
@@ -99,8 +119,17 @@ def add_note(ax, text: str) -> None:
     """A small grey note in the lower left corner of a panel (e.g. which points are omitted);
     a further note goes above the previous ones."""
     stacked = sum(1 for t in ax.texts if t.get_gid() == "note")
-    ax.text(0.02, 0.02 + 0.07 * stacked, text, transform=ax.transAxes, fontsize=style.NOTE_SIZE,
-            color="0.35", ha="left", va="bottom", gid="note")
+    ax.text(
+        0.02,
+        0.02 + 0.07 * stacked,
+        text,
+        transform=ax.transAxes,
+        fontsize=style.NOTE_SIZE,
+        color="0.35",
+        ha="left",
+        va="bottom",
+        gid="note",
+    )
 
 
 def omitted_note(ax, labels: Sequence[str], why: str = "undefined") -> None:

@@ -19,11 +19,15 @@ from cliptail.curate.subsets import tail_classes as rarest_classes
 from cliptail.evaluate import metrics
 from cliptail.figures import plots, style, tables
 
-CAPTION_FIG08 = ("Accuracy on the k trimmed tail classes and on the remaining head & mid classes "
-                 "when the k rarest classes keep one (1-shot) or no (0-shot) training image; "
-                 "dashed: the untrimmed model on the same classes.")
-CAPTION_FIG09B = ("Per-class accuracy and number of predictions on the trimmed tail classes "
-                  "(0-shot) for each model.")
+CAPTION_FIG08 = (
+    "Accuracy on the k trimmed tail classes and on the remaining head & mid classes "
+    "when the k rarest classes keep one (1-shot) or no (0-shot) training image; "
+    "dashed: the untrimmed model on the same classes."
+)
+CAPTION_FIG09B = (
+    "Per-class accuracy and number of predictions on the trimmed tail classes "
+    "(0-shot) for each model."
+)
 
 #: Panel columns of Fig. 8: images kept per trimmed class, 1-shot first.
 SHOT_ORDER = (1, 0)
@@ -37,9 +41,12 @@ def _ordered_record(record: pd.DataFrame, run: str) -> pd.DataFrame:
     return record
 
 
-def untrimmed_reference(record: pd.DataFrame, ks: Sequence[int],
-                        tail_classes: Mapping[int, Sequence[int]] | None = None,
-                        run: str = "") -> pd.DataFrame:
+def untrimmed_reference(
+    record: pd.DataFrame,
+    ks: Sequence[int],
+    tail_classes: Mapping[int, Sequence[int]] | None = None,
+    run: str = "",
+) -> pd.DataFrame:
     """Tail and head & mid accuracy of an untrimmed run for each number k of tail classes.
 
     The tail of size k is ``tail_classes[k]`` when given (the exact classes the curation trimmed,
@@ -49,18 +56,25 @@ def untrimmed_reference(record: pd.DataFrame, ks: Sequence[int],
     Columns ``trim_k``, ``tail_acc``, ``head_acc``.
     """
     record = _ordered_record(record, run)
-    given = {int(k): v for k, v in (tail_classes or {}).items()}   # JSON keys arrive as strings
+    given = {int(k): v for k, v in (tail_classes or {}).items()}  # JSON keys arrive as strings
     rows = []
     for k in ks:
-        tail = (np.asarray(given[int(k)], dtype=np.int64) if int(k) in given
-                else rarest_classes(record["freq"].to_numpy(), k))
+        tail = (
+            np.asarray(given[int(k)], dtype=np.int64)
+            if int(k) in given
+            else rarest_classes(record["freq"].to_numpy(), k)
+        )
         rows.append({"trim_k": int(k), **metrics.head_tail_accuracy(record["acc"], tail)})
     return pd.DataFrame(rows, columns=["trim_k", "tail_acc", "head_acc"])
 
 
-def fig08(table: pd.DataFrame, per_class: Mapping[str, pd.DataFrame] | None = None,
-          tail_classes: Mapping[int, Sequence[int]] | None = None, *,
-          evalset: str | None = None) -> Figure:
+def fig08(
+    table: pd.DataFrame,
+    per_class: Mapping[str, pd.DataFrame] | None = None,
+    tail_classes: Mapping[int, Sequence[int]] | None = None,
+    *,
+    evalset: str | None = None,
+) -> Figure:
     """Fig. 8: tail acc and head & mid acc against the number of trimmed tail classes.
 
     ``table``: the ``trim_tail`` study rows of one evaluation set; reads ``trim_k``, ``trim_ceil``,
@@ -75,9 +89,21 @@ def fig08(table: pd.DataFrame, per_class: Mapping[str, pd.DataFrame] | None = No
     indices), drawn in every column. Families whose untrimmed record is missing are named in a
     note.
     """
-    rows = tables.one_evalset(table, evalset, "fig08",
-                              ["trim_k", "trim_ceil", "tail_acc", "head_acc", "text_tower", "head",
-                               "vocab_size", "vocab_weight"])
+    rows = tables.one_evalset(
+        table,
+        evalset,
+        "fig08",
+        [
+            "trim_k",
+            "trim_ceil",
+            "tail_acc",
+            "head_acc",
+            "text_tower",
+            "head",
+            "vocab_size",
+            "vocab_weight",
+        ],
+    )
     tables.only_varying(rows, ["trim_k", "trim_ceil", *tables.FAMILY_FACTORS], "fig08")
     rows = plots.with_family(rows)
     trimmed = rows[rows["trim_k"] > 0]
@@ -102,14 +128,27 @@ def fig08(table: pd.DataFrame, per_class: Mapping[str, pd.DataFrame] | None = No
                     x, y = pts["trim_k"].to_numpy(dtype=np.float64), style.shown(ycol, pts[ycol])
                     keep = tables.finite(x, y)
                     if len(pts):
-                        ax.plot(x[keep], y[keep], marker="o", markersize=4, color=colour,
-                                label=name, gid=f"trimmed:{name}")
+                        ax.plot(
+                            x[keep],
+                            y[keep],
+                            marker="o",
+                            markersize=4,
+                            color=colour,
+                            label=name,
+                            gid=f"trimmed:{name}",
+                        )
                         omitted += [f"{name} @ k={k}" for k in pts["trim_k"][~keep]]
                     if name in references:
                         ref = references[name]
-                        ax.plot(ref["trim_k"], style.shown(ycol, ref[ycol]), linestyle="--",
-                                marker=".", color=colour, label=f"{name} untrimmed",
-                                gid=f"untrimmed:{name}")
+                        ax.plot(
+                            ref["trim_k"],
+                            style.shown(ycol, ref[ycol]),
+                            linestyle="--",
+                            marker=".",
+                            color=colour,
+                            label=f"{name} untrimmed",
+                            gid=f"untrimmed:{name}",
+                        )
                 ax.set_xscale("log")
                 style.data_ticks(ax, ks)
                 ax.set_ylabel(style.label(ycol))
@@ -124,10 +163,13 @@ def fig08(table: pd.DataFrame, per_class: Mapping[str, pd.DataFrame] | None = No
     return fig
 
 
-def _references(rows: pd.DataFrame, names: Sequence[str], ks: Sequence[int],
-                per_class: Mapping[str, pd.DataFrame] | None,
-                tail_classes: Mapping[int, Sequence[int]] | None
-                ) -> tuple[dict[str, pd.DataFrame], list[str]]:
+def _references(
+    rows: pd.DataFrame,
+    names: Sequence[str],
+    ks: Sequence[int],
+    per_class: Mapping[str, pd.DataFrame] | None,
+    tail_classes: Mapping[int, Sequence[int]] | None,
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """Seed-averaged untrimmed references per family, and the families lacking a record."""
     references: dict[str, pd.DataFrame] = {}
     missing: list[str] = []
@@ -136,8 +178,11 @@ def _references(rows: pd.DataFrame, names: Sequence[str], ks: Sequence[int],
         runs = untrimmed.loc[untrimmed["family"] == name, "run"].tolist()
         if not runs:
             continue
-        found = [untrimmed_reference(per_class[r], ks, tail_classes, r)
-                 for r in runs if per_class and r in per_class]
+        found = [
+            untrimmed_reference(per_class[r], ks, tail_classes, r)
+            for r in runs
+            if per_class and r in per_class
+        ]
         if not found:
             missing.append(name)
             continue
@@ -145,16 +190,20 @@ def _references(rows: pd.DataFrame, names: Sequence[str], ks: Sequence[int],
     return references, missing
 
 
-def select_tail_runs(factors: Mapping[str, Mapping[str, Any]], *, ceil: int = 0,
-                     k: int | None = None) -> dict[str, str]:
+def select_tail_runs(
+    factors: Mapping[str, Mapping[str, Any]], *, ceil: int = 0, k: int | None = None
+) -> dict[str, str]:
     """Pick the runs Fig. 9b shows: legend label -> run name.
 
     ``factors`` maps run name -> its factors (``run.json`` / the study plan). Keeps the runs with
     ``trim_ceil == ceil`` and ``trim_k == k`` (default: the largest trimmed k), one per model
     family (the lowest seed), labelled by :func:`style.family` with the vocabulary.
     """
-    trimmed = {r: f for r, f in factors.items() if int(f.get("trim_k") or 0) > 0
-               and int(f.get("trim_ceil") or 0) == ceil}
+    trimmed = {
+        r: f
+        for r, f in factors.items()
+        if int(f.get("trim_k") or 0) > 0 and int(f.get("trim_ceil") or 0) == ceil
+    }
     if not trimmed:
         raise ValueError(f"fig09b: no run trims the tail to {ceil} images; run the trim_tail study")
     k = max(int(f["trim_k"]) for f in trimmed.values()) if k is None else k
@@ -193,7 +242,9 @@ def fig09b(per_class: Mapping[str, pd.DataFrame], tail_classes: Sequence[int]) -
         record = record.set_index("class")
         unknown = sorted(set(tail) - set(record.index))
         if unknown:
-            raise ValueError(f"fig09b: tail classes {unknown[:5]} are not in the record of {name!r}")
+            raise ValueError(
+                f"fig09b: tail classes {unknown[:5]} are not in the record of {name!r}"
+            )
         records[name] = record.loc[tail]
     width = 0.8 / len(labels)
     x = np.arange(len(tail), dtype=np.float64)
@@ -205,8 +256,14 @@ def fig09b(per_class: Mapping[str, pd.DataFrame], tail_classes: Sequence[int]) -
             for i, name in enumerate(labels):
                 y = style.shown(ycol, records[name][ycol])
                 keep = np.isfinite(y)
-                ax.bar(x[keep] + (i - (len(labels) - 1) / 2) * width, y[keep], width=width,
-                       color=style.color(name, labels), label=name, gid=f"bars:{name}")
+                ax.bar(
+                    x[keep] + (i - (len(labels) - 1) / 2) * width,
+                    y[keep],
+                    width=width,
+                    color=style.color(name, labels),
+                    label=name,
+                    gid=f"bars:{name}",
+                )
                 omitted += [f"{name}: {c}" for c in np.asarray(tail)[~keep]]
             ax.set_ylabel(style.label(ycol))
             tables.omitted_note(ax, omitted, "no evaluation image")

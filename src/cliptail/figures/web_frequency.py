@@ -53,7 +53,9 @@ CONCEPT_SET_LABELS: dict[str, str] = {
 }
 #: The three panels of Fig. 1a (and the rows of Fig. 21).
 FIG01A_PAIRS: tuple[tuple[str, str], ...] = (
-    ("cc12m", "yfcc15m"), ("laion400m", "laion2b"), ("metaclip_400m", "metaclip_fullcc"),
+    ("cc12m", "yfcc15m"),
+    ("laion400m", "laion2b"),
+    ("metaclip_400m", "metaclip_fullcc"),
 )
 RANK_BY = "laion400m"
 SMOOTH_WINDOW = 51
@@ -61,10 +63,12 @@ FIG21_BANDS: tuple[tuple[int, int], ...] = ((0, 250), (250, 500), (500, 750), (7
 RARE_THRESHOLD = 10
 TABLE01_COLUMNS = ["class_index", "name", "frequency"]
 
-CAPTION_FIG01A = ("Frequency of the ImageNet classes in six web-scale image-text datasets, ranked "
-                  "by LAION-400M (log scale; thin = raw, bold = smoothed).")
+CAPTION_FIG01A = (
+    "Frequency of the ImageNet classes in six web-scale image-text datasets, ranked "
+    "by LAION-400M (log scale; thin = raw, bold = smoothed)."
+)
 CAPTION_FIG21 = "Fig. 1a on a linear scale, in bands of class ranks (ranked by LAION-400M)."
-CAPTION_FIG13 = ("Spearman correlation of class frequencies between web datasets, per concept set.")
+CAPTION_FIG13 = "Spearman correlation of class frequencies between web datasets, per concept set."
 
 
 def released_frequency_file(dataset: str, concepts: str) -> str:
@@ -77,8 +81,9 @@ def released_frequency_file(dataset: str, concepts: str) -> str:
     if dataset not in WEB_DATASETS:
         raise ValueError(f"unknown web dataset {dataset!r}; expected one of {list(WEB_DATASETS)}")
     if concepts not in CONCEPT_SET_LABELS:
-        raise ValueError(f"unknown concept set {concepts!r}; expected one of "
-                         f"{list(CONCEPT_SET_LABELS)}")
+        raise ValueError(
+            f"unknown concept set {concepts!r}; expected one of {list(CONCEPT_SET_LABELS)}"
+        )
     ori = concepts == "imagenet" or dataset.startswith("metaclip")
     return f"class_frequency_{dataset}_{concepts}{'_ori' if ori else ''}.txt"
 
@@ -101,8 +106,10 @@ def frequency_table(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
             order = names
         elif set(names) != set(order):
             missing = sorted(set(order) - set(names))[:5]
-            raise ValueError(f"{dataset}: its classes differ from {next(iter(frames))}'s "
-                             f"(e.g. missing {missing}); were both made for the same concept set?")
+            raise ValueError(
+                f"{dataset}: its classes differ from {next(iter(frames))}'s "
+                f"(e.g. missing {missing}); were both made for the same concept set?"
+            )
         columns[dataset] = frame.set_index("name")["count"].reindex(order).astype("int64")
     table = pd.DataFrame(columns)
     table.index.name = "name"
@@ -132,8 +139,9 @@ def _ranked(table: pd.DataFrame, rank_by: str) -> pd.DataFrame:
 def _check_pairs(table: pd.DataFrame, pairs: Sequence[Sequence[str]]) -> None:
     missing = [d for pair in pairs for d in pair if d not in table.columns]
     if missing:
-        raise ValueError(f"datasets {missing} are not in the table "
-                         f"(columns: {list(table.columns)})")
+        raise ValueError(
+            f"datasets {missing} are not in the table (columns: {list(table.columns)})"
+        )
 
 
 def _pair_colors() -> list:
@@ -141,8 +149,13 @@ def _pair_colors() -> list:
     return [palette[0], palette[1]]
 
 
-def fig01a(table: pd.DataFrame, *, rank_by: str = RANK_BY,
-           pairs: Sequence[Sequence[str]] = FIG01A_PAIRS, window: int = SMOOTH_WINDOW) -> Figure:
+def fig01a(
+    table: pd.DataFrame,
+    *,
+    rank_by: str = RANK_BY,
+    pairs: Sequence[Sequence[str]] = FIG01A_PAIRS,
+    window: int = SMOOTH_WINDOW,
+) -> Figure:
     """Fig. 1a: class frequency (log) ranked by ``rank_by``, one panel per dataset pair."""
     _check_pairs(table, pairs)
     ranked = _ranked(table, rank_by)
@@ -155,11 +168,22 @@ def fig01a(table: pd.DataFrame, *, rank_by: str = RANK_BY,
                 positive = counts > 0
                 zeros = int((~positive).sum())
                 name = WEB_DATASETS.get(dataset, dataset)
-                ax.plot(ranks[positive], counts[positive], linewidth=0.5, alpha=0.35, color=color,
-                        gid=f"raw:{dataset}")
-                ax.plot(ranks, np.maximum(smoothed(counts, window), 1e-1), linewidth=1.6,
-                        color=color, gid=f"smoothed:{dataset}",
-                        label=f"{name} ({zeros} zero)" if zeros else name)
+                ax.plot(
+                    ranks[positive],
+                    counts[positive],
+                    linewidth=0.5,
+                    alpha=0.35,
+                    color=color,
+                    gid=f"raw:{dataset}",
+                )
+                ax.plot(
+                    ranks,
+                    np.maximum(smoothed(counts, window), 1e-1),
+                    linewidth=1.6,
+                    color=color,
+                    gid=f"smoothed:{dataset}",
+                    label=f"{name} ({zeros} zero)" if zeros else name,
+                )
             ax.set_yscale("log")
             ax.set_xlabel(f"{style.label('rank')} (by {WEB_DATASETS.get(rank_by, rank_by)})")
             style.legend(ax, loc="lower left")
@@ -167,9 +191,13 @@ def fig01a(table: pd.DataFrame, *, rank_by: str = RANK_BY,
     return fig
 
 
-def fig21(table: pd.DataFrame, *, rank_by: str = RANK_BY,
-          pairs: Sequence[Sequence[str]] = FIG01A_PAIRS,
-          bands: Sequence[tuple[int, int]] = FIG21_BANDS) -> Figure:
+def fig21(
+    table: pd.DataFrame,
+    *,
+    rank_by: str = RANK_BY,
+    pairs: Sequence[Sequence[str]] = FIG01A_PAIRS,
+    bands: Sequence[tuple[int, int]] = FIG21_BANDS,
+) -> Figure:
     """Fig. 21: Fig. 1a on a linear y axis; rows = dataset pairs, columns = rank bands [lo, hi)."""
     _check_pairs(table, pairs)
     ranked = _ranked(table, rank_by)
@@ -183,9 +211,14 @@ def fig21(table: pd.DataFrame, *, rank_by: str = RANK_BY,
             for col, (lo, hi) in enumerate(bands):
                 ax = axes[row, col]
                 for dataset, color in zip(pair, _pair_colors(), strict=False):
-                    ax.plot(ranks[lo:hi], ranked[dataset].to_numpy()[lo:hi], linewidth=0.9,
-                            color=color, label=WEB_DATASETS.get(dataset, dataset),
-                            gid=f"band{lo}:{dataset}")
+                    ax.plot(
+                        ranks[lo:hi],
+                        ranked[dataset].to_numpy()[lo:hi],
+                        linewidth=0.9,
+                        color=color,
+                        label=WEB_DATASETS.get(dataset, dataset),
+                        gid=f"band{lo}:{dataset}",
+                    )
                 ax.set_ylim(bottom=0)
                 ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4))
                 if row == len(pairs) - 1:
@@ -215,14 +248,26 @@ def fig13(tables: Mapping[str, pd.DataFrame], *, ncols: int = 4) -> Figure:
             rho = spearman_matrix(table)
             labels = [WEB_DATASETS.get(d, d) for d in rho.columns]
             upper = np.triu(np.ones(rho.shape, dtype=bool), k=1)
-            sns.heatmap(rho.to_numpy(), mask=upper, ax=ax, vmin=0.0, vmax=1.0, cmap="viridis",
-                        annot=True, fmt=".2f", annot_kws={"fontsize": 6.5}, cbar=False,
-                        square=True, xticklabels=labels, yticklabels=labels)
+            sns.heatmap(
+                rho.to_numpy(),
+                mask=upper,
+                ax=ax,
+                vmin=0.0,
+                vmax=1.0,
+                cmap="viridis",
+                annot=True,
+                fmt=".2f",
+                annot_kws={"fontsize": 6.5},
+                cbar=False,
+                square=True,
+                xticklabels=labels,
+                yticklabels=labels,
+            )
             ax.set_title(CONCEPT_SET_LABELS.get(concepts, concepts))
             ax.tick_params(axis="x", labelrotation=45, labelsize=7)
             ax.tick_params(axis="y", labelrotation=0, labelsize=7)
             ax.grid(False)
-        for ax in list(axes.flat)[len(tables):]:
+        for ax in list(axes.flat)[len(tables) :]:
             ax.set_visible(False)
     return fig
 
@@ -233,8 +278,12 @@ def table01_rare_classes(frequency: pd.DataFrame, threshold: int = RARE_THRESHOL
     ``frequency`` is a ``name``/``count`` frame in class order (e.g. the released
     ``class_frequency_yfcc15m_imagenet_ori.txt``); rows are sorted by frequency, then class index.
     """
-    rows = pd.DataFrame({"class_index": np.arange(len(frequency), dtype=np.int64),
-                         "name": frequency["name"].to_numpy(),
-                         "frequency": frequency["count"].to_numpy(dtype=np.int64)})
+    rows = pd.DataFrame(
+        {
+            "class_index": np.arange(len(frequency), dtype=np.int64),
+            "name": frequency["name"].to_numpy(),
+            "frequency": frequency["count"].to_numpy(dtype=np.int64),
+        }
+    )
     rare = rows[rows["frequency"] < threshold]
     return rare.sort_values(["frequency", "class_index"], kind="stable").reset_index(drop=True)

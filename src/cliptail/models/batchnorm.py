@@ -64,8 +64,11 @@ class SyncBatchNorm2d(nn.BatchNorm2d):
         if self.track_running_stats:
             with torch.no_grad():
                 self.num_batches_tracked.add_(1)
-                momentum = (self.momentum if self.momentum is not None
-                            else 1.0 / float(self.num_batches_tracked))
+                momentum = (
+                    self.momentum
+                    if self.momentum is not None
+                    else 1.0 / float(self.num_batches_tracked)
+                )
                 self.running_mean.lerp_(mean.detach().to(self.running_mean.dtype), momentum)
                 unbiased = var.detach() * n / (n - 1).clamp(min=1)
                 self.running_var.lerp_(unbiased.to(self.running_var.dtype), momentum)
@@ -84,12 +87,16 @@ def convert_sync_batchnorm(module: nn.Module, device: torch.device) -> nn.Module
 
 def _convert_cpu(module: nn.Module) -> nn.Module:
     if isinstance(module, nn.BatchNorm2d) and not isinstance(module, SyncBatchNorm2d):
-        new = SyncBatchNorm2d(module.num_features, module.eps, module.momentum, module.affine,
-                              module.track_running_stats)
+        new = SyncBatchNorm2d(
+            module.num_features,
+            module.eps,
+            module.momentum,
+            module.affine,
+            module.track_running_stats,
+        )
         new.load_state_dict(module.state_dict())
         new.train(module.training)
         return new
     for name, child in module.named_children():
         module.add_module(name, _convert_cpu(child))
     return module
-

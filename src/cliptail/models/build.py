@@ -32,16 +32,24 @@ def resolve_model_config(spec, prototypes: np.ndarray | None = None) -> dict[str
     if prototypes is not None:
         dim = int(prototypes.shape[1])
         if spec.model.embed_dim not in (None, dim):
-            raise ValueError(f"model.embed_dim is {spec.model.embed_dim} but the frozen head's "
-                             f"prototypes are {dim}-d; leave model.embed_dim unset")
+            raise ValueError(
+                f"model.embed_dim is {spec.model.embed_dim} but the frozen head's "
+                f"prototypes are {dim}-d; leave model.embed_dim unset"
+            )
         cfg["embed_dim"] = dim
     return cfg
 
 
-def build_model(method: str, cfg: dict[str, Any], *, num_classes: int,
-                text_tower: str = "rand", text_dim: int | None = None,
-                text_projection: str = "linear",
-                prototypes: np.ndarray | torch.Tensor | None = None) -> nn.Module:
+def build_model(
+    method: str,
+    cfg: dict[str, Any],
+    *,
+    num_classes: int,
+    text_tower: str = "rand",
+    text_dim: int | None = None,
+    text_projection: str = "linear",
+    prototypes: np.ndarray | torch.Tensor | None = None,
+) -> nn.Module:
     """A freshly initialised model (initialisation follows the global torch seed)."""
     if method == "clip" and text_tower == "rand":
         return ClipModel(cfg)
@@ -54,21 +62,30 @@ def build_model(method: str, cfg: dict[str, Any], *, num_classes: int,
     raise ValueError(f"unknown method {method!r} / text tower {text_tower!r}")
 
 
-def load_checkpoint(path_or_dict: str | os.PathLike | dict[str, Any],
-                    map_location: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+def load_checkpoint(
+    path_or_dict: str | os.PathLike | dict[str, Any], map_location: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict[str, Any]]:
     """The trained model (eval mode) and the checkpoint dict."""
     ckpt = path_or_dict
     if not isinstance(ckpt, dict):
         ckpt = torch.load(path_or_dict, map_location=map_location, weights_only=False)
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path_or_dict}: not a cliptail checkpoint (format "
-                         f"{CHECKPOINT_FORMAT!r}); train it with cliptail.train.train_run")
+        raise ValueError(
+            f"{path_or_dict}: not a cliptail checkpoint (format "
+            f"{CHECKPOINT_FORMAT!r}); train it with cliptail.train.train_run"
+        )
     prototypes = None
     if ckpt["method"] == "sl" and ckpt["spec"]["head"] == "frozen":
         prototypes = ckpt["state_dict"]["prototypes"]
-    model = build_model(ckpt["method"], ckpt["model_config"], num_classes=ckpt["num_classes"],
-                        text_tower=ckpt["text_tower"], text_dim=ckpt.get("text_dim"),
-                        text_projection=ckpt["text_projection"], prototypes=prototypes)
+    model = build_model(
+        ckpt["method"],
+        ckpt["model_config"],
+        num_classes=ckpt["num_classes"],
+        text_tower=ckpt["text_tower"],
+        text_dim=ckpt.get("text_dim"),
+        text_projection=ckpt["text_projection"],
+        prototypes=prototypes,
+    )
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
     return model, ckpt

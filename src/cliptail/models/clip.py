@@ -24,8 +24,9 @@ LOGIT_SCALE_MAX = math.log(100)
 
 def build_vision_tower(cfg: dict[str, Any]) -> nn.Module:
     """The image tower of the open_clip config ``cfg`` (output dim ``cfg['embed_dim']``)."""
-    return _build_vision_tower(cfg["embed_dim"], cfg["vision_cfg"],
-                               quick_gelu=cfg.get("quick_gelu", False))
+    return _build_vision_tower(
+        cfg["embed_dim"], cfg["vision_cfg"], quick_gelu=cfg.get("quick_gelu", False)
+    )
 
 
 class _ScaledModel(nn.Module):
@@ -52,8 +53,10 @@ class ClipModel(_ScaledModel):
         super().__init__()
         kwargs = {k: v for k, v in cfg.items() if k != "custom_text"}
         self.clip = (CustomTextCLIP if cfg.get("custom_text") else open_clip.CLIP)(**kwargs)
-        self.trim_text = (isinstance(self.clip, open_clip.CLIP)
-                          and getattr(self.clip, "text_pool_type", "argmax") == "argmax")
+        self.trim_text = (
+            isinstance(self.clip, open_clip.CLIP)
+            and getattr(self.clip, "text_pool_type", "argmax") == "argmax"
+        )
 
     @property
     def logit_scale(self) -> nn.Parameter:
@@ -101,12 +104,14 @@ class FrozenTextClipModel(_ScaledModel):
         self.visual = build_vision_tower(cfg)
         if projection == "linear":
             self.text_projection: nn.Module = nn.Linear(text_dim, embed_dim, bias=False)
-            nn.init.normal_(self.text_projection.weight, std=text_dim ** -0.5)
+            nn.init.normal_(self.text_projection.weight, std=text_dim**-0.5)
         elif projection == "none":
             if text_dim != embed_dim:
-                raise ValueError(f"text_projection 'none' needs text embeddings of the model's "
-                                 f"embed_dim {embed_dim}, got {text_dim}; use 'linear' or set "
-                                 f"model.embed_dim to {text_dim}")
+                raise ValueError(
+                    f"text_projection 'none' needs text embeddings of the model's "
+                    f"embed_dim {embed_dim}, got {text_dim}; use 'linear' or set "
+                    f"model.embed_dim to {text_dim}"
+                )
             self.text_projection = nn.Identity()
         else:
             raise ValueError(f"text_projection must be 'linear' or 'none', got {projection!r}")

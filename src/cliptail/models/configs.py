@@ -47,8 +47,10 @@ def model_config(name: str, **overrides: Any) -> dict[str, Any]:
     base = open_clip.get_model_config(name)
     if base is None:
         ours = sorted(p.stem for p in CONFIG_DIR.glob("*.json"))
-        raise ValueError(f"unknown model config {name!r}: use one of cliptail's {ours} or an "
-                         f"open_clip name such as 'RN50' (open_clip.list_models() lists them)")
+        raise ValueError(
+            f"unknown model config {name!r}: use one of cliptail's {ours} or an "
+            f"open_clip name such as 'RN50' (open_clip.list_models() lists them)"
+        )
     cfg = copy.deepcopy(base)
     for key, value in overrides.items():
         if key not in OVERRIDES:

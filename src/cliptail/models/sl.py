@@ -20,20 +20,26 @@ from cliptail.models.clip import LOGIT_SCALE_INIT, _ScaledModel, build_vision_to
 
 
 class PrototypeClassifier(_ScaledModel):
-    def __init__(self, cfg: dict[str, Any], num_classes: int,
-                 prototypes: np.ndarray | torch.Tensor | None = None):
+    def __init__(
+        self,
+        cfg: dict[str, Any],
+        num_classes: int,
+        prototypes: np.ndarray | torch.Tensor | None = None,
+    ):
         super().__init__()
         dim = int(cfg["embed_dim"])
         self.visual = build_vision_tower(cfg)
         if prototypes is None:
             weight = torch.empty(num_classes, dim)
-            nn.init.normal_(weight, std=dim ** -0.5)
+            nn.init.normal_(weight, std=dim**-0.5)
             self.prototypes = nn.Parameter(weight)
         else:
             frozen = torch.as_tensor(np.asarray(prototypes, dtype=np.float32))
             if tuple(frozen.shape) != (num_classes, dim):
-                raise ValueError(f"frozen head has shape {tuple(frozen.shape)}, expected "
-                                 f"({num_classes}, {dim}) = (classes, model embed_dim)")
+                raise ValueError(
+                    f"frozen head has shape {tuple(frozen.shape)}, expected "
+                    f"({num_classes}, {dim}) = (classes, model embed_dim)"
+                )
             self.register_buffer("prototypes", frozen)
         self.logit_scale = nn.Parameter(torch.tensor(LOGIT_SCALE_INIT))
 
@@ -65,7 +71,9 @@ def load_prototypes(path: str | Path) -> np.ndarray:
     elif path.suffix in (".pt", ".pth"):
         tensor = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(tensor, torch.Tensor):
-            raise ValueError(f"{path}: expected a tensor [classes, dim], got {type(tensor).__name__}")
+            raise ValueError(
+                f"{path}: expected a tensor [classes, dim], got {type(tensor).__name__}"
+            )
         array = tensor.float().numpy()
     else:
         raise ValueError(f"{path}: class embeddings must be a .npy or .pt file")

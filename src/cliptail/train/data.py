@@ -56,7 +56,9 @@ class TrainData:
         h = hashlib.sha256()
         h.update(np.ascontiguousarray(self.handles).tobytes())
         h.update(np.ascontiguousarray(self.labels).tobytes())
-        h.update(pd.util.hash_pandas_object(pd.Series(self.captions), index=False).to_numpy().tobytes())
+        h.update(
+            pd.util.hash_pandas_object(pd.Series(self.captions), index=False).to_numpy().tobytes()
+        )
         h.update("\n".join(self.class_names).encode())
         if self.text_embeddings is not None:
             emb = self.text_embeddings
@@ -69,15 +71,18 @@ def _frame(obj: str | os.PathLike | pd.DataFrame, reader) -> pd.DataFrame:
     return obj if isinstance(obj, pd.DataFrame) else reader(obj)
 
 
-def load_train_data(manifest: str | os.PathLike | pd.DataFrame,
-                    classes: str | os.PathLike | pd.DataFrame,
-                    images_root: str | os.PathLike,
-                    text_embeddings: str | os.PathLike | None = None) -> TrainData:
+def load_train_data(
+    manifest: str | os.PathLike | pd.DataFrame,
+    classes: str | os.PathLike | pd.DataFrame,
+    images_root: str | os.PathLike,
+    text_embeddings: str | os.PathLike | None = None,
+) -> TrainData:
     """Read and check a training manifest, its classes and (optionally) row-aligned embeddings."""
     class_df = _frame(classes, io.read_classes)
     where = str(manifest) if not isinstance(manifest, pd.DataFrame) else "manifest"
-    df = manifest_lib.validate(_frame(manifest, manifest_lib.read), len(class_df), where=where,
-                               allow_empty_captions=True)
+    df = manifest_lib.validate(
+        _frame(manifest, manifest_lib.read), len(class_df), where=where, allow_empty_captions=True
+    )
     if len(df) == 0:
         raise ValueError(f"{where}: the training manifest has no rows")
     store = open_image_store(images_root)
@@ -85,11 +90,18 @@ def load_train_data(manifest: str | os.PathLike | pd.DataFrame,
     if text_embeddings is not None:
         emb = np.load(text_embeddings, mmap_mode="r")
         if emb.ndim != 2 or emb.shape[0] != len(df):
-            raise ValueError(f"{text_embeddings}: expected [{len(df)}, D] text embeddings aligned "
-                             f"with the manifest rows, got shape {emb.shape}; re-embed the captions")
-    return TrainData(store=store, handles=store.locate(df["image"].tolist()),
-                     labels=df["label"].to_numpy(np.int64), captions=df["caption"].tolist(),
-                     class_names=class_df["name"].tolist(), text_embeddings=emb)
+            raise ValueError(
+                f"{text_embeddings}: expected [{len(df)}, D] text embeddings aligned "
+                f"with the manifest rows, got shape {emb.shape}; re-embed the captions"
+            )
+    return TrainData(
+        store=store,
+        handles=store.locate(df["image"].tolist()),
+        labels=df["label"].to_numpy(np.int64),
+        captions=df["caption"].tolist(),
+        class_names=class_df["name"].tolist(),
+        text_embeddings=emb,
+    )
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
@@ -110,15 +122,28 @@ class EpochBatches(torch.utils.data.Dataset):
     trainable text tower, float embeddings [b, D] for a frozen one, absent for SL), ``step`` and
     ``first_row`` (position of this process's first row in the global batch)."""
 
-    def __init__(self, data: TrainData, transform: ImageTransform, *, seed: int, epoch: int,
-                 batch_size: int, rank: int = 0, world_size: int = 1,
-                 text: str | None = None, tokenizer: Any = None):
+    def __init__(
+        self,
+        data: TrainData,
+        transform: ImageTransform,
+        *,
+        seed: int,
+        epoch: int,
+        batch_size: int,
+        rank: int = 0,
+        world_size: int = 1,
+        text: str | None = None,
+        tokenizer: Any = None,
+    ):
         if batch_size % world_size:
-            raise ValueError(f"batch_size {batch_size} is not divisible by the {world_size} "
-                             f"training processes")
+            raise ValueError(
+                f"batch_size {batch_size} is not divisible by the {world_size} training processes"
+            )
         if len(data) < batch_size:
-            raise ValueError(f"the training set has {len(data)} rows, fewer than one batch of "
-                             f"{batch_size}; lower optim.batch_size")
+            raise ValueError(
+                f"the training set has {len(data)} rows, fewer than one batch of "
+                f"{batch_size}; lower optim.batch_size"
+            )
         self.data, self.transform = data, transform
         self.seed, self.epoch, self.batch_size = seed, epoch, batch_size
         self.local = batch_size // world_size
@@ -133,16 +158,21 @@ class EpochBatches(torch.utils.data.Dataset):
         if not 0 <= step < len(self):
             raise IndexError(step)
         start = step * self.batch_size + self.offset
-        rows = self.order[start:start + self.local]
+        rows = self.order[start : start + self.local]
         noise = self.transform.noise(self.batch_size, crop_rng(self.seed, self.epoch, step))
         if noise is not None:
-            noise = noise[self.offset:self.offset + self.local]
+            noise = noise[self.offset : self.offset + self.local]
         images = self.transform(self.data.store.load(self.data.handles[rows]), noise)
-        batch = {"images": images, "labels": torch.from_numpy(self.data.labels[rows]),
-                 "step": step, "first_row": self.offset}
+        batch = {
+            "images": images,
+            "labels": torch.from_numpy(self.data.labels[rows]),
+            "step": step,
+            "first_row": self.offset,
+        }
         if self.text == "tokens":
             batch["text"] = self.tokenizer([self.data.captions[r] for r in rows])
         elif self.text == "embeddings":
-            batch["text"] = torch.from_numpy(np.asarray(self.data.text_embeddings[rows],
-                                                        dtype=np.float32))
+            batch["text"] = torch.from_numpy(
+                np.asarray(self.data.text_embeddings[rows], dtype=np.float32)
+            )
         return batch

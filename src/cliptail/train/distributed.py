@@ -47,12 +47,20 @@ def process_ranks() -> tuple[int, int, int, int]:
     """(rank, local_rank, world_size, local_world_size) of this process."""
     if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
         world = int(os.environ["WORLD_SIZE"])
-        return (int(os.environ["RANK"]), _env_int("LOCAL_RANK", default=0), world,
-                _env_int("LOCAL_WORLD_SIZE", default=world))
+        return (
+            int(os.environ["RANK"]),
+            _env_int("LOCAL_RANK", default=0),
+            world,
+            _env_int("LOCAL_WORLD_SIZE", default=world),
+        )
     if "SLURM_PROCID" in os.environ and _env_int("SLURM_NTASKS", default=1) > 1:
         world = _env_int("SLURM_NTASKS", default=1)
-        return (_env_int("SLURM_PROCID", default=0), _env_int("SLURM_LOCALID", default=0), world,
-                _env_int("SLURM_NTASKS_PER_NODE", default=world))
+        return (
+            _env_int("SLURM_PROCID", default=0),
+            _env_int("SLURM_LOCALID", default=0),
+            world,
+            _env_int("SLURM_NTASKS_PER_NODE", default=world),
+        )
     return 0, 0, 1, 1
 
 
@@ -61,8 +69,12 @@ def _slurm_rendezvous() -> None:
     if "MASTER_ADDR" not in os.environ:
         nodelist = os.environ.get("SLURM_JOB_NODELIST", "localhost")
         try:
-            hosts = subprocess.run(["scontrol", "show", "hostnames", nodelist], check=True,
-                                   capture_output=True, text=True).stdout.split()
+            hosts = subprocess.run(
+                ["scontrol", "show", "hostnames", nodelist],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.split()
         except (OSError, subprocess.CalledProcessError):
             hosts = [nodelist.split(",")[0]]
         os.environ["MASTER_ADDR"] = hosts[0] if hosts else "localhost"
@@ -74,14 +86,18 @@ def select_device(preference: str, local_rank: int, local_world_size: int) -> to
     if preference == "cpu" or (preference == "auto" and not torch.cuda.is_available()):
         return torch.device("cpu")
     if not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was asked for but no CUDA device is visible; set "
-                           "device: cpu (or auto) or run on a GPU node")
+        raise RuntimeError(
+            "device 'cuda' was asked for but no CUDA device is visible; set "
+            "device: cpu (or auto) or run on a GPU node"
+        )
     visible = torch.cuda.device_count()
     if visible < local_world_size:
-        raise RuntimeError(f"{local_world_size} training processes on this node but only "
-                           f"{visible} visible GPU(s) (CUDA_VISIBLE_DEVICES="
-                           f"{os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}); start one "
-                           f"process per GPU")
+        raise RuntimeError(
+            f"{local_world_size} training processes on this node but only "
+            f"{visible} visible GPU(s) (CUDA_VISIBLE_DEVICES="
+            f"{os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}); start one "
+            f"process per GPU"
+        )
     index = int(preference.split(":")[1]) if preference.startswith("cuda:") else local_rank
     torch.cuda.set_device(index)
     return torch.device("cuda", index)
@@ -95,8 +111,9 @@ def setup(device_preference: str = "auto") -> DistEnv:
     if world > 1 and not dist.is_initialized():
         if "RANK" not in os.environ:
             _slurm_rendezvous()
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
-                                rank=rank, world_size=world)
+        dist.init_process_group(
+            "nccl" if device.type == "cuda" else "gloo", rank=rank, world_size=world
+        )
         initialised = True
     return DistEnv(rank, local_rank, world, local_world, device, initialised)
 

@@ -33,8 +33,15 @@ from typing import Any
 
 from cliptail import io
 
-PATH_ARGS = ("manifest", "classes", "images_root", "out_dir", "text_embeddings",
-             "class_embeddings", "resume_dir")
+PATH_ARGS = (
+    "manifest",
+    "classes",
+    "images_root",
+    "out_dir",
+    "text_embeddings",
+    "class_embeddings",
+    "resume_dir",
+)
 
 
 def check_visible_gpus(requested: int, visible: int | None = None) -> None:
@@ -53,12 +60,17 @@ def check_visible_gpus(requested: int, visible: int | None = None) -> None:
         visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if visible != requested:
         mask = os.environ.get("CUDA_VISIBLE_DEVICES", "unset")
-        hint = ("no CUDA device is visible: run on a GPU node, or set the rule's gpu resource to 0 "
-                "to train on CPU" if visible == 0 else
-                "restrict the job to its GPUs with CUDA_VISIBLE_DEVICES (SLURM does so for --gpus), "
-                "or set the rule's gpu resource to the number of GPUs it should use")
-        raise RuntimeError(f"the job asked for {requested} GPU(s) (gpu resource) but sees {visible} "
-                           f"(CUDA_VISIBLE_DEVICES={mask}); {hint}")
+        hint = (
+            "no CUDA device is visible: run on a GPU node, or set the rule's gpu resource to 0 "
+            "to train on CPU"
+            if visible == 0
+            else "restrict the job to its GPUs with CUDA_VISIBLE_DEVICES (SLURM does so for --gpus), "
+            "or set the rule's gpu resource to the number of GPUs it should use"
+        )
+        raise RuntimeError(
+            f"the job asked for {requested} GPU(s) (gpu resource) but sees {visible} "
+            f"(CUDA_VISIBLE_DEVICES={mask}); {hint}"
+        )
 
 
 def training_processes(gpus: int) -> int:
@@ -72,25 +84,44 @@ def training_processes(gpus: int) -> int:
     return max(1, gpus)
 
 
-def launch_args(*, spec_file: str | os.PathLike, manifest: str | os.PathLike,
-                classes: str | os.PathLike, images_root: str | os.PathLike,
-                out_dir: str | os.PathLike, text_embeddings: str | os.PathLike | None = None,
-                class_embeddings: str | os.PathLike | None = None,
-                resume_dir: str | os.PathLike | None = None, progress: bool = True) -> list[str]:
+def launch_args(
+    *,
+    spec_file: str | os.PathLike,
+    manifest: str | os.PathLike,
+    classes: str | os.PathLike,
+    images_root: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    text_embeddings: str | os.PathLike | None = None,
+    class_embeddings: str | os.PathLike | None = None,
+    resume_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> list[str]:
     """The arguments of ``python -m cliptail.train.launch``."""
     args = ["--spec", str(spec_file)]
-    values = {"manifest": manifest, "classes": classes, "images_root": images_root,
-              "out_dir": out_dir, "text_embeddings": text_embeddings,
-              "class_embeddings": class_embeddings, "resume_dir": resume_dir}
+    values = {
+        "manifest": manifest,
+        "classes": classes,
+        "images_root": images_root,
+        "out_dir": out_dir,
+        "text_embeddings": text_embeddings,
+        "class_embeddings": class_embeddings,
+        "resume_dir": resume_dir,
+    }
     for name, value in values.items():
         if value is not None:
             args += [f"--{name.replace('_', '-')}", str(value)]
     return args + ([] if progress else ["--no-progress"])
 
 
-def torchrun_command(nproc_per_node: int, *, nnodes: int = 1, rdzv_endpoint: str | None = None,
-                     run_id: str = "cliptail", python: str = sys.executable,
-                     **launch_kwargs: Any) -> list[str]:
+def torchrun_command(
+    nproc_per_node: int,
+    *,
+    nnodes: int = 1,
+    rdzv_endpoint: str | None = None,
+    run_id: str = "cliptail",
+    python: str = sys.executable,
+    **launch_kwargs: Any,
+) -> list[str]:
     """The torchrun command line for ``nproc_per_node`` processes on each of ``nnodes`` nodes.
 
     ``launch_kwargs`` are those of :func:`launch_args` (``spec_file``, ``manifest``, ...). One
@@ -105,16 +136,36 @@ def torchrun_command(nproc_per_node: int, *, nnodes: int = 1, rdzv_endpoint: str
     else:
         if not rdzv_endpoint:
             raise ValueError("a multi-node run needs rdzv_endpoint='host:port' (one of its nodes)")
-        cmd += ["--nnodes", str(nnodes), "--rdzv-backend", "c10d", "--rdzv-endpoint",
-                rdzv_endpoint, "--rdzv-id", run_id]
+        cmd += [
+            "--nnodes",
+            str(nnodes),
+            "--rdzv-backend",
+            "c10d",
+            "--rdzv-endpoint",
+            rdzv_endpoint,
+            "--rdzv-id",
+            run_id,
+        ]
     cmd += ["--nproc-per-node", str(nproc_per_node), "-m", "cliptail.train.launch"]
     return cmd + launch_args(**launch_kwargs)
 
 
-def train_distributed(spec: dict[str, Any], nproc_per_node: int, *, manifest, classes,
-                      images_root, out_dir, text_embeddings=None, class_embeddings=None,
-                      resume_dir=None, progress: bool = True, nnodes: int = 1,
-                      rdzv_endpoint: str | None = None, output=None) -> dict[str, Any]:
+def train_distributed(
+    spec: dict[str, Any],
+    nproc_per_node: int,
+    *,
+    manifest,
+    classes,
+    images_root,
+    out_dir,
+    text_embeddings=None,
+    class_embeddings=None,
+    resume_dir=None,
+    progress: bool = True,
+    nnodes: int = 1,
+    rdzv_endpoint: str | None = None,
+    output=None,
+) -> dict[str, Any]:
     """:func:`cliptail.train.train_run` on ``nproc_per_node`` processes (DDP) via torchrun.
 
     Returns the summary that process 0 wrote to ``out_dir/run.json``. The processes' output
@@ -124,29 +175,44 @@ def train_distributed(spec: dict[str, Any], nproc_per_node: int, *, manifest, cl
     with tempfile.TemporaryDirectory(prefix="cliptail-spec-") as tmp:
         spec_file = Path(tmp) / "spec.json"
         io.write_json(spec_file, spec)
-        cmd = torchrun_command(nproc_per_node, nnodes=nnodes, rdzv_endpoint=rdzv_endpoint,
-                               run_id=str(spec.get("run", "cliptail")), spec_file=spec_file,
-                               manifest=manifest, classes=classes, images_root=images_root,
-                               out_dir=out_dir, text_embeddings=text_embeddings,
-                               class_embeddings=class_embeddings, resume_dir=resume_dir,
-                               progress=progress)
+        cmd = torchrun_command(
+            nproc_per_node,
+            nnodes=nnodes,
+            rdzv_endpoint=rdzv_endpoint,
+            run_id=str(spec.get("run", "cliptail")),
+            spec_file=spec_file,
+            manifest=manifest,
+            classes=classes,
+            images_root=images_root,
+            out_dir=out_dir,
+            text_embeddings=text_embeddings,
+            class_embeddings=class_embeddings,
+            resume_dir=resume_dir,
+            progress=progress,
+        )
         if output is not None:
-            output.flush()   # what the caller wrote so far comes before the processes' output
-        result = subprocess.run(cmd, check=False, stdout=output,
-                                stderr=None if output is None else subprocess.STDOUT)
+            output.flush()  # what the caller wrote so far comes before the processes' output
+        result = subprocess.run(
+            cmd, check=False, stdout=output, stderr=None if output is None else subprocess.STDOUT
+        )
     if result.returncode != 0:
-        raise RuntimeError(f"distributed training failed (exit code {result.returncode}): "
-                           f"{' '.join(cmd)}")
+        raise RuntimeError(
+            f"distributed training failed (exit code {result.returncode}): {' '.join(cmd)}"
+        )
     return io.read_json(Path(out_dir) / "run.json")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cliptail.train.launch",
-                                     description="Train one run (started once per process).")
+    parser = argparse.ArgumentParser(
+        prog="python -m cliptail.train.launch",
+        description="Train one run (started once per process).",
+    )
     parser.add_argument("--spec", required=True, help="JSON file with the training spec")
     for name in PATH_ARGS:
-        parser.add_argument(f"--{name.replace('_', '-')}",
-                            required=name in ("manifest", "classes", "images_root", "out_dir"))
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            required=name in ("manifest", "classes", "images_root", "out_dir"),
+        )
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -154,8 +220,11 @@ def main(argv: list[str] | None = None) -> int:
 
     spec = json.loads(Path(args.spec).read_text(encoding="utf-8"))
     rank = int(os.environ.get("RANK", os.environ.get("SLURM_PROCID", "0")))
-    summary = train_run(spec, progress=not args.no_progress and rank == 0,
-                        **{name: getattr(args, name) for name in PATH_ARGS})
+    summary = train_run(
+        spec,
+        progress=not args.no_progress and rank == 0,
+        **{name: getattr(args, name) for name in PATH_ARGS},
+    )
     if rank == 0:
         logging.getLogger("cliptail.train").info("finished: %s", json.dumps(summary))
     return 0

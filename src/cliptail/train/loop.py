@@ -62,11 +62,18 @@ SEEDS = {
 }
 
 
-def train_run(spec: dict[str, Any] | TrainSpec, *, manifest: str | os.PathLike | pd.DataFrame,
-              classes: str | os.PathLike | pd.DataFrame, images_root: str | os.PathLike,
-              out_dir: str | os.PathLike, text_embeddings: str | os.PathLike | None = None,
-              class_embeddings: str | os.PathLike | None = None,
-              resume_dir: str | os.PathLike | None = None, progress: bool = True) -> dict[str, Any]:
+def train_run(
+    spec: dict[str, Any] | TrainSpec,
+    *,
+    manifest: str | os.PathLike | pd.DataFrame,
+    classes: str | os.PathLike | pd.DataFrame,
+    images_root: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    text_embeddings: str | os.PathLike | None = None,
+    class_embeddings: str | os.PathLike | None = None,
+    resume_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Train one run and write ``checkpoint.pt``, ``train.jsonl`` and ``run.json`` to ``out_dir``.
 
     ``spec``: the run's training config (keys of :class:`TrainSpec`). ``text_embeddings``: .npy
@@ -85,17 +92,24 @@ def train_run(spec: dict[str, Any] | TrainSpec, *, manifest: str | os.PathLike |
     env = distributed.setup(spec.device)
     try:
         return _Trainer(spec, env, progress).run(
-            manifest=manifest, classes=classes, images_root=images_root, out_dir=Path(out_dir),
-            text_embeddings=text_embeddings, class_embeddings=class_embeddings,
-            resume_dir=resume_dir)
+            manifest=manifest,
+            classes=classes,
+            images_root=images_root,
+            out_dir=Path(out_dir),
+            text_embeddings=text_embeddings,
+            class_embeddings=class_embeddings,
+            resume_dir=resume_dir,
+        )
     finally:
         distributed.teardown(env)
 
 
 def _check_inputs(spec: TrainSpec, text_embeddings, class_embeddings) -> None:
     if spec.method == "clip" and spec.text_tower == "frozen" and text_embeddings is None:
-        raise ValueError("text_tower 'frozen' needs text_embeddings: the captions embedded by the "
-                         "frozen encoder (cliptail.models.text_encoder.embed_texts), row-aligned")
+        raise ValueError(
+            "text_tower 'frozen' needs text_embeddings: the captions embedded by the "
+            "frozen encoder (cliptail.models.text_encoder.embed_texts), row-aligned"
+        )
     if spec.method == "sl" and spec.head == "frozen" and class_embeddings is None:
         raise ValueError("head 'frozen' needs class_embeddings: a [classes, dim] array file")
 
@@ -113,15 +127,24 @@ class _Trainer:
         if spec.method == "sl" and spec.head == "frozen":
             prototypes = load_prototypes(class_embeddings)
             if prototypes.shape[0] != data.num_classes:
-                raise ValueError(f"{class_embeddings}: {prototypes.shape[0]} prototypes for "
-                                 f"{data.num_classes} classes")
+                raise ValueError(
+                    f"{class_embeddings}: {prototypes.shape[0]} prototypes for "
+                    f"{data.num_classes} classes"
+                )
         self.cfg = resolve_model_config(spec, prototypes)
-        self.text_dim = (int(data.text_embeddings.shape[1])
-                         if data.text_embeddings is not None else None)
+        self.text_dim = (
+            int(data.text_embeddings.shape[1]) if data.text_embeddings is not None else None
+        )
         torch.manual_seed(spec.seed)
-        model = build_model(spec.method, self.cfg, num_classes=data.num_classes,
-                            text_tower=spec.text_tower, text_dim=self.text_dim,
-                            text_projection=spec.text_projection, prototypes=prototypes)
+        model = build_model(
+            spec.method,
+            self.cfg,
+            num_classes=data.num_classes,
+            text_tower=spec.text_tower,
+            text_dim=self.text_dim,
+            text_projection=spec.text_projection,
+            prototypes=prototypes,
+        )
         if spec.sync_bn and self.env.distributed:
             model = convert_sync_batchnorm(model, self.device)
         self.model = model.to(self.device, memory_format=torch.channels_last)
@@ -129,11 +152,17 @@ class _Trainer:
         cuda = self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=spec.amp and cuda)
         self.autocast_dtype = torch.float16 if cuda else torch.bfloat16
-        self.clip_loss = ClipLoss(local_loss=self.env.distributed,
-                                  gather_with_grad=self.env.distributed,
-                                  rank=self.env.rank, world_size=self.env.world_size)
-        self.weights = (class_weights(data.frequencies(), spec.vocab.weight)
-                        if spec.method == "sl" and spec.vocab.size is not None else None)
+        self.clip_loss = ClipLoss(
+            local_loss=self.env.distributed,
+            gather_with_grad=self.env.distributed,
+            rank=self.env.rank,
+            world_size=self.env.world_size,
+        )
+        self.weights = (
+            class_weights(data.frequencies(), spec.vocab.weight)
+            if spec.method == "sl" and spec.vocab.size is not None
+            else None
+        )
 
     def _wrap(self) -> torch.nn.Module:
         if not self.env.distributed:
@@ -144,8 +173,9 @@ class _Trainer:
     # --- one step ------------------------------------------------------------------------------
 
     def _loss(self, net: torch.nn.Module, batch: dict[str, Any], epoch: int) -> torch.Tensor:
-        images = batch["images"].to(self.device, non_blocking=True,
-                                    memory_format=torch.channels_last)
+        images = batch["images"].to(
+            self.device, non_blocking=True, memory_format=torch.channels_last
+        )
         if self.spec.method == "clip":
             image, text, scale = net(images, batch["text"].to(self.device, non_blocking=True))
             return self.clip_loss(image.float(), text.float(), scale.float())
@@ -155,27 +185,46 @@ class _Trainer:
         if vocab.size is None:
             return F.cross_entropy(logits, labels)
         first = batch["first_row"]
-        rngs = [vocab_rng(self.spec.seed, epoch, batch["step"], first + s)
-                for s in range(0, len(labels), vocab.shard)]
-        vocabularies = shard_vocabularies(batch["labels"].numpy(), size=vocab.size,
-                                          shard=vocab.shard, weights=self.weights, rngs=rngs)
+        rngs = [
+            vocab_rng(self.spec.seed, epoch, batch["step"], first + s)
+            for s in range(0, len(labels), vocab.shard)
+        ]
+        vocabularies = shard_vocabularies(
+            batch["labels"].numpy(),
+            size=vocab.size,
+            shard=vocab.shard,
+            weights=self.weights,
+            rngs=rngs,
+        )
         return subsampled_cross_entropy(logits, labels, vocabularies, vocab.shard)
 
     # --- the run -------------------------------------------------------------------------------
 
-    def run(self, *, manifest, classes, images_root, out_dir: Path, text_embeddings,
-            class_embeddings, resume_dir) -> dict[str, Any]:
+    def run(
+        self,
+        *,
+        manifest,
+        classes,
+        images_root,
+        out_dir: Path,
+        text_embeddings,
+        class_embeddings,
+        resume_dir,
+    ) -> dict[str, Any]:
         spec, env = self.spec, self.env
         started = time.time()
         frozen_text = spec.method == "clip" and spec.text_tower == "frozen"
-        data = load_train_data(manifest, classes, images_root,
-                               text_embeddings if frozen_text else None)
+        data = load_train_data(
+            manifest, classes, images_root, text_embeddings if frozen_text else None
+        )
         self._build(data, class_embeddings)
         o = spec.optim
         steps_per_epoch = len(data) // o.batch_size
         if steps_per_epoch == 0:
-            raise ValueError(f"the training set has {len(data)} rows, fewer than one batch of "
-                             f"{o.batch_size}; lower optim.batch_size")
+            raise ValueError(
+                f"the training set has {len(data)} rows, fewer than one batch of "
+                f"{o.batch_size}; lower optim.batch_size"
+            )
         key = spec.resume_key(data.fingerprint())
         state_file = ckpt_io.state_path(resume_dir, key)
         history: list[dict[str, Any]] = []
@@ -187,29 +236,55 @@ class _Trainer:
             self.scaler.load_state_dict(state["scaler"])
             ckpt_io.restore_rng_states(state["rng"])
             start_epoch, history = state["epoch"], state["history"]
-            wall_before, resumed_from = state["wall_time_s"], state["resumed_from"] + [state["epoch"]]
-            history.append({"event": "resume", "epoch": start_epoch,
-                            "step": start_epoch * steps_per_epoch})
+            wall_before, resumed_from = (
+                state["wall_time_s"],
+                state["resumed_from"] + [state["epoch"]],
+            )
+            history.append(
+                {"event": "resume", "epoch": start_epoch, "step": start_epoch * steps_per_epoch}
+            )
             if env.is_main:
-                logger.info("%s: resuming from epoch %d of %d (%s)", spec.run, start_epoch,
-                            o.epochs, state_file)
+                logger.info(
+                    "%s: resuming from epoch %d of %d (%s)",
+                    spec.run,
+                    start_epoch,
+                    o.epochs,
+                    state_file,
+                )
         net = self._wrap()
         text_kind = None if spec.method == "sl" else ("embeddings" if frozen_text else "tokens")
         tokenizer = tokenizer_for(self.cfg) if text_kind == "tokens" else None
         transform = ImageTransform(size=int(self.cfg["vision_cfg"]["image_size"]), train=True)
-        amp = (torch.autocast(self.device.type, dtype=self.autocast_dtype) if spec.amp
-               else nullcontext())
-        bar = tqdm(total=o.epochs * steps_per_epoch, initial=start_epoch * steps_per_epoch,
-                   desc=spec.run, unit="step", disable=not (self.progress and env.is_main),
-                   dynamic_ncols=True)
+        amp = (
+            torch.autocast(self.device.type, dtype=self.autocast_dtype)
+            if spec.amp
+            else nullcontext()
+        )
+        bar = tqdm(
+            total=o.epochs * steps_per_epoch,
+            initial=start_epoch * steps_per_epoch,
+            desc=spec.run,
+            unit="step",
+            disable=not (self.progress and env.is_main),
+            dynamic_ncols=True,
+        )
         loss_value = float("nan")
         for epoch in range(start_epoch, o.epochs):
             self.model.train()
-            batches = EpochBatches(data, transform, seed=spec.seed, epoch=epoch,
-                                   batch_size=o.batch_size, rank=env.rank,
-                                   world_size=env.world_size, text=text_kind, tokenizer=tokenizer)
-            loader = torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False,
-                                                 num_workers=spec.workers)
+            batches = EpochBatches(
+                data,
+                transform,
+                seed=spec.seed,
+                epoch=epoch,
+                batch_size=o.batch_size,
+                rank=env.rank,
+                world_size=env.world_size,
+                text=text_kind,
+                tokenizer=tokenizer,
+            )
+            loader = torch.utils.data.DataLoader(
+                batches, batch_size=None, shuffle=False, num_workers=spec.workers
+            )
             epoch_start = window_start = time.time()
             epoch_loss = torch.zeros((), dtype=torch.float64, device=self.device)
             window = 0
@@ -230,44 +305,77 @@ class _Trainer:
                 if (step + 1) % spec.log_every == 0:
                     loss_value = distributed.mean_over_ranks(float(loss.item()), env)
                     now = time.time()
-                    history.append({
-                        "event": "step", "step": step + 1,
-                        "epoch": round(epoch + (batch["step"] + 1) / steps_per_epoch, 4),
-                        "loss": loss_value, "lr": lr, "logit_scale": self._scale(),
-                        "images_per_s": window * o.batch_size / max(now - window_start, 1e-9)})
+                    history.append(
+                        {
+                            "event": "step",
+                            "step": step + 1,
+                            "epoch": round(epoch + (batch["step"] + 1) / steps_per_epoch, 4),
+                            "loss": loss_value,
+                            "lr": lr,
+                            "logit_scale": self._scale(),
+                            "images_per_s": window * o.batch_size / max(now - window_start, 1e-9),
+                        }
+                    )
                     window_start, window = now, 0
                     bar.set_postfix(loss=f"{loss_value:.4f}")
             elapsed = time.time() - epoch_start
-            loss_value = distributed.mean_over_ranks(float(epoch_loss.item()) / steps_per_epoch, env)
-            history.append({"event": "epoch", "epoch": epoch + 1,
-                            "step": (epoch + 1) * steps_per_epoch, "loss": loss_value,
-                            "lr": learning_rate(o, (epoch + 1) * steps_per_epoch - 1,
-                                                steps_per_epoch),
-                            "logit_scale": self._scale(),
-                            "images_per_s": steps_per_epoch * o.batch_size / max(elapsed, 1e-9),
-                            "time_s": elapsed})
+            loss_value = distributed.mean_over_ranks(
+                float(epoch_loss.item()) / steps_per_epoch, env
+            )
+            history.append(
+                {
+                    "event": "epoch",
+                    "epoch": epoch + 1,
+                    "step": (epoch + 1) * steps_per_epoch,
+                    "loss": loss_value,
+                    "lr": learning_rate(o, (epoch + 1) * steps_per_epoch - 1, steps_per_epoch),
+                    "logit_scale": self._scale(),
+                    "images_per_s": steps_per_epoch * o.batch_size / max(elapsed, 1e-9),
+                    "time_s": elapsed,
+                }
+            )
             if env.is_main:
-                logger.info("%s: epoch %d/%d loss %.4f (%.0f images/s)", spec.run, epoch + 1,
-                            o.epochs, loss_value, history[-1]["images_per_s"])
+                logger.info(
+                    "%s: epoch %d/%d loss %.4f (%.0f images/s)",
+                    spec.run,
+                    epoch + 1,
+                    o.epochs,
+                    loss_value,
+                    history[-1]["images_per_s"],
+                )
                 wall = wall_before + time.time() - started
                 if state_file is not None:
-                    ckpt_io.save_atomic({
-                        "epoch": epoch + 1, "model": self.model.state_dict(),
-                        "optimizer": self.optimizer.state_dict(),
-                        "scaler": self.scaler.state_dict(), "rng": ckpt_io.rng_states(),
-                        "history": history, "wall_time_s": wall, "resumed_from": resumed_from,
-                        "spec": spec.to_dict()}, state_file)
+                    ckpt_io.save_atomic(
+                        {
+                            "epoch": epoch + 1,
+                            "model": self.model.state_dict(),
+                            "optimizer": self.optimizer.state_dict(),
+                            "scaler": self.scaler.state_dict(),
+                            "rng": ckpt_io.rng_states(),
+                            "history": history,
+                            "wall_time_s": wall,
+                            "resumed_from": resumed_from,
+                            "spec": spec.to_dict(),
+                        },
+                        state_file,
+                    )
                 _write_jsonl(out_dir / "train.jsonl", history)
         bar.close()
         wall = wall_before + time.time() - started
         epochs_logged = [h for h in history if h["event"] == "epoch"]
         summary = {
-            "run": spec.run, "method": spec.method, "epochs": o.epochs,
+            "run": spec.run,
+            "method": spec.method,
+            "epochs": o.epochs,
             "steps": o.epochs * steps_per_epoch,
             "loss": epochs_logged[-1]["loss"] if epochs_logged else loss_value,
-            "images_per_s": (float(np.mean([h["images_per_s"] for h in epochs_logged]))
-                             if epochs_logged else None),
-            "wall_time_s": wall, "resumed_from": resumed_from,
+            "images_per_s": (
+                float(np.mean([h["images_per_s"] for h in epochs_logged]))
+                if epochs_logged
+                else None
+            ),
+            "wall_time_s": wall,
+            "resumed_from": resumed_from,
             "checkpoint": str(out_dir / "checkpoint.pt"),
         }
         if env.is_main:
@@ -279,35 +387,72 @@ class _Trainer:
     def _scale(self) -> float:
         return float(self.model.logit_scale.detach().exp().item())
 
-    def _write_outputs(self, out_dir: Path, data: TrainData, history: list[dict[str, Any]],
-                       summary: dict[str, Any], key: str) -> None:
+    def _write_outputs(
+        self,
+        out_dir: Path,
+        data: TrainData,
+        history: list[dict[str, Any]],
+        summary: dict[str, Any],
+        key: str,
+    ) -> None:
         spec = self.spec
-        ckpt_io.save_atomic({
-            "format": CHECKPOINT_FORMAT, "spec": spec.to_dict(), "method": spec.method,
-            "text_tower": spec.text_tower if spec.method == "clip" else None,
-            "text_projection": spec.text_projection, "model_config": self.cfg,
-            "text_dim": self.text_dim, "num_classes": data.num_classes,
-            "class_names": data.class_names,
-            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-            "versions": _versions(),
-        }, out_dir / "checkpoint.pt")
+        ckpt_io.save_atomic(
+            {
+                "format": CHECKPOINT_FORMAT,
+                "spec": spec.to_dict(),
+                "method": spec.method,
+                "text_tower": spec.text_tower if spec.method == "clip" else None,
+                "text_projection": spec.text_projection,
+                "model_config": self.cfg,
+                "text_dim": self.text_dim,
+                "num_classes": data.num_classes,
+                "class_names": data.class_names,
+                "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+                "versions": _versions(),
+            },
+            out_dir / "checkpoint.pt",
+        )
         _write_jsonl(out_dir / "train.jsonl", history)
-        io.write_json(out_dir / "run.json", {
-            "run": spec.run, "spec": spec.to_dict(), "seed": spec.seed, "seeds": SEEDS,
-            "versions": _versions(), "device": str(self.device),
-            "device_name": (torch.cuda.get_device_name(self.device)
-                            if self.device.type == "cuda" else platform.processor() or "cpu"),
-            "world_size": self.env.world_size, "threads": torch.get_num_threads(),
-            "model_config": self.cfg,
-            "parameters": sum(p.numel() for p in self.model.parameters()),
-            "trainable_parameters": sum(p.numel() for p in self.model.parameters()
-                                        if p.requires_grad),
-            "data": {"rows": len(data), "classes": data.num_classes,
-                     "fingerprint": data.fingerprint()},
-            "resume_key": key, **{k: summary[k] for k in
-                                  ("epochs", "steps", "loss", "images_per_s", "wall_time_s",
-                                   "resumed_from")},
-        })
+        io.write_json(
+            out_dir / "run.json",
+            {
+                "run": spec.run,
+                "spec": spec.to_dict(),
+                "seed": spec.seed,
+                "seeds": SEEDS,
+                "versions": _versions(),
+                "device": str(self.device),
+                "device_name": (
+                    torch.cuda.get_device_name(self.device)
+                    if self.device.type == "cuda"
+                    else platform.processor() or "cpu"
+                ),
+                "world_size": self.env.world_size,
+                "threads": torch.get_num_threads(),
+                "model_config": self.cfg,
+                "parameters": sum(p.numel() for p in self.model.parameters()),
+                "trainable_parameters": sum(
+                    p.numel() for p in self.model.parameters() if p.requires_grad
+                ),
+                "data": {
+                    "rows": len(data),
+                    "classes": data.num_classes,
+                    "fingerprint": data.fingerprint(),
+                },
+                "resume_key": key,
+                **{
+                    k: summary[k]
+                    for k in (
+                        "epochs",
+                        "steps",
+                        "loss",
+                        "images_per_s",
+                        "wall_time_s",
+                        "resumed_from",
+                    )
+                },
+            },
+        )
 
 
 def _write_jsonl(path: Path, lines: list[dict[str, Any]]) -> None:
@@ -317,6 +462,10 @@ def _write_jsonl(path: Path, lines: list[dict[str, Any]]) -> None:
 def _versions() -> dict[str, str]:
     import cliptail
 
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "open_clip": open_clip.__version__, "numpy": np.__version__,
-            "cliptail": getattr(cliptail, "__version__", "unknown")}
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "open_clip": open_clip.__version__,
+        "numpy": np.__version__,
+        "cliptail": getattr(cliptail, "__version__", "unknown"),
+    }

@@ -23,8 +23,7 @@ from cliptail.train.spec import OptimSpec, TrainSpec
 
 
 def _no_decay(name: str, param: torch.Tensor) -> bool:
-    return (param.ndim < 2 or "bn" in name or "ln" in name or "bias" in name
-            or "logit_scale" in name)
+    return param.ndim < 2 or "bn" in name or "ln" in name or "bias" in name or "logit_scale" in name
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -32,8 +31,10 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     for name, param in model.named_parameters():
         if param.requires_grad:
             (no_decay if _no_decay(name, param) else decay).append(param)
-    return [{"params": no_decay, "weight_decay": 0.0},
-            {"params": decay, "weight_decay": weight_decay}]
+    return [
+        {"params": no_decay, "weight_decay": 0.0},
+        {"params": decay, "weight_decay": weight_decay},
+    ]
 
 
 def build_optimizer(model: nn.Module, spec: TrainSpec) -> torch.optim.Optimizer:

@@ -70,8 +70,11 @@ class ModelSpec:
 
     def overrides(self) -> dict[str, Any]:
         """The overrides for :func:`cliptail.models.configs.model_config`."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if f.name not in ("name", "eval_resize")}
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in ("name", "eval_resize")
+        }
 
 
 @dataclass(frozen=True)
@@ -169,13 +172,15 @@ class TrainSpec:
             epochs=o.epochs if o.epochs is not None else (32 if clip else 90),
             batch_size=batch,
             lr=o.lr if o.lr is not None else (1e-3 if clip else 0.1 * batch / 256),
-            weight_decay=(o.weight_decay if o.weight_decay is not None
-                          else (0.2 if clip else 1e-4)),
+            weight_decay=(
+                o.weight_decay if o.weight_decay is not None else (0.2 if clip else 1e-4)
+            ),
             warmup_steps=o.warmup_steps if o.warmup_steps is not None else (500 if clip else 0),
             schedule=schedule,
             schedule_unit=o.schedule_unit or ("step" if clip else "epoch"),
-            nesterov=(o.nesterov if o.nesterov is not None
-                      else (not clip and schedule == "multistep")),
+            nesterov=(
+                o.nesterov if o.nesterov is not None else (not clip and schedule == "multistep")
+            ),
         )
         return dataclasses.replace(self, optim=optim)
 
@@ -195,30 +200,50 @@ class TrainSpec:
         if self.method == "clip" and (self.head != "rand" or self.vocab != VocabSpec()):
             raise SpecError("train spec: 'head' and 'vocab' apply to method 'sl' only")
         if self.method == "sl" and (self.text_tower != "rand" or self.text_projection != "linear"):
-            raise SpecError("train spec: 'text_tower' and 'text_projection' apply to method "
-                            "'clip' only")
+            raise SpecError(
+                "train spec: 'text_tower' and 'text_projection' apply to method 'clip' only"
+            )
         _int("seed", self.seed, 0)
         _int("vocab.size", self.vocab.size, 1, optional=True)
         _choice("vocab.weight", self.vocab.weight, VOCAB_WEIGHTS)
         _int("vocab.shard", self.vocab.shard, 1)
         m = self.model
         if not isinstance(m.name, str) or not m.name:
-            raise SpecError(f"train spec: model.name: must be an open_clip config name, got {m.name!r}")
-        for key in ("image_size", "embed_dim", "context_length", "vision_width", "text_width",
-                    "text_heads", "text_layers", "eval_resize"):
+            raise SpecError(
+                f"train spec: model.name: must be an open_clip config name, got {m.name!r}"
+            )
+        for key in (
+            "image_size",
+            "embed_dim",
+            "context_length",
+            "vision_width",
+            "text_width",
+            "text_heads",
+            "text_layers",
+            "eval_resize",
+        ):
             _int(f"model.{key}", getattr(m, key), 1, optional=True)
         if m.vision_layers is not None:
-            if not (isinstance(m.vision_layers, tuple) and m.vision_layers
-                    and all(isinstance(v, int) and v >= 1 for v in m.vision_layers)):
-                raise SpecError(f"train spec: model.vision_layers: must be a list of positive "
-                                f"integers, got {m.vision_layers!r}")
+            if not (
+                isinstance(m.vision_layers, tuple)
+                and m.vision_layers
+                and all(isinstance(v, int) and v >= 1 for v in m.vision_layers)
+            ):
+                raise SpecError(
+                    f"train spec: model.vision_layers: must be a list of positive "
+                    f"integers, got {m.vision_layers!r}"
+                )
         o = self.optim
         _int("optim.epochs", o.epochs, 1, optional=True)
         _int("optim.batch_size", o.batch_size, 1, optional=True)
         _number("optim.lr", o.lr, 0, exclusive=True, optional=True)
         _number("optim.weight_decay", o.weight_decay, 0, optional=True)
-        if len(o.betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in o.betas):
-            raise SpecError(f"train spec: optim.betas: must be two numbers in [0, 1), got {o.betas!r}")
+        if len(o.betas) != 2 or not all(
+            isinstance(b, (int, float)) and 0 <= b < 1 for b in o.betas
+        ):
+            raise SpecError(
+                f"train spec: optim.betas: must be two numbers in [0, 1), got {o.betas!r}"
+            )
         _number("optim.eps", o.eps, 0, exclusive=True)
         _int("optim.warmup_steps", o.warmup_steps, 0, optional=True)
         if o.schedule is not None:
@@ -226,8 +251,10 @@ class TrainSpec:
         if o.schedule_unit is not None:
             _choice("optim.schedule_unit", o.schedule_unit, SCHEDULE_UNITS)
         if not all(isinstance(v, (int, float)) and 0 < v <= 1 for v in o.milestones):
-            raise SpecError(f"train spec: optim.milestones: must be fractions of the epochs in "
-                            f"(0, 1], got {list(o.milestones)!r}")
+            raise SpecError(
+                f"train spec: optim.milestones: must be fractions of the epochs in "
+                f"(0, 1], got {list(o.milestones)!r}"
+            )
         _number("optim.gamma", o.gamma, 0, exclusive=True)
         _number("optim.momentum", o.momentum, 0)
         if o.nesterov is not None:
@@ -235,8 +262,11 @@ class TrainSpec:
         _int("threads", self.threads, 1, optional=True)
         _int("workers", self.workers, 0)
         if not isinstance(self.device, str) or not (
-                self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
-            raise SpecError(f"train spec: device: must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+            self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")
+        ):
+            raise SpecError(
+                f"train spec: device: must be 'auto', 'cpu' or 'cuda', got {self.device!r}"
+            )
         _bool("amp", self.amp)
         _bool("sync_bn", self.sync_bn)
         _int("log_every", self.log_every, 1)
@@ -255,8 +285,10 @@ def _build(cls, data: Any, prefix: str):
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise SpecError(f"train spec: unknown key(s) {[prefix + k for k in unknown]}; "
-                        f"known keys of {where}: {sorted(names)}")
+        raise SpecError(
+            f"train spec: unknown key(s) {[prefix + k for k in unknown]}; "
+            f"known keys of {where}: {sorted(names)}"
+        )
     kwargs = {}
     for key, value in data.items():
         if cls is TrainSpec and key in _NESTED:
@@ -291,16 +323,25 @@ def _int(key: str, value: Any, minimum: int, optional: bool = False) -> None:
     if value is None and optional:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise SpecError(f"train spec: {key}: must be an integer >= {minimum}"
-                        f"{' or null' if optional else ''}, got {value!r}")
+        raise SpecError(
+            f"train spec: {key}: must be an integer >= {minimum}"
+            f"{' or null' if optional else ''}, got {value!r}"
+        )
 
 
-def _number(key: str, value: Any, minimum: float, exclusive: bool = False,
-            optional: bool = False) -> None:
+def _number(
+    key: str, value: Any, minimum: float, exclusive: bool = False, optional: bool = False
+) -> None:
     if value is None and optional:
         return
-    ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-          and (value > minimum if exclusive else value >= minimum))
+    ok = (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (value > minimum if exclusive else value >= minimum)
+    )
     if not ok:
-        raise SpecError(f"train spec: {key}: must be a number {'>' if exclusive else '>='} "
-                        f"{minimum}, got {value!r}")
+        raise SpecError(
+            f"train spec: {key}: must be a number {'>' if exclusive else '>='} "
+            f"{minimum}, got {value!r}"
+        )

@@ -37,8 +37,9 @@ def class_weights(freq: np.ndarray, weight: str) -> np.ndarray:
     raise ValueError(f"unknown vocabulary weight {weight!r}; use linear, sqrt or uniform")
 
 
-def sample_vocabulary(labels: np.ndarray, size: int, weights: np.ndarray,
-                      rng: np.random.Generator) -> np.ndarray:
+def sample_vocabulary(
+    labels: np.ndarray, size: int, weights: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """The sorted class ids of one shard's vocabulary (see the module docstring)."""
     present = np.unique(np.asarray(labels, dtype=np.int64))
     need = size - len(present)
@@ -58,23 +59,34 @@ def sample_vocabulary(labels: np.ndarray, size: int, weights: np.ndarray,
 def reindex(labels: np.ndarray, vocabulary: np.ndarray) -> np.ndarray:
     """Positions of ``labels`` in the sorted ``vocabulary`` (every label must be in it)."""
     idx = np.searchsorted(vocabulary, labels)
-    if np.any(idx >= len(vocabulary)) or np.any(vocabulary[np.minimum(idx, len(vocabulary) - 1)] != labels):
+    if np.any(idx >= len(vocabulary)) or np.any(
+        vocabulary[np.minimum(idx, len(vocabulary) - 1)] != labels
+    ):
         raise ValueError("a label is missing from its vocabulary")
     return idx
 
 
-def shard_vocabularies(labels: np.ndarray, *, size: int, shard: int, weights: np.ndarray,
-                       rngs: list[np.random.Generator]) -> list[np.ndarray]:
+def shard_vocabularies(
+    labels: np.ndarray,
+    *,
+    size: int,
+    shard: int,
+    weights: np.ndarray,
+    rngs: list[np.random.Generator],
+) -> list[np.ndarray]:
     """One vocabulary per consecutive ``shard``-image slice of ``labels``, shard k from rngs[k]."""
     starts = range(0, len(labels), shard)
     if len(rngs) != len(starts):
         raise ValueError(f"{len(starts)} shards but {len(rngs)} random generators")
-    return [sample_vocabulary(labels[s:s + shard], size, weights, rng)
-            for s, rng in zip(starts, rngs, strict=True)]
+    return [
+        sample_vocabulary(labels[s : s + shard], size, weights, rng)
+        for s, rng in zip(starts, rngs, strict=True)
+    ]
 
 
-def subsampled_cross_entropy(logits: torch.Tensor, labels: torch.Tensor,
-                             vocabularies: list[np.ndarray], shard: int) -> torch.Tensor:
+def subsampled_cross_entropy(
+    logits: torch.Tensor, labels: torch.Tensor, vocabularies: list[np.ndarray], shard: int
+) -> torch.Tensor:
     """Mean over the batch of the cross-entropy of each row over its shard's vocabulary.
 
     ``logits`` [B, C] over all classes; shard k covers rows ``k*shard .. (k+1)*shard - 1``.

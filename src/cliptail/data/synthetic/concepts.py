@@ -19,28 +19,49 @@ import numpy as np
 
 # shape: (singular, plural)
 SHAPES: tuple[tuple[str, str], ...] = (
-    ("disc", "discs"), ("square", "squares"), ("triangle", "triangles"), ("ring", "rings"),
-    ("cross", "crosses"), ("star", "stars"), ("diamond", "diamonds"), ("hexagon", "hexagons"),
-    ("crescent", "crescents"), ("bar", "bars"),
+    ("disc", "discs"),
+    ("square", "squares"),
+    ("triangle", "triangles"),
+    ("ring", "rings"),
+    ("cross", "crosses"),
+    ("star", "stars"),
+    ("diamond", "diamonds"),
+    ("hexagon", "hexagons"),
+    ("crescent", "crescents"),
+    ("bar", "bars"),
 )
 
 # colour: (name, linear RGB in [0, 1])
 COLORS: tuple[tuple[str, tuple[float, float, float]], ...] = (
-    ("red", (0.85, 0.12, 0.12)), ("orange", (0.95, 0.55, 0.10)), ("yellow", (0.95, 0.85, 0.15)),
-    ("green", (0.20, 0.65, 0.22)), ("blue", (0.15, 0.30, 0.85)), ("purple", (0.55, 0.20, 0.72)),
-    ("pink", (0.95, 0.50, 0.72)), ("brown", (0.48, 0.28, 0.12)), ("teal", (0.08, 0.58, 0.58)),
-    ("white", (0.94, 0.94, 0.94)), ("black", (0.08, 0.08, 0.08)),
+    ("red", (0.85, 0.12, 0.12)),
+    ("orange", (0.95, 0.55, 0.10)),
+    ("yellow", (0.95, 0.85, 0.15)),
+    ("green", (0.20, 0.65, 0.22)),
+    ("blue", (0.15, 0.30, 0.85)),
+    ("purple", (0.55, 0.20, 0.72)),
+    ("pink", (0.95, 0.50, 0.72)),
+    ("brown", (0.48, 0.28, 0.12)),
+    ("teal", (0.08, 0.58, 0.58)),
+    ("white", (0.94, 0.94, 0.94)),
+    ("black", (0.08, 0.08, 0.08)),
 )
 
 # pattern: (noun as in "with white stripes", adjective as in "a striped disc")
 PATTERNS: tuple[tuple[str, str], ...] = (
-    ("plain", "plain"), ("stripes", "striped"), ("dots", "dotted"), ("checks", "checkered"),
-    ("bands", "banded"), ("rim", "rimmed"), ("zigzag", "zigzag"),
+    ("plain", "plain"),
+    ("stripes", "striped"),
+    ("dots", "dotted"),
+    ("checks", "checkered"),
+    ("bands", "banded"),
+    ("rim", "rimmed"),
+    ("zigzag", "zigzag"),
 )
 
 # parts: (count word, phrase for one object of that many parts, phrase in a definition)
 PARTS: tuple[tuple[str, str], ...] = (
-    ("one", "a single"), ("two", "a pair of"), ("three", "a group of three"),
+    ("one", "a single"),
+    ("two", "a pair of"),
+    ("three", "a group of three"),
     ("four", "a group of four"),
 )
 
@@ -50,8 +71,34 @@ ACCENT_RGB = {ACCENT_WHITE: (0.97, 0.97, 0.95), ACCENT_BLACK: (0.06, 0.06, 0.08)
 
 # --- pseudo-word names ------------------------------------------------------------------------
 
-_ONSETS = ("b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z",
-           "br", "dr", "fl", "gr", "kl", "kr", "pl", "sk", "st", "tr", "vr", "zh")
+_ONSETS = (
+    "b",
+    "d",
+    "f",
+    "g",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "z",
+    "br",
+    "dr",
+    "fl",
+    "gr",
+    "kl",
+    "kr",
+    "pl",
+    "sk",
+    "st",
+    "tr",
+    "vr",
+    "zh",
+)
 _NUCLEI = ("a", "e", "i", "o", "u", "a", "o", "ai", "ou", "ei")
 _CODAS = ("n", "r", "l", "s", "t", "k", "m", "x")
 MIN_NAME_LENGTH = 5
@@ -86,8 +133,10 @@ class Concept:
     @property
     def attributes(self) -> str:
         """``shape=...;color=...;pattern=...;parts=...;accent=...``."""
-        return (f"shape={SHAPES[self.shape][0]};color={COLORS[self.color][0]};"
-                f"pattern={PATTERNS[self.pattern][0]};parts={self.parts};accent={self.accent}")
+        return (
+            f"shape={SHAPES[self.shape][0]};color={COLORS[self.color][0]};"
+            f"pattern={PATTERNS[self.pattern][0]};parts={self.parts};accent={self.accent}"
+        )
 
 
 def accent_of(color: int) -> str:
@@ -105,8 +154,11 @@ def object_phrase(shape: int, color: int, pattern: int, parts: int) -> str:
     pattern_noun = PATTERNS[pattern][0]
     if pattern_noun == "plain":
         return f"{lead} plain {colour} {noun}"
-    detail = f"a {accent_of(color)} {pattern_noun}" if pattern_noun in ("rim", "zigzag") \
+    detail = (
+        f"a {accent_of(color)} {pattern_noun}"
+        if pattern_noun in ("rim", "zigzag")
         else f"{accent_of(color)} {pattern_noun}"
+    )
     return f"{lead} {colour} {noun} with {detail}"
 
 
@@ -144,15 +196,25 @@ def pseudo_words(count: int, rng: np.random.Generator, reserved: set[str]) -> li
     return words
 
 
-def attribute_combinations(num_shapes: int, num_colors: int, num_patterns: int,
-                           max_parts: int) -> int:
+def attribute_combinations(
+    num_shapes: int, num_colors: int, num_patterns: int, max_parts: int
+) -> int:
     """Number of distinct attribute combinations (an upper bound on the number of concepts)."""
     return num_shapes * num_colors * num_patterns * max_parts
 
 
-def make_concepts(num_eval: int, num_open_world: int, *, num_shapes: int, num_colors: int,
-                  num_patterns: int, max_parts: int, max_synonyms: int,
-                  rng: np.random.Generator, reserved_words: set[str]) -> list[Concept]:
+def make_concepts(
+    num_eval: int,
+    num_open_world: int,
+    *,
+    num_shapes: int,
+    num_colors: int,
+    num_patterns: int,
+    max_parts: int,
+    max_synonyms: int,
+    rng: np.random.Generator,
+    reserved_words: set[str],
+) -> list[Concept]:
     """Evaluation concepts (indices ``0..num_eval-1``) then open-world concepts.
 
     Attribute combinations are drawn uniformly without replacement from the full product, so
@@ -162,8 +224,10 @@ def make_concepts(num_eval: int, num_open_world: int, *, num_shapes: int, num_co
     total = num_eval + num_open_world
     combos = attribute_combinations(num_shapes, num_colors, num_patterns, max_parts)
     if total > combos:
-        raise ValueError(f"{total} concepts need at least as many attribute combinations, "
-                         f"but the attribute groups give only {combos}")
+        raise ValueError(
+            f"{total} concepts need at least as many attribute combinations, "
+            f"but the attribute groups give only {combos}"
+        )
     picks = rng.choice(combos, size=total, replace=False)
     shape, rest = np.divmod(picks, num_colors * num_patterns * max_parts)
     color, rest = np.divmod(rest, num_patterns * max_parts)
@@ -172,11 +236,19 @@ def make_concepts(num_eval: int, num_open_world: int, *, num_shapes: int, num_co
     words = pseudo_words(int(num_names.sum()), rng, reserved_words | vocabulary_words())
     concepts, start = [], 0
     for i in range(total):
-        names = tuple(words[start:start + int(num_names[i])])
+        names = tuple(words[start : start + int(num_names[i])])
         start += int(num_names[i])
-        concepts.append(Concept(
-            index=i, id=f"c{i:04d}", name=names[0], synonyms=names, is_eval=i < num_eval,
-            shape=int(shape[i]), color=int(color[i]), pattern=int(pattern[i]),
-            parts=int(parts[i]) + 1,
-        ))
+        concepts.append(
+            Concept(
+                index=i,
+                id=f"c{i:04d}",
+                name=names[0],
+                synonyms=names,
+                is_eval=i < num_eval,
+                shape=int(shape[i]),
+                color=int(color[i]),
+                pattern=int(pattern[i]),
+                parts=int(parts[i]) + 1,
+            )
+        )
     return concepts

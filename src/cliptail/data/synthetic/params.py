@@ -53,8 +53,14 @@ class CaptionParams:
 
 
 WEB_CAPTIONS = CaptionParams(
-    p_title_empty=0.0, p_tags_empty=0.85, p_description_empty=0.75, p_name_title=0.60,
-    p_name_tags=0.50, p_name_description=0.40, p_synonym=0.30, p_attribute=0.45,
+    p_title_empty=0.0,
+    p_tags_empty=0.85,
+    p_description_empty=0.75,
+    p_name_title=0.60,
+    p_name_tags=0.50,
+    p_name_description=0.40,
+    p_synonym=0.30,
+    p_attribute=0.45,
     p_misleading=0.12,
 )
 
@@ -72,8 +78,7 @@ class WorldParams:
     val_per_class: int = field(default=20, metadata=_range(1))
     v2_per_class: int = field(default=10, metadata=_range(1))
     frequency: FrequencyParams = field(default_factory=FrequencyParams)
-    web_frequency: FrequencyParams = field(
-        default_factory=lambda: FrequencyParams(profile="laion"))
+    web_frequency: FrequencyParams = field(default_factory=lambda: FrequencyParams(profile="laion"))
     web_rank_correlation: float = field(default=0.25, metadata=_range(-1.0, 1.0))
     diversity: float = field(default=0.5, metadata=_range(0.0, 1.0))
     clutter: float = field(default=0.8, metadata=_range(0.0, 4.0))
@@ -92,15 +97,17 @@ class WorldParams:
         """Validate a (partial) ``world:`` config dict and fill defaults."""
         params = _build(cls, cls(), config or {}, ROOT)
         total = params.num_classes + params.num_open_world
-        combos = attribute_combinations(params.num_shapes, params.num_colors,
-                                        params.num_patterns, params.max_parts)
+        combos = attribute_combinations(
+            params.num_shapes, params.num_colors, params.num_patterns, params.max_parts
+        )
         if combos < total:
             raise ValueError(
                 f"{ROOT}.num_shapes/num_colors/num_patterns/max_parts: "
                 f"{params.num_shapes}*{params.num_colors}*{params.num_patterns}*"
                 f"{params.max_parts} = {combos} attribute combinations cannot give "
                 f"{total} distinct concepts (num_classes + num_open_world); raise a group size "
-                f"or lower the number of concepts")
+                f"or lower the number of concepts"
+            )
         return params
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,13 +116,15 @@ class WorldParams:
 
 def _build(cls: type, defaults: Any, config: Mapping[str, Any], where: str) -> Any:
     if not isinstance(config, Mapping):
-        raise ValueError(f"{where}: expected a mapping of keys to values, got "
-                         f"{type(config).__name__}")
+        raise ValueError(
+            f"{where}: expected a mapping of keys to values, got {type(config).__name__}"
+        )
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(config) - set(known))
     if unknown:
-        raise ValueError(f"{where}.{unknown[0]}: unknown key; valid keys are "
-                         f"{', '.join(sorted(known))}")
+        raise ValueError(
+            f"{where}.{unknown[0]}: unknown key; valid keys are {', '.join(sorted(known))}"
+        )
     values = {}
     for name, f in known.items():
         default = getattr(defaults, name)
@@ -131,8 +140,7 @@ def _build(cls: type, defaults: Any, config: Mapping[str, Any], where: str) -> A
 def _check(value: Any, kind: type, spec: Mapping[str, Any], where: str) -> Any:
     if kind is str:
         if value not in spec["choices"]:
-            raise ValueError(f"{where}: must be one of {', '.join(spec['choices'])}; "
-                             f"got {value!r}")
+            raise ValueError(f"{where}: must be one of {', '.join(spec['choices'])}; got {value!r}")
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{where}: must be a number, got {value!r}")

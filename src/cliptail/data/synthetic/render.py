@@ -24,10 +24,18 @@ from cliptail.data.synthetic.concepts import ACCENT_RGB, COLORS, accent_of
 
 # named background colours (linear RGB); captions say "on a slate background"
 BACKGROUNDS: tuple[tuple[str, tuple[float, float, float]], ...] = (
-    ("grey", (0.50, 0.50, 0.50)), ("beige", (0.78, 0.72, 0.60)), ("cream", (0.90, 0.87, 0.78)),
-    ("slate", (0.35, 0.40, 0.48)), ("olive", (0.45, 0.47, 0.30)), ("sand", (0.76, 0.65, 0.45)),
-    ("charcoal", (0.20, 0.20, 0.22)), ("navy", (0.14, 0.17, 0.34)), ("mint", (0.60, 0.82, 0.70)),
-    ("lilac", (0.72, 0.64, 0.84)), ("rust", (0.62, 0.30, 0.18)), ("sky", (0.55, 0.72, 0.92)),
+    ("grey", (0.50, 0.50, 0.50)),
+    ("beige", (0.78, 0.72, 0.60)),
+    ("cream", (0.90, 0.87, 0.78)),
+    ("slate", (0.35, 0.40, 0.48)),
+    ("olive", (0.45, 0.47, 0.30)),
+    ("sand", (0.76, 0.65, 0.45)),
+    ("charcoal", (0.20, 0.20, 0.22)),
+    ("navy", (0.14, 0.17, 0.34)),
+    ("mint", (0.60, 0.82, 0.70)),
+    ("lilac", (0.72, 0.64, 0.84)),
+    ("rust", (0.62, 0.30, 0.18)),
+    ("sky", (0.55, 0.72, 0.92)),
 )
 _BACKGROUND_RGB = np.array([rgb for _, rgb in BACKGROUNDS], dtype=np.float32)
 
@@ -73,22 +81,43 @@ class RenderStyle:
 
 # curated (ImageNet-Captions-like): muted backgrounds, clean photometry
 CURATED_STYLE = RenderStyle(
-    background_weights=(3, 2, 2, 2, 1, 1, 1, 0.5, 0.3, 0.3, 0.3, 0.3), background_texture=0.08,
-    tint=(0.0, 0.0, 0.0), tint_spread=0.02, contrast=1.0, noise=0.03, clutter_gain=1.0,
-    scale_shift=0.0, blur=0.0, blockiness=0.0,
+    background_weights=(3, 2, 2, 2, 1, 1, 1, 0.5, 0.3, 0.3, 0.3, 0.3),
+    background_texture=0.08,
+    tint=(0.0, 0.0, 0.0),
+    tint_spread=0.02,
+    contrast=1.0,
+    noise=0.03,
+    clutter_gain=1.0,
+    scale_shift=0.0,
+    blur=0.0,
+    blockiness=0.0,
 )
 # web (LAION-like) at full shift: saturated/dark backgrounds, warm cast, more contrast and
 # clutter, larger objects, compression-like blockiness
 WEB_STYLE = RenderStyle(
-    background_weights=(0.3, 0.3, 1, 0.3, 0.3, 0.5, 2, 2, 2, 2, 2, 2), background_texture=0.18,
-    tint=(0.07, 0.02, -0.06), tint_spread=0.06, contrast=1.25, noise=0.06, clutter_gain=2.0,
-    scale_shift=0.12, blur=0.0, blockiness=0.6,
+    background_weights=(0.3, 0.3, 1, 0.3, 0.3, 0.5, 2, 2, 2, 2, 2, 2),
+    background_texture=0.18,
+    tint=(0.07, 0.02, -0.06),
+    tint_spread=0.06,
+    contrast=1.25,
+    noise=0.06,
+    clutter_gain=2.0,
+    scale_shift=0.12,
+    blur=0.0,
+    blockiness=0.6,
 )
 # v2 (ImageNetV2-like) at full shift: same concepts, other backgrounds, smaller and softer objects
 V2_STYLE = RenderStyle(
-    background_weights=(0.5, 1, 0.5, 2, 3, 3, 2, 1, 0.3, 0.3, 1, 0.3), background_texture=0.12,
-    tint=(-0.02, 0.0, 0.04), tint_spread=0.04, contrast=0.85, noise=0.045, clutter_gain=1.6,
-    scale_shift=-0.15, blur=0.35, blockiness=0.0,
+    background_weights=(0.5, 1, 0.5, 2, 3, 3, 2, 1, 0.3, 0.3, 1, 0.3),
+    background_texture=0.12,
+    tint=(-0.02, 0.0, 0.04),
+    tint_spread=0.04,
+    contrast=0.85,
+    noise=0.045,
+    clutter_gain=1.6,
+    scale_shift=-0.15,
+    blur=0.35,
+    blockiness=0.0,
 )
 
 
@@ -120,9 +149,17 @@ class Instances:
     distractor_theta: np.ndarray  # [B, MAX_DISTRACTORS]
 
 
-def sample_instances(labels: np.ndarray, attributes: np.ndarray, *, style: RenderStyle,
-                     diversity: float, clutter: float, num_shapes: int, num_colors: int,
-                     rng: np.random.Generator) -> Instances:
+def sample_instances(
+    labels: np.ndarray,
+    attributes: np.ndarray,
+    *,
+    style: RenderStyle,
+    diversity: float,
+    clutter: float,
+    num_shapes: int,
+    num_colors: int,
+    rng: np.random.Generator,
+) -> Instances:
     """Draw the per-image nuisances of images of concepts ``labels``.
 
     ``attributes[c] = (shape, colour, pattern, parts)`` of concept ``c``. With ``d = diversity``:
@@ -144,8 +181,9 @@ def sample_instances(labels: np.ndarray, attributes: np.ndarray, *, style: Rende
     theta = rng.uniform(-1.0, 1.0, n) * np.pi * (0.05 + 0.95 * d)
 
     body = np.array([rgb for _, rgb in COLORS], dtype=np.float64)[attrs[:, 1]]
-    accent = np.array([ACCENT_RGB[accent_of(c)] for c in attrs[:, 1]], dtype=np.float64) \
-        .reshape(n, 3)
+    accent = np.array([ACCENT_RGB[accent_of(c)] for c in attrs[:, 1]], dtype=np.float64).reshape(
+        n, 3
+    )
     brightness = np.exp(rng.normal(0.0, 0.04 + 0.16 * d, (n, 1)))
     body = body * brightness + rng.normal(0.0, 0.02 + 0.08 * d, (n, 3))
     accent = accent + rng.normal(0.0, 0.02 + 0.04 * d, (n, 3))
@@ -155,20 +193,38 @@ def sample_instances(labels: np.ndarray, attributes: np.ndarray, *, style: Rende
     background_rgb = _BACKGROUND_RGB[background] + rng.normal(0.0, 0.02 + 0.06 * d, (n, 3))
     texture = style.background_texture * (0.3 + 0.7 * d)
     gradient = np.stack([rng.uniform(0, 2 * np.pi, n), texture * rng.uniform(0, 1, n)], axis=1)
-    wave = np.stack([rng.uniform(0, 2 * np.pi, n), rng.uniform(0.5, 3.0, n),
-                     rng.uniform(0, 2 * np.pi, n), texture * rng.uniform(0, 1, n)], axis=1)
+    wave = np.stack(
+        [
+            rng.uniform(0, 2 * np.pi, n),
+            rng.uniform(0.5, 3.0, n),
+            rng.uniform(0, 2 * np.pi, n),
+            texture * rng.uniform(0, 1, n),
+        ],
+        axis=1,
+    )
     tint = np.asarray(style.tint) + rng.normal(0.0, style.tint_spread, (n, 3))
 
     num_distractors = np.minimum(rng.poisson(clutter * style.clutter_gain, n), MAX_DISTRACTORS)
     k = MAX_DISTRACTORS
     f32 = np.float32
     return Instances(
-        label=np.asarray(labels, dtype=np.int64), shape=attrs[:, 0], color=attrs[:, 1],
-        pattern=attrs[:, 2], parts=attrs[:, 3], cx=cx.astype(f32), cy=cy.astype(f32),
-        scale=scale.astype(f32), theta=theta.astype(f32), body_rgb=body.astype(f32),
-        accent_rgb=accent.astype(f32), background=background,
-        background_rgb=background_rgb.astype(f32), gradient=gradient.astype(f32),
-        wave=wave.astype(f32), tint=tint.astype(f32), num_distractors=num_distractors,
+        label=np.asarray(labels, dtype=np.int64),
+        shape=attrs[:, 0],
+        color=attrs[:, 1],
+        pattern=attrs[:, 2],
+        parts=attrs[:, 3],
+        cx=cx.astype(f32),
+        cy=cy.astype(f32),
+        scale=scale.astype(f32),
+        theta=theta.astype(f32),
+        body_rgb=body.astype(f32),
+        accent_rgb=accent.astype(f32),
+        background=background,
+        background_rgb=background_rgb.astype(f32),
+        gradient=gradient.astype(f32),
+        wave=wave.astype(f32),
+        tint=tint.astype(f32),
+        num_distractors=num_distractors,
         distractor_shape=rng.integers(0, num_shapes, (n, k)),
         distractor_color=rng.integers(0, num_colors, (n, k)),
         distractor_xy=rng.uniform(-0.85, 0.85, (n, k, 2)).astype(f32),
@@ -178,6 +234,7 @@ def sample_instances(labels: np.ndarray, attributes: np.ndarray, *, style: Rende
 
 
 # --- signed distance functions (part-local units) -------------------------------------------
+
 
 def _polygon(u: np.ndarray, v: np.ndarray, sides: int, apothem: float, phase: float) -> np.ndarray:
     dist = None
@@ -232,8 +289,9 @@ def _stripe_alpha(s: np.ndarray, cycles: float, pixels_per_unit: np.ndarray) -> 
     return np.clip(0.5 + s * pixels_per_unit / (2 * np.pi * cycles), 0.0, 1.0)
 
 
-def _pattern_alpha(pattern: int, u: np.ndarray, v: np.ndarray, sdf: np.ndarray,
-                   ppu: np.ndarray) -> np.ndarray:
+def _pattern_alpha(
+    pattern: int, u: np.ndarray, v: np.ndarray, sdf: np.ndarray, ppu: np.ndarray
+) -> np.ndarray:
     """Accent coverage in [0, 1] of pattern ``pattern`` (index into PATTERNS)."""
     if pattern == 0:  # plain
         return np.zeros_like(u)
@@ -256,6 +314,7 @@ def _pattern_alpha(pattern: int, u: np.ndarray, v: np.ndarray, sdf: np.ndarray,
 
 
 # --- compositing -----------------------------------------------------------------------------
+
 
 def _local(x: np.ndarray, y: np.ndarray, cx, cy, theta, scale):
     """Object-local coordinates of pixel grids for a batch (all arguments [n] or [n,1,1])."""
@@ -280,36 +339,47 @@ def _background(inst: Instances, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     w_dir, w_cyc = inst.wave[:, 0, None, None], inst.wave[:, 1, None, None]
     w_phase, w_amp = inst.wave[:, 2, None, None], inst.wave[:, 3, None, None]
     shade = g_amp * (np.cos(g_dir) * x + np.sin(g_dir) * y)
-    shade = shade + w_amp * np.sin(np.pi * w_cyc * (np.cos(w_dir) * x + np.sin(w_dir) * y)
-                                   + w_phase)
+    shade = shade + w_amp * np.sin(
+        np.pi * w_cyc * (np.cos(w_dir) * x + np.sin(w_dir) * y) + w_phase
+    )
     return inst.background_rgb[:, None, None, :] + shade[..., None]
 
 
-def _draw_distractors(image: np.ndarray, inst: Instances, x: np.ndarray, y: np.ndarray,
-                      size: int) -> None:
+def _draw_distractors(
+    image: np.ndarray, inst: Instances, x: np.ndarray, y: np.ndarray, size: int
+) -> None:
     colors = np.array([rgb for _, rgb in COLORS], dtype=np.float32)
     for k in range(MAX_DISTRACTORS):
         rows = np.flatnonzero(inst.num_distractors > k)
         if rows.size == 0:
             continue
         scale = inst.distractor_scale[rows, k]
-        u, v = _local(x, y, inst.distractor_xy[rows, k, 0], inst.distractor_xy[rows, k, 1],
-                      inst.distractor_theta[rows, k], scale)
+        u, v = _local(
+            x,
+            y,
+            inst.distractor_xy[rows, k, 0],
+            inst.distractor_xy[rows, k, 1],
+            inst.distractor_theta[rows, k],
+            scale,
+        )
         sdf = _grouped_sdf(inst.distractor_shape[rows, k], u, v)
         ppu = (np.float32(size / 2) * scale)[:, None, None]
-        _paint(image, rows, np.clip(0.5 - sdf * ppu, 0.0, 1.0),
-               colors[inst.distractor_color[rows, k]])
+        _paint(
+            image, rows, np.clip(0.5 - sdf * ppu, 0.0, 1.0), colors[inst.distractor_color[rows, k]]
+        )
 
 
-def _draw_object(image: np.ndarray, inst: Instances, x: np.ndarray, y: np.ndarray,
-                 size: int) -> None:
+def _draw_object(
+    image: np.ndarray, inst: Instances, x: np.ndarray, y: np.ndarray, size: int
+) -> None:
     body, accent = inst.body_rgb, inst.accent_rgb
     for parts, (centres, radius) in PART_LAYOUTS.items():
         group = np.flatnonzero(inst.parts == parts)
         if group.size == 0:
             continue
-        u_obj, v_obj = _local(x, y, inst.cx[group], inst.cy[group], inst.theta[group],
-                              inst.scale[group])
+        u_obj, v_obj = _local(
+            x, y, inst.cx[group], inst.cy[group], inst.theta[group], inst.scale[group]
+        )
         ppu = (np.float32(size / 2 * radius) * inst.scale[group])[:, None, None]
         for ox, oy in centres:
             u = (u_obj - np.float32(ox)) / np.float32(radius)
@@ -330,7 +400,7 @@ def _box_blur(image: np.ndarray) -> np.ndarray:
     total = np.zeros_like(image)
     for dy in range(3):
         for dx in range(3):
-            total += padded[:, dy:dy + size, dx:dx + size]
+            total += padded[:, dy : dy + size, dx : dx + size]
     return total / 9.0
 
 
@@ -338,8 +408,12 @@ def _block_average(image: np.ndarray) -> np.ndarray:
     """Each 2x2 pixel block replaced by its mean (a trailing odd row/column is kept)."""
     he, we = image.shape[1] - image.shape[1] % 2, image.shape[2] - image.shape[2] % 2
     out = image.copy()
-    blocks = (image[:, 0:he:2, 0:we:2] + image[:, 1:he:2, 0:we:2]
-              + image[:, 0:he:2, 1:we:2] + image[:, 1:he:2, 1:we:2]) * np.float32(0.25)
+    blocks = (
+        image[:, 0:he:2, 0:we:2]
+        + image[:, 1:he:2, 0:we:2]
+        + image[:, 0:he:2, 1:we:2]
+        + image[:, 1:he:2, 1:we:2]
+    ) * np.float32(0.25)
     for dy in (0, 1):
         for dx in (0, 1):
             out[:, dy:he:2, dx:we:2] = blocks
@@ -348,7 +422,7 @@ def _block_average(image: np.ndarray) -> np.ndarray:
 
 def render(inst: Instances, style: RenderStyle, size: int, rng: np.random.Generator) -> np.ndarray:
     """Render a batch of instances into ``uint8`` images of shape [B, size, size, 3]."""
-    centres = ((np.arange(size, dtype=np.float32) + 0.5) / size * 2 - 1)
+    centres = (np.arange(size, dtype=np.float32) + 0.5) / size * 2 - 1
     x = centres[None, None, :]
     y = centres[None, :, None]
     image = _background(inst, x, y)

@@ -30,31 +30,116 @@ from cliptail.data.synthetic.params import CaptionParams
 from cliptail.data.synthetic.render import BACKGROUNDS, Instances
 
 UNINFORMATIVE_TITLES = (
-    "IMG_{n4}", "DSC{n5}", "DSC_{n4}", "P{n7}", "untitled", "my holiday", "summer {year}",
-    "weekend", "at home", "photo {n2}", "new stuff", "random", "test shot", "from the archive",
-    "birthday", "rainy day", "just because", "spring {year}",
+    "IMG_{n4}",
+    "DSC{n5}",
+    "DSC_{n4}",
+    "P{n7}",
+    "untitled",
+    "my holiday",
+    "summer {year}",
+    "weekend",
+    "at home",
+    "photo {n2}",
+    "new stuff",
+    "random",
+    "test shot",
+    "from the archive",
+    "birthday",
+    "rainy day",
+    "just because",
+    "spring {year}",
 )
-NAME_TITLES = ("{name}", "{Name}", "my {name}", "{name} #{n1}", "the {name}", "{Name} close up",
-               "another {name}", "{name} at home", "{Name}!", "{name} {year}")
-NOISE_TAGS = ("nikon", "canon", "sony", "flickr", "explore", "macro", "travel", "family",
-              "friends", "home", "art", "color", "photo", "2007", "2008", "2009", "2010",
-              "summer", "winter", "vacation", "dslr", "closeup", "light", "nature", "city")
+NAME_TITLES = (
+    "{name}",
+    "{Name}",
+    "my {name}",
+    "{name} #{n1}",
+    "the {name}",
+    "{Name} close up",
+    "another {name}",
+    "{name} at home",
+    "{Name}!",
+    "{name} {year}",
+)
+NOISE_TAGS = (
+    "nikon",
+    "canon",
+    "sony",
+    "flickr",
+    "explore",
+    "macro",
+    "travel",
+    "family",
+    "friends",
+    "home",
+    "art",
+    "color",
+    "photo",
+    "2007",
+    "2008",
+    "2009",
+    "2010",
+    "summer",
+    "winter",
+    "vacation",
+    "dslr",
+    "closeup",
+    "light",
+    "nature",
+    "city",
+)
 OPENERS = ("", "", "", "photo of ", "i found ", "a picture of ", "look at ")
-NAME_FRAMES = ("my {name}, {thing}", "{thing}, a {name}", "a {name}: {thing}",
-               "this {name} is {thing}", "{thing} (a {name})")
-NOISE_SENTENCES = ("taken with my new camera.", "shot on a sunny afternoon.",
-                   "more in my photostream.", "please do not use without permission.",
-                   "one of my favourites.", "found this at the market.", "comments welcome.")
+NAME_FRAMES = (
+    "my {name}, {thing}",
+    "{thing}, a {name}",
+    "a {name}: {thing}",
+    "this {name} is {thing}",
+    "{thing} (a {name})",
+)
+NOISE_SENTENCES = (
+    "taken with my new camera.",
+    "shot on a sunny afternoon.",
+    "more in my photostream.",
+    "please do not use without permission.",
+    "one of my favourites.",
+    "found this at the market.",
+    "comments welcome.",
+)
 
-SEO_PHRASES = ("stock photo", "hd wallpaper", "free shipping", "vector illustration", "png",
-               "for sale", "clipart", "high quality", "best price", "buy online", "new arrival",
-               "royalty free", "set of {n1}", "image {n1} of {n2}", "wholesale")
+SEO_PHRASES = (
+    "stock photo",
+    "hd wallpaper",
+    "free shipping",
+    "vector illustration",
+    "png",
+    "for sale",
+    "clipart",
+    "high quality",
+    "best price",
+    "buy online",
+    "new arrival",
+    "royalty free",
+    "set of {n1}",
+    "image {n1} of {n2}",
+    "wholesale",
+)
 ALT_TAGS = ("sale", "cheap", "new", "gift", "shop", "design", "decor", "wallpaper", "png", "stock")
-ALT_UNINFORMATIVE = ("image {n1} of {n2}", "untitled-{n1}", "dsc_{n4}.jpg", "product photo",
-                     "thumbnail", "default image", "img {n5}")
-ALT_DESCRIPTIONS = ("buy {thing} online.", "high quality {thing} at the best price.",
-                    "{thing}, free shipping on orders over {n2} dollars.",
-                    "shop our collection of {thing}.", "{thing}. click to see more.")
+ALT_UNINFORMATIVE = (
+    "image {n1} of {n2}",
+    "untitled-{n1}",
+    "dsc_{n4}.jpg",
+    "product photo",
+    "thumbnail",
+    "default image",
+    "img {n5}",
+)
+ALT_DESCRIPTIONS = (
+    "buy {thing} online.",
+    "high quality {thing} at the best price.",
+    "{thing}, free shipping on orders over {n2} dollars.",
+    "shop our collection of {thing}.",
+    "{thing}. click to see more.",
+)
 
 
 @dataclass(frozen=True)
@@ -110,9 +195,14 @@ class CaptionWriter:
 
     @staticmethod
     def _fill(template: str, r: random.Random, **words: str) -> str:
-        numbers = {"n1": str(r.randint(2, 12)), "n2": str(r.randint(10, 99)),
-                   "n4": f"{r.randint(0, 9999):04d}", "n5": f"{r.randint(0, 99999):05d}",
-                   "n7": f"{r.randint(0, 9999999):07d}", "year": str(r.randint(2004, 2014))}
+        numbers = {
+            "n1": str(r.randint(2, 12)),
+            "n2": str(r.randint(10, 99)),
+            "n4": f"{r.randint(0, 9999):04d}",
+            "n5": f"{r.randint(0, 99999):05d}",
+            "n7": f"{r.randint(0, 9999999):07d}",
+            "year": str(r.randint(2004, 2014)),
+        }
         return template.format(**numbers, **words)
 
     def _mention(self, concept: Concept, rates: CaptionParams, r: random.Random) -> str:
@@ -127,18 +217,30 @@ class CaptionWriter:
             return wrong + (wrong >= value)
         return value
 
-    def _object(self, concept: Concept, scene: Scene, rates: CaptionParams, r: random.Random, *,
-                size: bool = True, lead: bool = True) -> str:
+    def _object(
+        self,
+        concept: Concept,
+        scene: Scene,
+        rates: CaptionParams,
+        r: random.Random,
+        *,
+        size: bool = True,
+        lead: bool = True,
+    ) -> str:
         """Noun phrase of the rendered object, each attribute mentioned with ``p_attribute``.
 
         An unmentioned part count leaves the noun's number (singular/plural) true; an
         unmentioned shape becomes "shape(s)". ``lead=False`` drops the article/count word.
         """
+
         def mention() -> bool:
             return r.random() < rates.p_attribute
 
-        parts = self._maybe_wrong(concept.parts - 1, self.max_parts, rates, r) + 1 \
-            if mention() else None
+        parts = (
+            self._maybe_wrong(concept.parts - 1, self.max_parts, rates, r) + 1
+            if mention()
+            else None
+        )
         plural = (parts or concept.parts) > 1
         words = []
         if size and scene.size and mention():
@@ -146,8 +248,9 @@ class CaptionWriter:
         color = self._maybe_wrong(concept.color, self.num_colors, rates, r) if mention() else None
         if color is not None:
             words.append(COLORS[color][0])
-        pattern = self._maybe_wrong(concept.pattern, self.num_patterns, rates, r) \
-            if mention() else 0
+        pattern = (
+            self._maybe_wrong(concept.pattern, self.num_patterns, rates, r) if mention() else 0
+        )
         as_adjective = r.random() < 0.5
         if pattern and as_adjective:
             words.append(PATTERNS[pattern][1])
@@ -175,13 +278,19 @@ class CaptionWriter:
         if scene.distractors == 1:
             return r.choice(("next to ", "beside ", "with ")) + first
         others = PARTS[scene.distractors - 1][0] if scene.distractors <= len(PARTS) else "some"
-        return r.choice((f"next to {first} and other shapes", f"among {others} other shapes",
-                         f"with {first} nearby"))
+        return r.choice(
+            (
+                f"next to {first} and other shapes",
+                f"among {others} other shapes",
+                f"with {first} nearby",
+            )
+        )
 
     # --- flickr style ---------------------------------------------------------------------
 
-    def _flickr_title(self, concept: Concept, scene: Scene, rates: CaptionParams,
-                      r: random.Random) -> str:
+    def _flickr_title(
+        self, concept: Concept, scene: Scene, rates: CaptionParams, r: random.Random
+    ) -> str:
         if r.random() < rates.p_title_empty:
             return ""
         if r.random() < rates.p_name_title:
@@ -193,8 +302,9 @@ class CaptionWriter:
             return self._object(concept, scene, rates, r, size=False, lead=False)
         return f"{scene.background} background"
 
-    def _flickr_tags(self, concept: Concept, scene: Scene, rates: CaptionParams,
-                     r: random.Random) -> str:
+    def _flickr_tags(
+        self, concept: Concept, scene: Scene, rates: CaptionParams, r: random.Random
+    ) -> str:
         if r.random() < rates.p_tags_empty:
             return ""
         tags = []
@@ -205,16 +315,18 @@ class CaptionWriter:
         if r.random() < rates.p_attribute:
             tags.append(SHAPES[self._maybe_wrong(concept.shape, self.num_shapes, rates, r)][0])
         if concept.pattern and r.random() < rates.p_attribute:
-            tags.append(PATTERNS[self._maybe_wrong(concept.pattern, self.num_patterns, rates,
-                                                   r)][0])
+            tags.append(
+                PATTERNS[self._maybe_wrong(concept.pattern, self.num_patterns, rates, r)][0]
+            )
         if r.random() < 0.25:
             tags.append(scene.background)
         tags.extend(r.sample(NOISE_TAGS, r.randint(1, 4)))
         r.shuffle(tags)
         return " ".join(dict.fromkeys(tags))
 
-    def _flickr_description(self, concept: Concept, scene: Scene, rates: CaptionParams,
-                            r: random.Random) -> str:
+    def _flickr_description(
+        self, concept: Concept, scene: Scene, rates: CaptionParams, r: random.Random
+    ) -> str:
         if r.random() < rates.p_description_empty:
             return ""
         text = self._object(concept, scene, rates, r)
@@ -237,8 +349,9 @@ class CaptionWriter:
 
     # --- alt-text style -------------------------------------------------------------------
 
-    def _alt_title(self, concept: Concept, scene: Scene, rates: CaptionParams,
-                   r: random.Random) -> str:
+    def _alt_title(
+        self, concept: Concept, scene: Scene, rates: CaptionParams, r: random.Random
+    ) -> str:
         if r.random() < rates.p_title_empty:
             return ""
         pieces = []
@@ -253,8 +366,9 @@ class CaptionWriter:
         text = r.choice((" ", " - ", " | ", ", ")).join(pieces)
         return text.title() if r.random() < 0.4 else text
 
-    def _alt_tags(self, concept: Concept, scene: Scene, rates: CaptionParams,
-                  r: random.Random) -> str:
+    def _alt_tags(
+        self, concept: Concept, scene: Scene, rates: CaptionParams, r: random.Random
+    ) -> str:
         if r.random() < rates.p_tags_empty:
             return ""
         tags = []
@@ -267,8 +381,9 @@ class CaptionWriter:
         tags.extend(r.sample(ALT_TAGS, r.randint(1, 5)))
         return " ".join(dict.fromkeys(tags))
 
-    def _alt_description(self, concept: Concept, scene: Scene, rates: CaptionParams,
-                         r: random.Random) -> str:
+    def _alt_description(
+        self, concept: Concept, scene: Scene, rates: CaptionParams, r: random.Random
+    ) -> str:
         if r.random() < rates.p_description_empty:
             return ""
         thing = self._object(concept, scene, rates, r, size=False, lead=False)
@@ -279,8 +394,9 @@ class CaptionWriter:
 
     # --- public ---------------------------------------------------------------------------
 
-    def write(self, inst: Instances, web_style: Sequence[bool], rates: CaptionParams,
-              r: random.Random) -> tuple[list[str], list[str], list[str]]:
+    def write(
+        self, inst: Instances, web_style: Sequence[bool], rates: CaptionParams, r: random.Random
+    ) -> tuple[list[str], list[str], list[str]]:
         """Titles, tags and descriptions for every instance; ``web_style[i]`` selects the
         alt-text style for row ``i`` (else the flickr style)."""
         titles, tags, descriptions = [], [], []
@@ -302,11 +418,26 @@ class CaptionWriter:
 
 def caption_words() -> set[str]:
     """Every lowercase word the writers can produce besides names (names must avoid them)."""
-    texts = [*UNINFORMATIVE_TITLES, *NAME_TITLES, *NOISE_TAGS, *OPENERS, *NAME_FRAMES,
-             *NOISE_SENTENCES, *SEO_PHRASES, *ALT_TAGS, *ALT_UNINFORMATIVE, *ALT_DESCRIPTIONS,
-             *(name for name, _ in BACKGROUNDS), "background", "shape", "shapes", "small",
-             "large", "in the centre top bottom left right corner at on slightly tilted",
-             "next to beside with and other among some nearby an a"]
+    texts = [
+        *UNINFORMATIVE_TITLES,
+        *NAME_TITLES,
+        *NOISE_TAGS,
+        *OPENERS,
+        *NAME_FRAMES,
+        *NOISE_SENTENCES,
+        *SEO_PHRASES,
+        *ALT_TAGS,
+        *ALT_UNINFORMATIVE,
+        *ALT_DESCRIPTIONS,
+        *(name for name, _ in BACKGROUNDS),
+        "background",
+        "shape",
+        "shapes",
+        "small",
+        "large",
+        "in the centre top bottom left right corner at on slightly tilted",
+        "next to beside with and other among some nearby an a",
+    ]
     words: set[str] = set()
     for text in texts:
         words.update(re.findall(r"[a-z]+", re.sub(r"\{[^}]*\}", " ", text.lower())))

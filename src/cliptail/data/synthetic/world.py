@@ -27,7 +27,12 @@ from cliptail.data.synthetic import profiles
 from cliptail.data.synthetic.concepts import Concept, make_concepts
 from cliptail.data.synthetic.params import CaptionParams, WorldParams
 from cliptail.data.synthetic.render import (
-    CURATED_STYLE, V2_STYLE, WEB_STYLE, RenderStyle, render, sample_instances,
+    CURATED_STYLE,
+    V2_STYLE,
+    WEB_STYLE,
+    RenderStyle,
+    render,
+    sample_instances,
 )
 from cliptail.data.synthetic.text import CaptionWriter, caption_words
 
@@ -53,8 +58,10 @@ def concept_counts(params: WorldParams, rng: np.random.Generator) -> tuple[np.nd
     train_ranks = rng.permutation(total)
     web_ranks = profiles.correlated_ranks(train_ranks, params.web_rank_correlation, rng)
     counts = []
-    for freq, ranks, size in ((params.frequency, train_ranks, params.train_size),
-                              (params.web_frequency, web_ranks, params.web_size)):
+    for freq, ranks, size in (
+        (params.frequency, train_ranks, params.train_size),
+        (params.web_frequency, web_ranks, params.web_size),
+    ):
         weights = profiles.ranked_weights(freq.profile, total, freq.zipf_exponent)
         counts.append(profiles.allocate(weights[ranks], size))
     return counts[0], counts[1]
@@ -79,17 +86,19 @@ def _count_summary(counts: np.ndarray, num_eval: int) -> dict[str, Any]:
 
 
 def _concept_table(concepts: Sequence[Concept], train: np.ndarray, web: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame({
-        "index": pd.array([c.index for c in concepts], dtype="int64"),
-        "id": [c.id for c in concepts],
-        "name": [c.name for c in concepts],
-        "synonyms": [list(c.synonyms) for c in concepts],
-        "definition": [c.definition for c in concepts],
-        "is_eval": pd.array([c.is_eval for c in concepts], dtype="bool"),
-        "attributes": [c.attributes for c in concepts],
-        "train_count": pd.array(train, dtype="int64"),
-        "web_count": pd.array(web, dtype="int64"),
-    })
+    return pd.DataFrame(
+        {
+            "index": pd.array([c.index for c in concepts], dtype="int64"),
+            "id": [c.id for c in concepts],
+            "name": [c.name for c in concepts],
+            "synonyms": [list(c.synonyms) for c in concepts],
+            "definition": [c.definition for c in concepts],
+            "is_eval": pd.array([c.is_eval for c in concepts], dtype="bool"),
+            "attributes": [c.attributes for c in concepts],
+            "train_count": pd.array(train, dtype="int64"),
+            "web_count": pd.array(web, dtype="int64"),
+        }
+    )
 
 
 class _SplitWriter:
@@ -98,10 +107,12 @@ class _SplitWriter:
     def __init__(self, params: WorldParams, concepts: Sequence[Concept], bar: tqdm):
         self.params = params
         self.concepts = concepts
-        self.attributes = np.array([[c.shape, c.color, c.pattern, c.parts] for c in concepts],
-                                   dtype=np.int64)
-        self.captions = CaptionWriter(concepts, (params.num_shapes, params.num_colors,
-                                                 params.num_patterns, params.max_parts))
+        self.attributes = np.array(
+            [[c.shape, c.color, c.pattern, c.parts] for c in concepts], dtype=np.int64
+        )
+        self.captions = CaptionWriter(
+            concepts, (params.num_shapes, params.num_colors, params.num_patterns, params.max_parts)
+        )
         self.bar = bar
 
     def _style(self, split: str) -> tuple[RenderStyle, CaptionParams, float]:
@@ -127,16 +138,23 @@ class _SplitWriter:
                 with open(tmp, "wb") as fh:
                     np.save(fh, np.zeros((0, size, size, 3), dtype=np.uint8))
             else:
-                images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
-                                                   shape=(n, size, size, 3))
+                images = np.lib.format.open_memmap(
+                    tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, 3)
+                )
                 for k, start in enumerate(range(0, n, CHUNK)):
-                    chunk = labels[start:start + CHUNK]
+                    chunk = labels[start : start + CHUNK]
                     rng = np.random.default_rng([p.seed, stream, _IMAGES, k])
                     inst = sample_instances(
-                        chunk, self.attributes, style=style, diversity=p.diversity,
-                        clutter=p.clutter, num_shapes=p.num_shapes, num_colors=p.num_colors,
-                        rng=rng)
-                    images[start:start + len(chunk)] = render(inst, style, size, rng)
+                        chunk,
+                        self.attributes,
+                        style=style,
+                        diversity=p.diversity,
+                        clutter=p.clutter,
+                        num_shapes=p.num_shapes,
+                        num_colors=p.num_colors,
+                        rng=rng,
+                    )
+                    images[start : start + len(chunk)] = render(inst, style, size, rng)
                     text_seed = np.random.SeedSequence([p.seed, stream, _TEXT, k])
                     r = random.Random(int(text_seed.generate_state(1)[0]))
                     alt = [r.random() < p_alt for _ in range(len(chunk))]
@@ -148,20 +166,26 @@ class _SplitWriter:
                 images.flush()
                 del images
         concept_ids = np.array([c.id for c in self.concepts], dtype=object)
-        io.write_parquet(out / "metadata" / f"{split}.parquet", pd.DataFrame({
-            "image": [f"{split}/{row:07d}" for row in range(n)],
-            "label": pd.array(labels, dtype="int64"),
-            "concept_id": concept_ids[labels].tolist(),
-            "title": titles,
-            "tags": tags,
-            "description": descriptions,
-            "source": [SOURCES[split]] * n,
-            "split": [split] * n,
-        }))
+        io.write_parquet(
+            out / "metadata" / f"{split}.parquet",
+            pd.DataFrame(
+                {
+                    "image": [f"{split}/{row:07d}" for row in range(n)],
+                    "label": pd.array(labels, dtype="int64"),
+                    "concept_id": concept_ids[labels].tolist(),
+                    "title": titles,
+                    "tags": tags,
+                    "description": descriptions,
+                    "source": [SOURCES[split]] * n,
+                    "split": [split] * n,
+                }
+            ),
+        )
 
 
-def generate_world(params: Mapping[str, Any] | WorldParams | None, out_dir: str | Path,
-                   progress: bool = True) -> dict[str, Any]:
+def generate_world(
+    params: Mapping[str, Any] | WorldParams | None, out_dir: str | Path, progress: bool = True
+) -> dict[str, Any]:
     """Generate the world described by ``params`` (the config's ``world:`` section) in ``out_dir``.
 
     Returns the statistics also stored in ``world.json`` plus ``seconds`` (total wall time) and
@@ -175,13 +199,24 @@ def generate_world(params: Mapping[str, Any] | WorldParams | None, out_dir: str 
     (out / "world.json").unlink(missing_ok=True)
 
     concepts = make_concepts(
-        p.num_classes, p.num_open_world, num_shapes=p.num_shapes, num_colors=p.num_colors,
-        num_patterns=p.num_patterns, max_parts=p.max_parts, max_synonyms=p.max_synonyms,
-        rng=np.random.default_rng([p.seed, _CONCEPT_STREAM]), reserved_words=caption_words())
+        p.num_classes,
+        p.num_open_world,
+        num_shapes=p.num_shapes,
+        num_colors=p.num_colors,
+        num_patterns=p.num_patterns,
+        max_parts=p.max_parts,
+        max_synonyms=p.max_synonyms,
+        rng=np.random.default_rng([p.seed, _CONCEPT_STREAM]),
+        reserved_words=caption_words(),
+    )
     train_counts, web_counts = concept_counts(p, np.random.default_rng([p.seed, _FREQUENCY_STREAM]))
     is_eval = (np.arange(len(concepts)) < p.num_classes).astype(np.int64)
-    counts = {"train": train_counts, "web": web_counts,
-              "val": is_eval * p.val_per_class, "v2": is_eval * p.v2_per_class}
+    counts = {
+        "train": train_counts,
+        "web": web_counts,
+        "val": is_eval * p.val_per_class,
+        "v2": is_eval * p.v2_per_class,
+    }
     io.write_classes(out / "classes.tsv", [c.id for c in concepts], [c.name for c in concepts])
     io.write_parquet(out / "concepts.parquet", _concept_table(concepts, train_counts, web_counts))
 
@@ -192,8 +227,9 @@ def generate_world(params: Mapping[str, Any] | WorldParams | None, out_dir: str 
         for split in SPLITS:
             split_started = time.perf_counter()
             bar.set_postfix_str(split)
-            labels = _split_labels(counts[split],
-                                   np.random.default_rng([p.seed, _SPLIT_STREAMS[split], _ORDER]))
+            labels = _split_labels(
+                counts[split], np.random.default_rng([p.seed, _SPLIT_STREAMS[split], _ORDER])
+            )
             writer.write(out, split, labels)
             seconds[split] = round(time.perf_counter() - split_started, 3)
 
