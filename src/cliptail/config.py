@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -83,6 +82,3 @@ def deep_merge(base: Mapping, override: Mapping) -> dict:
             out[key] = copy.deepcopy(value)
     return out
 
-
-def repository_root() -> Path:
-    return Path(__file__).resolve().parents[2]

@@ -44,7 +44,3 @@ def logged(log_path: str | os.PathLike | None, name: str = "cliptail") -> Iterat
         finally:
             root.removeHandler(handler)
 
-
-def snakemake_log(smk) -> str | None:
-    """The first log file of a Snakemake job object, if any."""
-    return str(smk.log[0]) if len(smk.log) else None

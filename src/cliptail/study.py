@@ -1,9 +1,14 @@
 """Turn the configured studies into the concrete datasets and training runs of the workflow.
 
 A *study* is a list of run groups; each group fixes some factors and spans a grid over others.
-Every grid point is a *run*: a complete assignment of the factors in :data:`RUN_FACTORS`
-(missing ones come from ``defaults``). The factors that shape the training data form the run's
-*dataset*; runs of different studies that agree on every factor are the same run and train once.
+Every grid point is a *run*: a complete assignment of the factors in
+:data:`cliptail.factors.RUN_FACTORS` (missing ones come from ``defaults``). The factors that shape
+the training data form the run's *dataset*; runs of different studies that agree on every factor
+are the same run and train once.
+
+Every value is checked while the plan is built (:func:`build_plan`), with the configuration key
+named: ``studies.scale.runs[0].grid.scale: 2.0 is not a fraction in (0, 1]``. So is every run's
+training spec (:class:`cliptail.train.spec.TrainSpec`), so a bad recipe fails before any job.
 
 Names are readable slugs of the factors, but the specs (not the names) are the truth: the workflow
 passes them to jobs through ``params:``, so changing a factor reruns exactly the affected jobs.
@@ -16,16 +21,12 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cliptail.config import deep_merge
+from cliptail import factors as F
+from cliptail.config import ConfigError, deep_merge
+from cliptail.train.spec import JOB_SETTINGS, SpecError, TrainSpec
 
-#: Factors that define a run, in slug order. Data factors first.
-DATA_FACTORS = ("source", "caption", "scale", "classes", "trim_k", "trim_ceil")
-MODEL_FACTORS = ("method", "text_tower", "head", "vocab_size", "vocab_weight", "seed")
-RUN_FACTORS = DATA_FACTORS + MODEL_FACTORS
-
-METHODS = ("clip", "sl")
-#: SL ignores captions: its datasets use this caption type (the frequencies are identical).
-SL_CAPTION = "full"
+#: Keys of a run group besides the factors.
+GROUP_KEYS = ("grid",)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class DatasetSpec:
     @property
     def base(self) -> str:
         return self.factors["source"]
+
+    @property
+    def is_real(self) -> bool:
+        return F.is_real_source(self.factors["source"])
 
 
 @dataclass(frozen=True)
@@ -50,15 +55,31 @@ class RunSpec:
     def method(self) -> str:
         return self.factors["method"]
 
+    @property
+    def frozen_text(self) -> bool:
+        """CLIP with a frozen pre-trained text tower (trains on embedded captions)."""
+        return self.method == "clip" and self.factors["text_tower"] == "frozen"
+
+    @property
+    def frozen_head(self) -> bool:
+        """SL with frozen prototypes (embedded class names)."""
+        return self.method == "sl" and self.factors["head"] == "frozen"
+
 
 @dataclass
 class Plan:
     datasets: dict[str, DatasetSpec]
     runs: dict[str, RunSpec]
     studies: dict[str, list[str]]
+    defaults: dict[str, Any] = field(default_factory=dict)
 
     def runs_of(self, study: str) -> list[RunSpec]:
         return [self.runs[name] for name in self.studies[study]]
+
+    def default_run(self, method: str) -> str | None:
+        """The planned run with every factor at its configured default for ``method``, or None."""
+        name = run_name(normalise_factors({**self.defaults, "method": method}))
+        return name if name in self.runs else None
 
     def caption_donor(self, dataset: str, embedded: Collection[str]) -> str | None:
         """A dataset among ``embedded`` (those whose captions get embedded anyway) that holds the
@@ -109,14 +130,13 @@ def run_name(f: Mapping[str, Any]) -> str:
 def normalise_factors(factors: Mapping[str, Any]) -> dict[str, Any]:
     """Drop the factors a method ignores, so equivalent runs get one name and one spec."""
     f = dict(factors)
-    if f["method"] not in METHODS:
-        raise ValueError(f"unknown method {f['method']!r}; expected one of {METHODS}")
+    F.check_factor("method", f["method"])
     if f["method"] == "clip":
         f["head"] = None
         f["vocab_size"] = None
         f["vocab_weight"] = None
     else:
-        f["caption"] = SL_CAPTION
+        f["caption"] = F.SL_CAPTION
         f["text_tower"] = None
         if f["vocab_size"] == "full":
             f["vocab_weight"] = None
@@ -125,31 +145,93 @@ def normalise_factors(factors: Mapping[str, Any]) -> dict[str, Any]:
     return f
 
 
-def expand_group(group: Mapping[str, Any], defaults: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """All factor assignments of one run group (``fixed`` factors + the product of ``grid``)."""
-    fixed = {k: v for k, v in group.items() if k not in ("grid",)}
+def training_classes(data: Mapping[str, Any], world_classes: tuple[int, int]) -> int:
+    """Number of classes in a dataset's training data (bounds ``vocab_size`` and ``trim_k``).
+
+    ``world_classes``: the synthetic world's (evaluation concepts, open-world concepts).
+    """
+    if F.is_real_source(data["source"]):
+        return F.IMAGENET100_CLASSES if data["classes"] == "in100" else F.IMAGENET_CLASSES
+    num_eval, num_open = world_classes
+    return num_eval if data["classes"] == "eval" else num_eval + num_open
+
+
+def _check_values(group: Mapping[str, Any], where: str) -> None:
+    for key, value in group.items():
+        if key == "grid":
+            for factor, values in (value or {}).items():
+                for i, v in enumerate(values):
+                    F.check_factor(factor, v, f"{where}.grid.{factor}[{i}] ")
+        elif key not in F.RUN_FACTORS:
+            raise ConfigError(
+                f"{where}.{key}: unknown factor; known factors: {list(F.RUN_FACTORS)}"
+            )
+        else:
+            F.check_factor(key, value, f"{where}.")
+
+
+def expand_group(
+    group: Mapping[str, Any], defaults: Mapping[str, Any], where: str = "run group"
+) -> list[dict[str, Any]]:
+    """All factor assignments of one run group (fixed factors + the product of ``grid``)."""
+    _check_values(group, where)
+    fixed = {k: v for k, v in group.items() if k not in GROUP_KEYS}
     grid = group.get("grid", {}) or {}
-    unknown = sorted(set(fixed) | set(grid) - set(RUN_FACTORS))
-    unknown = [k for k in unknown if k not in RUN_FACTORS]
-    if unknown:
-        raise ValueError(f"unknown factor(s) {unknown}; known factors: {list(RUN_FACTORS)}")
     keys = list(grid)
-    out = []
-    for values in itertools.product(*(grid[k] for k in keys)):
-        f = {**defaults, **fixed, **dict(zip(keys, values, strict=True))}
-        out.append(normalise_factors(f))
-    return out
+    return [
+        {**defaults, **fixed, **dict(zip(keys, values, strict=True))}
+        for values in itertools.product(*(grid[k] for k in keys))
+    ]
 
 
 def recipe_for(method: str, train_config: Mapping[str, Any]) -> dict[str, Any]:
     """The training recipe of a method: the shared settings merged with the method's own."""
-    shared = {k: v for k, v in train_config.items() if k not in METHODS}
+    shared = {k: v for k, v in train_config.items() if k not in F.METHODS}
     return deep_merge(shared, train_config.get(method, {}))
 
 
+def _world_classes(world: Mapping[str, Any]) -> tuple[int, int]:
+    from cliptail.data.synthetic.params import WorldParams
+
+    try:
+        params = WorldParams.from_config(dict(world))
+    except ValueError as exc:
+        raise ConfigError(f"world: {exc}") from None
+    return params.num_classes, params.num_open_world
+
+
+def _check_recipes(train_config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    runtime = [k for k in JOB_SETTINGS if k in train_config]
+    for method in F.METHODS:
+        runtime += [f"{method}.{k}" for k in JOB_SETTINGS if k in train_config.get(method, {})]
+    if runtime:
+        raise ConfigError(
+            f"train: {runtime} are runtime settings, not part of a recipe: threads come from "
+            "Snakemake (`threads`, `--set-threads`), the device from the `gpu` resource and "
+            "data-loader workers from the `loader_workers` resource (profiles/)"
+        )
+    recipes = {}
+    for method in F.METHODS:
+        recipe = recipe_for(method, train_config)
+        try:
+            TrainSpec.from_dict({"method": method, **recipe})
+        except SpecError as exc:
+            raise ConfigError(f"train ({method}): {exc}") from None
+        recipes[method] = recipe
+    return recipes
+
+
 def build_plan(config: Mapping[str, Any]) -> Plan:
-    """Expand ``config['studies']`` into datasets, runs and per-study run lists."""
-    defaults = config["defaults"]
+    """Expand ``config['studies']`` into datasets, runs and per-study run lists.
+
+    Raises :class:`cliptail.config.ConfigError` (or :class:`cliptail.factors.FactorError`)
+    naming the configuration key of the first bad value.
+    """
+    defaults = {**F.DEFAULT_FACTORS, **config.get("defaults", {})}
+    for name, value in defaults.items():
+        F.check_factor(name, value, "defaults.")
+    recipes = _check_recipes(config.get("train", {}))
+    world_classes = _world_classes(config.get("world", {}))
     datasets: dict[str, DatasetSpec] = {}
     runs: dict[str, RunSpec] = {}
     studies: dict[str, list[str]] = {}
@@ -158,14 +240,18 @@ def build_plan(config: Mapping[str, Any]) -> Plan:
         if not body.get("enabled", True):
             continue
         names: list[str] = []
-        for group in body["runs"]:
-            for f in expand_group(group, defaults):
-                dfac = {k: f[k] for k in DATA_FACTORS}
+        for i, group in enumerate(body["runs"]):
+            where = f"studies.{study}.runs[{i}]"
+            for raw in expand_group(group, defaults, where):
+                dfac = {k: raw[k] for k in F.DATA_FACTORS}
+                F.check_run(raw, training_classes(dfac, world_classes), f"{where}: ")
+                f = normalise_factors(raw)
+                dfac = {k: f[k] for k in F.DATA_FACTORS}
                 dname = dataset_name(dfac)
                 datasets.setdefault(dname, DatasetSpec(dname, dfac))
                 rname = run_name(f)
                 if rname not in runs:
-                    runs[rname] = RunSpec(rname, dname, f, recipe_for(f["method"], config["train"]))
+                    runs[rname] = RunSpec(rname, dname, f, recipes[f["method"]])
                 membership.setdefault(rname, [])
                 if study not in membership[rname]:
                     membership[rname].append(study)
@@ -176,11 +262,11 @@ def build_plan(config: Mapping[str, Any]) -> Plan:
         n: RunSpec(r.name, r.dataset, r.factors, r.recipe, tuple(membership[n]))
         for n, r in runs.items()
     }
-    return Plan(datasets, runs, studies)
+    return Plan(datasets, runs, studies, defaults)
 
 
 def train_spec(run: RunSpec) -> dict[str, Any]:
-    """The plain-dict spec handed to :func:`cliptail.train.train_run`."""
+    """The plain-dict spec handed to :func:`cliptail.train.train_run` (no runtime keys)."""
     f = run.factors
     spec = {"run": run.name, "method": f["method"], "seed": f["seed"], **run.recipe}
     if f["method"] == "clip":

@@ -139,3 +139,99 @@ def test_caption_donor_is_the_embedded_superset_of_the_same_captions():
     assert plan.caption_donor("curated_full_s0.5_eval", without_all) == "curated_full_s1_eval"
     assert plan.caption_donor("curated_full_s1_eval", without_all) is None
     assert plan.caption_donor("curated_full_s1_eval_trim40c0", embedded) == "curated_full_s1_all"
+
+
+# --- every grid value is validated while planning, with the configuration key named -----------
+
+BAD_GRID_VALUES = [
+    ("source", "laion", r"grid.source\[0\] .*'laion' is not one of"),
+    ("caption", "poem", r"grid.caption\[0\] .*'poem' is not one of"),
+    ("scale", 2.0, r"grid.scale\[0\] .*2.0 is not a fraction in \(0, 1\]"),
+    ("scale", 0, r"grid.scale\[0\] .*0 is not a fraction"),
+    ("scale", "half", r"grid.scale\[0\] .*'half' is not a fraction"),
+    ("classes", "some", r"grid.classes\[0\] .*'some' is not one of"),
+    ("trim_k", -1, r"grid.trim_k\[0\] .*-1 is not an integer >= 0"),
+    ("trim_k", 2.5, r"grid.trim_k\[0\] .*2.5 is not an integer >= 0"),
+    ("trim_ceil", 2, r"grid.trim_ceil\[0\] .*2 is not one of \[0, 1\]"),
+    ("method", "dino", r"grid.method\[0\] .*'dino' is not one of"),
+    ("text_tower", "roberta", r"grid.text_tower\[0\] .*'roberta' is not one of"),
+    ("head", "fixed", r"grid.head\[0\] .*'fixed' is not one of"),
+    ("vocab_size", 0, r"grid.vocab_size\[0\] .*0 is neither 'full' nor an integer >= 1"),
+    ("vocab_size", "half", r"grid.vocab_size\[0\] .*'half' is neither 'full'"),
+    ("vocab_weight", "log", r"grid.vocab_weight\[0\] .*'log' is not one of"),
+    ("seed", -3, r"grid.seed\[0\] .*-3 is not an integer >= 0"),
+    ("seed", True, r"grid.seed\[0\] .*True is not an integer >= 0"),
+]
+
+
+@pytest.mark.parametrize("factor, value, message", BAD_GRID_VALUES)
+def test_every_bad_grid_value_fails_at_planning_with_its_key(factor, value, message):
+    config = load()
+    config["studies"] = {"probe": {"runs": [{"method": "sl", "grid": {factor: [value]}}]}}
+    with pytest.raises(ValueError, match=r"studies\.probe\.runs\[0\]\." + message):
+        build_plan(config)
+
+
+@pytest.mark.parametrize("factor, value, message", BAD_GRID_VALUES[:4])
+def test_bad_fixed_value_and_default_name_their_key(factor, value, message):
+    config = load()
+    config["studies"] = {"probe": {"runs": [{"method": "clip", factor: value}]}}
+    with pytest.raises(ValueError, match=rf"studies\.probe\.runs\[0\]\.{factor}: "):
+        build_plan(config)
+    config = load()
+    config["defaults"][factor] = value
+    with pytest.raises(ValueError, match=rf"defaults\.{factor}: "):
+        build_plan(config)
+
+
+def test_vocabulary_larger_than_the_classes_fails_at_planning():
+    config = load("config/config.yaml")
+    config["world"]["num_classes"] = 24
+    config["studies"] = {"probe": {"runs": [{"method": "sl", "grid": {"vocab_size": [500]}}]}}
+    with pytest.raises(ValueError, match=r"vocab_size: 500 exceeds the 24 classes"):
+        build_plan(config)
+    # the same vocabulary fits once open-world concepts are in the training data
+    config["world"]["num_open_world"] = 600
+    config["studies"]["probe"]["runs"][0]["classes"] = "all"
+    assert len(build_plan(config).runs) == 1
+
+
+def test_trimming_every_class_and_mixing_world_and_real_concept_sets_fail():
+    config = load()
+    config["world"]["num_classes"] = 24
+    config["studies"] = {"probe": {"runs": [{"method": "clip", "grid": {"trim_k": [24]}}]}}
+    with pytest.raises(ValueError, match=r"trim_k: 24 trims every one of the 24 classes"):
+        build_plan(config)
+    config["studies"] = {"probe": {"runs": [{"method": "clip", "classes": "in100"}]}}
+    with pytest.raises(ValueError, match=r"classes: 'in100' does not apply to the synthetic"):
+        build_plan(config)
+
+
+def test_bad_world_and_recipe_fail_at_planning():
+    config = load()
+    config["world"]["num_classes"] = 1
+    with pytest.raises(ValueError, match=r"world: .*num_classes"):
+        build_plan(config)
+    config = load()
+    config["train"]["sl"]["optim"]["lr"] = -1
+    with pytest.raises(ValueError, match=r"train \(sl\): .*optim.lr: must be a number > 0"):
+        build_plan(config)
+
+
+@pytest.mark.parametrize("key", ["threads", "workers", "device"])
+def test_runtime_settings_are_not_part_of_the_recipe(key):
+    config = load()
+    config["train"][key] = 2
+    with pytest.raises(ValueError, match=rf"\['{key}'\] are runtime settings"):
+        build_plan(config)
+    config = load()
+    config["train"]["clip"][key] = 2
+    with pytest.raises(ValueError, match=rf"\['clip.{key}'\] are runtime settings"):
+        build_plan(config)
+
+
+def test_scale_is_recorded_as_trained():
+    config = load()
+    config["studies"] = {"probe": {"runs": [{"method": "clip", "grid": {"scale": [0.5, 1]}}]}}
+    plan = build_plan(config)
+    assert sorted(r.factors["scale"] for r in plan.runs.values()) == [0.5, 1]

@@ -20,7 +20,7 @@ from cliptail import io
 from cliptail.models.build import build_model, resolve_model_config
 from cliptail.train import TrainSpec, train_run
 from cliptail.train.launch import torchrun_command, train_distributed
-from cliptail.train.toy import write_toy_split
+from tests.fixtures.toy_data import write_toy_split
 
 pytestmark = pytest.mark.slow
 

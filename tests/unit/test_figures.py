@@ -646,7 +646,7 @@ def test_figures_and_claims_accept_the_workflow_tables_of_the_default_study():
     from pathlib import Path
 
     from cliptail import config as cfg
-    from cliptail.curate.subsets import tail_classes
+    from cliptail.data.manifest import rarest_classes as tail_classes
     from cliptail.evaluate.aggregate import combine, study_table
     from cliptail.evaluate.claims import CLAIMS, claims
     from cliptail.evaluate.records import evaluation_records

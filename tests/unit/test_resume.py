@@ -18,7 +18,7 @@ import torch
 from cliptail import io
 from cliptail.train import TrainSpec, train_run
 from cliptail.train.data import load_train_data
-from cliptail.train.toy import write_toy_split
+from tests.fixtures.toy_data import write_toy_split
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 SPEC = {

@@ -190,7 +190,7 @@ def test_read_class_indices(tmp_path):
 )
 def test_tail_classes_match_the_papers_largest_counts(k, largest):
     counts = incaps_frequency("imagenet")["count"].to_numpy()
-    tail = subsets.tail_classes(counts, k)
+    tail = manifest.rarest_classes(counts, k)
     assert counts[tail].max() == largest
     assert len(set(tail.tolist())) == k
     assert counts[tail].max() <= np.delete(counts, tail).min()

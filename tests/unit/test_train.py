@@ -22,7 +22,7 @@ from cliptail.models.build import load_checkpoint
 from cliptail.train import SpecError, TrainSpec, train_run
 from cliptail.train.data import EpochBatches, load_train_data
 from cliptail.train.optim import learning_rate, milestone_epochs, param_groups
-from cliptail.train.toy import write_toy_split
+from tests.fixtures.toy_data import write_toy_split
 
 SMALL_MODEL = {
     "vision_width": 8,

@@ -15,7 +15,7 @@ from cliptail.evaluate.zeroshot import evaluate_checkpoint, prompt_texts
 from cliptail.models.build import load_checkpoint
 from cliptail.models.clip import tokenizer_for
 from cliptail.train import train_run
-from cliptail.train.toy import write_toy_split
+from tests.fixtures.toy_data import write_toy_split
 
 C = 6
 SMALL_MODEL = {

@@ -22,15 +22,14 @@ this procedure (see ``tests/unit/test_laionet_variants.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pandas as pd
 
+from cliptail import factors
 from cliptail.curate.subsets import SAMPLE_SEED, cover_classes, sample_positions
 
 #: Similarity thresholds of the intra-class diversity study.
-THRESHOLDS = (0.7, 0.75, 0.8, 0.82)
+THRESHOLDS = factors.LAIONET_THRESHOLDS
 #: Size of IN-Caps: every threshold is also subsampled to it.
 IN_CAPS_SIZE = 448_896
 #: Scale fractions of the data-scale study (of the threshold-0.7 set).
@@ -95,10 +94,3 @@ def variant_specs(
             specs[variant_name(SCALE_THRESHOLD, frac=f)] = {"threshold": SCALE_THRESHOLD, "frac": f}
     return specs
 
-
-def all_variants(
-    df: pd.DataFrame, specs: dict[str, dict] | None = None, seed: int = SAMPLE_SEED
-) -> Iterator[tuple[str, pd.DataFrame]]:
-    """Yield ``(name, variant)`` for every spec (default: :func:`variant_specs`)."""
-    for name, kwargs in (specs if specs is not None else variant_specs()).items():
-        yield name, laionet_subset(df, seed=seed, **kwargs)

@@ -40,7 +40,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from cliptail.data.manifest import class_counts
+from cliptail.data.manifest import class_counts, rarest_classes
 
 #: ``random_state`` of every pandas-style sample in the study.
 SAMPLE_SEED = 42
@@ -178,14 +178,6 @@ def class_subset(df: pd.DataFrame, class_indices, *, relabel: bool = False) -> p
     return out
 
 
-def tail_classes(counts, k: int) -> np.ndarray:
-    """The ``k`` classes with the lowest counts: ``argsort(counts, kind="stable")[:k]``."""
-    counts = np.asarray(counts)
-    if not 0 <= k <= len(counts):
-        raise ValueError(f"k must be between 0 and the number of classes ({len(counts)}), got {k}")
-    return np.argsort(counts, kind="stable")[:k]
-
-
 def trim_tail(
     df: pd.DataFrame, counts, k: int, ceil: int, seed: int = 0
 ) -> tuple[pd.DataFrame, np.ndarray]:
@@ -197,7 +189,7 @@ def trim_tail(
     """
     if ceil < 0:
         raise ValueError(f"ceil must be >= 0, got {ceil}")
-    tail = tail_classes(counts, k)
+    tail = rarest_classes(counts, k)
     labels = df["label"].to_numpy(dtype=np.int64)
     order = np.argsort(labels, kind="stable")
     starts = np.searchsorted(labels[order], tail, side="left")

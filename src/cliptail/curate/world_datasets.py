@@ -2,7 +2,7 @@
 
 The same curation functions as for the real data (:mod:`cliptail.curate.captions`,
 :mod:`cliptail.curate.subsets`) turn the world's metadata into manifests. The data factors of a
-run (:data:`cliptail.study.DATA_FACTORS`) are applied in a fixed order, so a variant never depends
+run (:data:`cliptail.factors.DATA_FACTORS`) are applied in a fixed order, so a variant never depends
 on which other variants exist:
 
 1. ``source``: ``curated`` is the world's ``train`` pool; ``web`` is its shifted ``web`` pool,

@@ -96,6 +96,14 @@ def class_counts(labels: Sequence[int] | pd.Series, num_classes: int) -> np.ndar
     return np.bincount(labels, minlength=num_classes)[:num_classes]
 
 
+def rarest_classes(counts, k: int) -> np.ndarray:
+    """The ``k`` classes with the lowest counts: ``argsort(counts, kind="stable")[:k]``."""
+    counts = np.asarray(counts)
+    if not 0 <= k <= len(counts):
+        raise ValueError(f"k must be between 0 and the number of classes ({len(counts)}), got {k}")
+    return np.argsort(counts, kind="stable")[:k]
+
+
 def write_frequency_for(
     manifest: pd.DataFrame, classes: pd.DataFrame, path: str | os.PathLike
 ) -> None:

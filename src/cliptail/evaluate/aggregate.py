@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cliptail.study import RUN_FACTORS
+from cliptail.factors import RUN_FACTORS
 
 IDENTITY_COLUMNS = ["study", "run", "evalset", "dataset", "preset"]
 

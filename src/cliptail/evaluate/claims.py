@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cliptail import factors
 from cliptail.evaluate.metrics import spearman
 
 #: Data factors of the study design's default run (config ``defaults``).
@@ -29,34 +30,11 @@ BASELINE: dict[str, Any] = {
 }
 CLIP_DEFAULT = {"method": "clip", "text_tower": "rand"}
 SL_DEFAULT = {"method": "sl", "head": "rand", "vocab_size": "full"}
-#: The nine caption types, least to most descriptive (= cliptail.curate.captions.CAPTION_TYPES,
-#: not imported from there to keep this module free of open_clip/torch).
-CAPTION_ORDER = (
-    "class_templates",
-    "synset_templates",
-    "description",
-    "title",
-    "tags",
-    "title_description",
-    "tags_description",
-    "title_tags",
-    "full",
-)
+#: The nine caption types, least to most descriptive.
+CAPTION_ORDER = factors.CAPTION_TYPES
 
 COLUMNS = ["claim", "figure", "statement", "paper", "evalset", "ours", "holds"]
-_FACTORS = (
-    "method",
-    "source",
-    "caption",
-    "scale",
-    "classes",
-    "trim_k",
-    "trim_ceil",
-    "text_tower",
-    "head",
-    "vocab_size",
-    "vocab_weight",
-)
+_FACTORS = ("method",) + tuple(f for f in factors.RUN_FACTORS if f not in ("method", "seed"))
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cliptail import factors
 from cliptail.figures import style, tables
 
 #: Factors that may tell runs of one family apart, in label order.
-LABEL_FACTORS = ("source", "caption", "scale", "classes", "trim_k", "trim_ceil")
+LABEL_FACTORS = factors.DATA_FACTORS
 
 
 def ordered_families(names: Sequence[str]) -> list[str]:

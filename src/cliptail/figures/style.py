@@ -21,6 +21,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from cliptail import factors
+
 FONT_SIZES = {
     "font.size": 9,
     "axes.titlesize": 10,
@@ -64,19 +66,8 @@ LABELS = {
 #: Columns shown in percent (stored as fractions in the tables).
 PERCENT = frozenset({"top1", "top5", "tail_acc", "head_acc", "acc"})
 
-#: The nine caption types of Fig. 3, least to most descriptive (= cliptail.curate.captions.
-#: CAPTION_TYPES, not imported from there to keep figures free of open_clip/torch).
-CAPTION_ORDER = (
-    "class_templates",
-    "synset_templates",
-    "description",
-    "title",
-    "tags",
-    "title_description",
-    "tags_description",
-    "title_tags",
-    "full",
-)
+#: The nine caption types of Fig. 3, least to most descriptive.
+CAPTION_ORDER = factors.CAPTION_TYPES
 CAPTION_LABELS = {
     "class_templates": "class tmpl.",
     "synset_templates": "synset tmpl.",

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from cliptail import factors
 from cliptail.figures import style
 
 
@@ -50,22 +51,11 @@ def one_evalset(
     return rows.drop_duplicates(["run", "evalset"]).reset_index(drop=True)
 
 
-#: Factors of a run apart from its seed (cliptail.study.RUN_FACTORS without ``method``/``seed``).
-FACTORS = (
-    "source",
-    "caption",
-    "scale",
-    "classes",
-    "trim_k",
-    "trim_ceil",
-    "text_tower",
-    "head",
-    "vocab_size",
-    "vocab_weight",
-)
+#: Factors of a run apart from its method and seed.
+FACTORS = tuple(f for f in factors.RUN_FACTORS if f not in ("method", "seed"))
 #: Factors that name a model family (one legend entry per family).
 FAMILY_FACTORS = ("text_tower", "head", "vocab_size", "vocab_weight")
-#: Factors a method ignores (cliptail.study.normalise_factors); their entries carry no meaning.
+#: Factors a method ignores (:func:`cliptail.study.normalise_factors`); their entries carry no meaning.
 IGNORED = {
     "clip": frozenset({"head", "vocab_size", "vocab_weight"}),
     "sl": frozenset({"caption", "text_tower"}),

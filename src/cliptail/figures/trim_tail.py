@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from cliptail.curate.subsets import tail_classes as rarest_classes
+from cliptail.data.manifest import rarest_classes
 from cliptail.evaluate import metrics
 from cliptail.figures import plots, style, tables
 

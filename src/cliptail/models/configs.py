@@ -62,7 +62,3 @@ def model_config(name: str, **overrides: Any) -> dict[str, Any]:
         target[field] = list(value) if isinstance(value, tuple) else value
     return cfg
 
-
-def is_modified_resnet(cfg: dict[str, Any]) -> bool:
-    """True when the vision tower of ``cfg`` is CLIP's modified ResNet (layers given as a list)."""
-    return isinstance(cfg.get("vision_cfg", {}).get("layers"), (list, tuple))

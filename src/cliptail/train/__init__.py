@@ -3,9 +3,19 @@
 ``train_run(spec, *, manifest, classes, images_root, out_dir, ...)`` trains one run
 (:mod:`cliptail.train.loop`); :class:`TrainSpec` documents every key of ``spec``;
 :mod:`cliptail.train.launch` runs the same under torchrun on several GPUs.
+
+The spec (:mod:`cliptail.train.spec`) imports no torch, so the workflow validates recipes while it
+plans; ``train_run`` is imported on first use.
 """
 
-from cliptail.train.loop import train_run
 from cliptail.train.spec import SpecError, TrainSpec
 
 __all__ = ["SpecError", "TrainSpec", "train_run"]
+
+
+def __getattr__(name: str):
+    if name == "train_run":
+        from cliptail.train.loop import train_run
+
+        return train_run
+    raise AttributeError(f"module 'cliptail.train' has no attribute {name!r}")

@@ -20,8 +20,11 @@ SCHEDULES = ("cosine", "multistep")
 SCHEDULE_UNITS = ("step", "epoch")
 VOCAB_WEIGHTS = ("linear", "sqrt", "uniform")
 
+#: Settings of the job that runs the training (threads, data-loader workers, device): they come
+#: from Snakemake's ``threads`` and the rule's resources, never from the configuration.
+JOB_SETTINGS = ("threads", "workers", "device")
 #: Keys that change neither the trained weights nor the data: left out of the resume key.
-RUNTIME_KEYS = ("run", "threads", "workers", "device", "log_every")
+RUNTIME_KEYS = ("run", "log_every") + JOB_SETTINGS
 
 
 class SpecError(ValueError):

@@ -1,0 +1,181 @@
+"""The study's vocabulary: factor names and values, methods, caption types, concept sets.
+
+One torch-free home for every name the configuration, the workflow, the curation, the claims and
+the figures share (docs/study.md sections 3-5). A run is a complete assignment of
+:data:`RUN_FACTORS`; :func:`check_factor` validates one value and names the factor when it is
+wrong, so a bad grid value fails when the workflow plans, not when a job runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+#: Factors that shape a run's training data, in slug order.
+DATA_FACTORS = ("source", "caption", "scale", "classes", "trim_k", "trim_ceil")
+#: Factors that shape the model and its training.
+MODEL_FACTORS = ("method", "text_tower", "head", "vocab_size", "vocab_weight", "seed")
+RUN_FACTORS = DATA_FACTORS + MODEL_FACTORS
+
+METHODS = ("clip", "sl")
+TEXT_TOWERS = ("rand", "frozen")
+HEADS = ("rand", "frozen")
+VOCAB_WEIGHTS = ("linear", "sqrt", "uniform")
+TRIM_CEILS = (0, 1)
+
+#: The nine caption types of Fig. 3, least to most descriptive (docs/study.md section 4).
+CAPTION_TYPES = (
+    "class_templates",
+    "synset_templates",
+    "description",
+    "title",
+    "tags",
+    "title_description",
+    "tags_description",
+    "title_tags",
+    "full",
+)
+#: Caption types beyond Fig. 3 ("a {class}").
+EXTRA_CAPTION_TYPES = ("a_class",)
+ALL_CAPTION_TYPES = CAPTION_TYPES + EXTRA_CAPTION_TYPES
+#: SL ignores captions: its datasets use this caption type (the frequencies are identical).
+SL_CAPTION = "full"
+
+#: Training pools of the synthetic world: curated (IN-Caps-like) and shifted web (LAIONet-like).
+WORLD_SOURCES = ("curated", "web")
+#: LAIONet similarity thresholds with an IN-Caps-sized variant (``laionet_t<t>``).
+LAIONET_THRESHOLDS = (0.7, 0.75, 0.8, 0.82)
+#: The -Cls subsets of web caption lists.
+WEB_CLS_SOURCES = ("yfcc15m_cls", "cc12m_cls")
+#: Training pools of the real data (paper preset).
+REAL_SOURCES = (
+    ("incaps", "laionet", "laionet_freq")
+    + WEB_CLS_SOURCES
+    + tuple(f"laionet_t{t:g}" for t in LAIONET_THRESHOLDS)
+)
+SOURCES = WORLD_SOURCES + REAL_SOURCES
+
+#: Concept sets of the world: evaluation concepts, plus open-world ones, plus size-matched.
+WORLD_CLASSES = ("eval", "all", "all_matched")
+#: Concept sets of the real data: ImageNet, IN-Caps-100, IN-Caps (10%).
+REAL_CLASSES = ("eval", "in100", "in100_matched")
+CLASSES = ("eval", "all", "all_matched", "in100", "in100_matched")
+
+#: Evaluation sets: world splits, then real ones (evaluation set -> base dataset).
+WORLD_EVALSETS = ("val", "v2")
+REAL_EVALSETS = {"imagenet_val": "imagenet_val", "imagenetv2": "imagenetv2"}
+EVALSETS = WORLD_EVALSETS + tuple(REAL_EVALSETS)
+
+#: Number of ImageNet classes (every real source is labelled in this class space).
+IMAGENET_CLASSES = 1000
+IMAGENET100_CLASSES = 100
+
+#: Concept sets of the web-frequency study (Fig. 12, 13) -> display names.
+CONCEPT_SETS: dict[str, str] = {
+    "imagenet": "ImageNet",
+    "cub": "CUB",
+    "dtd": "DTD",
+    "eurosat": "EuroSAT",
+    "flowers102": "Flowers-102",
+    "food101": "Food-101",
+    "pets": "Oxford Pets",
+    "places365": "Places365",
+}
+#: Web datasets of the released concept frequencies -> display names.
+WEB_DATASETS: dict[str, str] = {
+    "cc12m": "CC-12M",
+    "yfcc15m": "YFCC-15M",
+    "laion400m": "LAION-400M",
+    "laion2b": "LAION-2B",
+    "metaclip_400m": "MetaCLIP-400M",
+    "metaclip_fullcc": "MetaCLIP-2.5B",
+}
+
+#: Factor values every run starts from (the config's ``defaults`` override them).
+DEFAULT_FACTORS: dict[str, Any] = {
+    "source": "curated",
+    "caption": "full",
+    "scale": 1.0,
+    "classes": "eval",
+    "trim_k": 0,
+    "trim_ceil": 0,
+    "method": "clip",
+    "text_tower": "rand",
+    "head": "rand",
+    "vocab_size": "full",
+    "vocab_weight": "linear",
+    "seed": 0,
+}
+
+_CHOICES: dict[str, tuple] = {
+    "source": SOURCES,
+    "caption": ALL_CAPTION_TYPES,
+    "classes": CLASSES,
+    "trim_ceil": TRIM_CEILS,
+    "method": METHODS,
+    "text_tower": TEXT_TOWERS,
+    "head": HEADS,
+    "vocab_weight": VOCAB_WEIGHTS,
+}
+
+
+class FactorError(ValueError):
+    """A factor name or value is not part of the study's vocabulary."""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_factor(name: str, value: Any, where: str = "") -> None:
+    """Raise :class:`FactorError` naming ``where`` + ``name`` when ``value`` is not valid for it."""
+    key = f"{where}{name}"
+    if name not in RUN_FACTORS:
+        raise FactorError(f"{key}: unknown factor; known factors: {list(RUN_FACTORS)}")
+    if name in _CHOICES:
+        if value not in _CHOICES[name] or isinstance(value, bool):
+            raise FactorError(f"{key}: {value!r} is not one of {list(_CHOICES[name])}")
+    elif name == "scale":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1
+        if not ok:
+            raise FactorError(f"{key}: {value!r} is not a fraction in (0, 1]")
+    elif name in ("trim_k", "seed"):
+        if not _is_int(value) or value < 0:
+            raise FactorError(f"{key}: {value!r} is not an integer >= 0")
+    elif name == "vocab_size":
+        if value != "full" and (not _is_int(value) or value < 1):
+            raise FactorError(f"{key}: {value!r} is neither 'full' nor an integer >= 1")
+
+
+def is_real_source(source: str) -> bool:
+    """True when ``source`` is a real dataset (paper preset), not the synthetic world."""
+    return source in REAL_SOURCES
+
+
+def check_run(factors: Mapping[str, Any], num_classes: int, where: str = "") -> None:
+    """Check a complete run's factors together (each value, then how they combine).
+
+    ``num_classes``: the number of classes of the run's training data, which bounds
+    ``vocab_size`` and ``trim_k``.
+    """
+    for name in RUN_FACTORS:
+        check_factor(name, factors[name], where)
+    real = is_real_source(factors["source"])
+    allowed = REAL_CLASSES if real else WORLD_CLASSES
+    if factors["classes"] not in allowed:
+        kind = "real-data" if real else "synthetic-world"
+        raise FactorError(
+            f"{where}classes: {factors['classes']!r} does not apply to the {kind} source "
+            f"{factors['source']!r}; expected one of {list(allowed)}"
+        )
+    if factors["trim_k"] and factors["trim_k"] >= num_classes:
+        raise FactorError(
+            f"{where}trim_k: {factors['trim_k']} trims every one of the {num_classes} classes "
+            "of the training data; use a smaller number"
+        )
+    vocab = factors["vocab_size"]
+    if factors["method"] == "sl" and vocab != "full" and vocab > num_classes:
+        raise FactorError(
+            f"{where}vocab_size: {vocab} exceeds the {num_classes} classes of the training "
+            "data (use 'full' for a softmax over all classes)"
+        )
