@@ -1,13 +1,14 @@
 # cliptail: reproduce "What Makes CLIP More Robust to Long-Tailed Pre-Training Data?"
 #
 #   snakemake --cores all                                        # embedded default study (mini)
-#   snakemake --cores all --configfile config/presets/smoke.yaml # seconds-scale smoke study
+#   snakemake --cores all --configfile config/presets/smoke.yaml # the smoke study (minutes)
 #   snakemake -n                                                 # preview what would run
 #   snakemake --cores all figures                                # a named target
 #
-# Rules only wire; logic lives in src/cliptail, I/O in workflow/scripts.
-
-from pathlib import Path
+# Rules only wire: logic lives in src/cliptail, I/O in workflow/scripts. Every rule names its
+# software environment with `conda:` (envs/cliptail.yaml): Snakemake uses it when asked to
+# manage software (`--software-deployment-method conda`); otherwise jobs run in the active
+# virtual environment.
 
 from snakemake.utils import min_version
 
@@ -17,41 +18,69 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-# Every job runs in this environment when Snakemake is asked to manage software
-# (`--software-deployment-method conda`); by default, in the active virtual environment.
-conda: "envs/cliptail.yaml"
+report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
-include: "rules/data.smk"
+include: "rules/world.smk"
+include: "rules/download.smk"
+include: "rules/laionet.smk"
 include: "rules/curate.smk"
+include: "rules/embed.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/figures.smk"
-include: "rules/report.smk"
-include: "rules/download.smk"
 include: "rules/frequency.smk"
-include: "rules/curate_real.smk"
+include: "rules/report.smk"
+
+
+# Jobs that reach the network (compute nodes may be offline) or take seconds (not worth an
+# sbatch each) run on the machine that runs Snakemake.
+localrules:
+    all,
+    data,
+    train,
+    evaluate,
+    figures,
+    web_frequency_figures,
+    real_datasets,
+    download_metadata,
+    concept_frequencies,
+    report,
+    download_metadata_file,
+    download_imagenetv2,
+    download_incaps,
+    download_laion_part,
+    wordnet,
+    locate_imagenet,
+    user_provided_file,
+    study_table,
+    runs_table,
+    plot_data,
+    claims,
 
 
 rule all:
+    """The configured studies end to end: figures, claims, tables and plot data."""
     default_target: True
     input:
-        rules.figures.input,
         rules.report.input,
 
 
 rule data:
+    """Every training set and evaluation set of the configured studies."""
     input:
-        expand("results/data/{dataset}/frequency.tsv", dataset=PLAN.datasets),
-        expand("results/data/eval_{evalset}/manifest.parquet", evalset=config["evalsets"]),
+        [DatasetDir.layout(layout.dataset_dir(d))["frequency"] for d in PLAN.datasets],
+        [DatasetDir.layout(layout.evalset_dir(e))["manifest"] for e in EVALSETS],
 
 
 rule train:
+    """Every training run of the configured studies."""
     input:
-        expand("results/runs/{run}/checkpoint.pt", run=PLAN.runs),
+        [layout.RUN_FILES["model"].format(run=r) for r in PLAN.runs],
 
 
 rule evaluate:
+    """Every evaluation and the tidy tables."""
     input:
-        "results/tables/runs.parquet",
+        layout.RUNS_TABLE,

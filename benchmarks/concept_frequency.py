@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 from cliptail import io
 from cliptail.curate.concept_frequency import CaptionSource, ConceptMatcher, estimate_frequency
 from cliptail.curate.concept_sets import ConceptSet, concept_phrases, load_concept_set, tokenize
-from cliptail.curate.wordnet import NounLemmatizer, find_wordnet_dir, read_noun_lemmas
+from cliptail.data.wordnet import NounLemmatizer, locate_wordnet, read_noun_lemmas
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -81,7 +81,7 @@ NOISE = [
 
 def vocabulary(rng: np.random.Generator, size: int = 20_000) -> list[str]:
     """Common words first, then WordNet noun lemmas (letters only), in Zipf rank order."""
-    nouns = sorted(w for w in read_noun_lemmas(find_wordnet_dir()) if w.isalpha())
+    nouns = sorted(w for w in read_noun_lemmas(locate_wordnet()) if w.isalpha())
     picked = rng.choice(len(nouns), size=size, replace=False)
     return COMMON_WORDS + [nouns[i] for i in picked]
 

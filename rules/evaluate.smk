@@ -1,46 +1,31 @@
 # Evaluation: per-class records and scalars per (run, evaluation set), then tidy tables.
-#
 # One job per run evaluates it on every evaluation set: the model is loaded once (and, on a
-# cluster, one allocation serves all sets); the outputs stay one record per (run, set).
-
-EVALSETS = list(config["evalsets"])
-
-
-def evaluate_inputs(wildcards):
-    run = PLAN.runs[wildcards.run]
-    inputs = {
-        "model": f"results/runs/{run.name}/checkpoint.pt",
-        "frequency": f"results/data/{run.dataset}/frequency.tsv",
-        "curation": f"results/data/{run.dataset}/curation.json",
-        "manifests": [f"results/data/eval_{e}/manifest.parquet" for e in EVALSETS],
-        "classes": [f"results/data/eval_{e}/classes.tsv" for e in EVALSETS],
-        "images": [path for e in EVALSETS
-                   for path in (images_inputs(e) if e in REAL.REAL_EVALSETS
-                                else [f"{WORLD}/images/{e}.npy"])],
-        "code": code("evaluate", "models"),
-    }
-    if uses_frozen_text(run):
-        inputs["prompt_embeddings"] = [f"results/data/eval_{e}/prompt_embeddings.npy"
-                                       for e in EVALSETS]
-    return inputs
+# cluster, one GPU allocation serves all sets); the outputs stay one record per (run, set).
 
 
 rule evaluate_run:
     """Zero-shot (CLIP) or nearest-prototype (SL) evaluation with per-class and NC metrics."""
     input:
-        unpack(evaluate_inputs),
+        unpack(lambda w: FILES.evaluate(w.run)),
+        code=code("evaluate", "models", "data.images", "data.dataset_dir"),
     output:
         per_class=expand("results/eval/{{run}}/{evalset}.parquet", evalset=EVALSETS),
         scalars=expand("results/eval/{{run}}/{evalset}.json", evalset=EVALSETS),
+    log:
+        "results/logs/evaluate/{run}.log",
+    benchmark:
+        "results/benchmarks/evaluate/{run}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        gpu=0,
+        cpus_per_gpu=4,
+        mem_mb=3000,
+        runtime=20 * len(EVALSETS),
     params:
         dataset=lambda w: PLAN.runs[w.run].dataset,
         evalsets=EVALSETS,
-        images_roots=[images_root(e) for e in EVALSETS],
-    log:
-        "results/logs/evaluate/{run}.log",
-    resources:
-        mem_mb=3000,
-        runtime=20 * len(EVALSETS),
     script:
         "../workflow/scripts/evaluate_run.py"
 
@@ -48,35 +33,66 @@ rule evaluate_run:
 rule study_table:
     """Tidy table of one study: a row per (run, evaluation set), every factor a column."""
     input:
-        scalars=study_evals,
+        scalars=lambda w: FILES.study_scalars(w.study),
         code=code("evaluate.aggregate"),
     output:
         table="results/tables/studies/{study}.parquet",
+    log:
+        "results/logs/tables/{study}.log",
+    wildcard_constraints:
+        study=one_of(PLAN.studies),
+    conda:
+        ENV
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         study=lambda w: w.study,
         runs=lambda w: {r.name: r.factors for r in PLAN.runs_of(w.study)},
         preset=config["preset"],
-    log:
-        "results/logs/tables/{study}.log",
-    resources:
-        mem_mb=1000,
-        runtime=5,
     script:
         "../workflow/scripts/study_table.py"
 
 
 rule runs_table:
-    """All studies in one tidy table, plus headline scalars for DVC metrics."""
+    """All studies in one tidy table, plus headline scalars (DVC metrics)."""
     input:
-        tables=expand("results/tables/studies/{study}.parquet", study=PLAN.studies),
+        tables=[layout.study_table(s) for s in PLAN.studies],
         code=code("evaluate.aggregate"),
     output:
-        table="results/tables/runs.parquet",
-        summary="results/tables/summary.json",
+        table=layout.RUNS_TABLE,
+        summary=layout.SUMMARY,
     log:
         "results/logs/tables/runs.log",
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
     script:
         "../workflow/scripts/runs_table.py"
+
+
+rule plot_data:
+    """Data behind `dvc plots`: per-class accuracy vs frequency of the default runs, training loss."""
+    input:
+        per_class=[
+            layout.per_class_record(run, config["figures"]["evalset"])
+            for run in PLAN.baselines().values()
+        ],
+        train_logs=[layout.RUN_FILES["log"].format(run=r) for r in PLAN.runs],
+        code=code("evaluate.aggregate"),
+    output:
+        per_class="results/tables/plots/per_class_accuracy.csv",
+        loss="results/tables/plots/training_loss.csv",
+    log:
+        "results/logs/tables/plot_data.log",
+    conda:
+        ENV
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        baselines=list(PLAN.baselines()),
+    script:
+        "../workflow/scripts/plot_data.py"

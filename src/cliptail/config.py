@@ -81,4 +81,3 @@ def deep_merge(base: Mapping, override: Mapping) -> dict:
         else:
             out[key] = copy.deepcopy(value)
     return out
-

@@ -43,4 +43,3 @@ def logged(log_path: str | os.PathLike | None, name: str = "cliptail") -> Iterat
                 logger.info("done in %.1f s", time.time() - start)
         finally:
             root.removeHandler(handler)
-

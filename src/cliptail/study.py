@@ -81,6 +81,11 @@ class Plan:
         name = run_name(normalise_factors({**self.defaults, "method": method}))
         return name if name in self.runs else None
 
+    def baselines(self) -> dict[str, str]:
+        """Legend label (``CLIP``, ``SL``) -> the default run of each planned method."""
+        runs = {label: self.default_run(m) for label, m in (("CLIP", "clip"), ("SL", "sl"))}
+        return {label: run for label, run in runs.items() if run}
+
     def caption_donor(self, dataset: str, embedded: Collection[str]) -> str | None:
         """A dataset among ``embedded`` (those whose captions get embedded anyway) that holds the
         captions of ``dataset``: the same source and caption type at scale 1, untrimmed, with all

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
 import random
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,14 +10,6 @@ import pytest
 from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES
 
 from cliptail.curate import captions
-from cliptail.curate.wordnet import find_wordnet_dir
-
-SHARED_METADATA = Path(
-    os.environ.get(
-        "CLIPTAIL_SHARED_METADATA",
-        Path(__file__).resolve().parents[2] / ".." / "shared" / "metadata",
-    )
-)
 
 NAMES = ["tench", "goldfish", "great white shark"]
 SYNONYMS = [
@@ -191,46 +180,3 @@ def test_errors_are_clear():
         )
     with pytest.raises(ValueError, match="only 2 class names"):
         captions.caption_variant(df, "a_class", class_names=NAMES[:2])
-
-
-def _wordnet_dir():
-    try:
-        return find_wordnet_dir()
-    except FileNotFoundError:
-        return None
-
-
-needs_wordnet = pytest.mark.skipif(
-    _wordnet_dir() is None or not (_wordnet_dir() / "data.noun").is_file(),
-    reason="the WordNet 3.0 database is not installed (apt-get install wordnet-base)",
-)
-
-
-@needs_wordnet
-def test_wordnet_lemmas_in_wordnet_order():
-    assert captions.wordnet_lemmas(["n01440764", "n02110185", "n01496331"]) == [
-        ["tench", "Tinca tinca"],
-        ["Siberian husky"],
-        ["electric ray", "crampfish", "numbfish", "torpedo"],
-    ]
-    with pytest.raises(ValueError, match="not a noun synset id"):
-        captions.wordnet_lemmas(["01440764"])
-    with pytest.raises(ValueError, match="is not a synset"):
-        captions.wordnet_lemmas(["n01440765"])
-
-
-@needs_wordnet
-def test_released_synonym_lists_differ_from_wordnet_lemmas():
-    path = SHARED_METADATA / "descriptors" / "descriptors_imagenet_synset.json"
-    if not path.is_file():
-        pytest.skip(f"the authors' released metadata is not at {SHARED_METADATA}")
-    released = json.loads(path.read_text())
-    wnids = sorted(released)
-    lemmas = captions.wordnet_lemmas(wnids)
-    differ = [
-        w
-        for w, names in zip(wnids, lemmas, strict=True)
-        if [n.lower() for n in names] != released[w]
-    ]
-    assert len(differ) == 258
-    assert released["n01496331"] == ["electric ray", "crampfish", "numbfish"]

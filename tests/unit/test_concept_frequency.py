@@ -1,14 +1,12 @@
-"""Concept frequency (PAPER.md section 4): tokeniser, concept sets, matcher, readers, CLI."""
+"""Concept frequency (docs/study.md section 4): tokeniser, concept sets, matcher, readers, CLI."""
 
 from __future__ import annotations
 
 import gzip
 import io as _io
 import json
-import os
 import random
 import re
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -37,19 +35,17 @@ from cliptail.curate.concept_sets import (
     load_concept_set,
     tokenize,
 )
-from cliptail.curate.wordnet import NounLemmatizer, find_wordnet_dir
+from cliptail.data import metadata as metadata_module
+from cliptail.data.wordnet import NounLemmatizer, locate_wordnet
+from tests.fixtures.real_sources import RELEASED_METADATA
 
-METADATA = Path(
-    os.environ.get(
-        "CLIPTAIL_SHARED_METADATA",
-        Path(__file__).resolve().parents[2] / ".." / "shared" / "metadata",
-    )
-)
+# the authors' released metadata shipped in the package (no heads/)
+METADATA = RELEASED_METADATA
 needs_metadata = pytest.mark.skipif(
     not (METADATA / "descriptors").is_dir(), reason=f"the authors' metadata is not at {METADATA}"
 )
 try:
-    find_wordnet_dir()
+    locate_wordnet()
     HAVE_WORDNET = True
 except FileNotFoundError:  # pragma: no cover - depends on the machine
     HAVE_WORDNET = False
@@ -232,7 +228,7 @@ def test_imagenet_synonyms_and_negative_lists():
     }
 
 
-def test_custom_synonyms_json(tmp_path, lemmatizer):
+def test_custom_synonyms_json(tmp_path, lemmatizer, monkeypatch):
     path = tmp_path / "mine.json"
     path.write_text(
         json.dumps(
@@ -251,6 +247,10 @@ def test_custom_synonyms_json(tmp_path, lemmatizer):
         load_concept_set(path, tmp_path, lemmatizer)
     with pytest.raises(ValueError, match="unknown concept set 'imagenet21k'"):
         load_concept_set("imagenet21k", tmp_path, lemmatizer)
+    # a metadata folder without descriptors/ falls back to the copy shipped with cliptail ...
+    assert concept_phrases("imagenet", tmp_path) == concept_phrases("imagenet", METADATA)
+    # ... and only when that is missing too is the folder wrong
+    monkeypatch.setattr(metadata_module, "released_root", lambda: tmp_path / "not-packaged")
     with pytest.raises(FileNotFoundError, match="--metadata must point"):
         load_concept_set("imagenet", tmp_path, lemmatizer)
 
@@ -527,17 +527,18 @@ def test_cli_writes_both_files(tmp_path, capsys):
     assert dict(zip(freq["name"], freq["count"], strict=True))["great white shark"] == 2
     ranked = io.read_frequency(tmp_path / "out" / "toy_imagenet.sorted.tsv")
     assert ranked["name"][0] == "great white shark"
-    code = cli_main(
-        [
-            "concept-freq",
-            "--concepts",
-            "imagenet",
-            "--captions",
-            str(captions),
-            "--metadata",
-            str(tmp_path),
-            "--out",
-            str(out),
-        ]
-    )
-    assert code == 2 and "--metadata must point" in capsys.readouterr().err
+    # a metadata folder without descriptors/ (or none at all) falls back to the packaged copy
+    first = out.read_bytes()
+    for metadata in (["--metadata", str(tmp_path)], []):
+        out.unlink()
+        argv = ["concept-freq", "--concepts", "imagenet", "--captions", str(captions)]
+        code = cli_main([*argv, *metadata, "--out", str(out), "--no-progress"])
+        assert code == 0 and out.read_bytes() == first
+    capsys.readouterr()
+    # a missing caption file is a runtime error: exit status 1 and one line on stderr
+    missing = tmp_path / "none.csv"
+    argv = ["concept-freq", "--concepts", "imagenet", "--captions", str(missing)]
+    code = cli_main([*argv, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("cliptail concept-freq: error: ") and err.count("\n") == 1
+    assert str(missing) in err and "Traceback" not in err

@@ -575,8 +575,13 @@ def test_fig15_binned_mean_and_std():
 # --- captions, save ---------------------------------------------------------------------------------
 
 
-def test_every_figure_has_a_caption_and_stem():
-    names = {
+def test_catalogue_has_one_entry_per_figure_with_a_drawing_function():
+    from cliptail.figures.catalogue import CATALOGUE, READS
+
+    ids = [e.id for e in CATALOGUE]
+    assert len(set(ids)) == len(ids) and len({e.stem for e in CATALOGUE}) == len(ids)
+    assert {
+        "fig01a",
         "fig03",
         "fig04a",
         "fig04b",
@@ -586,15 +591,69 @@ def test_every_figure_has_a_caption_and_stem():
         "fig08",
         "fig09b",
         "fig11",
+        "fig13",
         "fig15",
         "fig19",
+        "fig21",
+        "table01",
+    } == set(ids)
+    for entry in CATALOGUE:
+        assert entry.stem.startswith(entry.id + "_") and entry.reads in READS
+        assert 40 < len(entry.caption) < 400
+        assert callable(getattr(figures, entry.id))
+        assert entry.draw.split(":")[0].startswith("cliptail.figures.")
+    assert figures.CAPTIONS["fig03"].startswith("Robustness of CLIP")
+    # the catalogue (and so the workflow's planning) does not import matplotlib
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import cliptail.figures.catalogue, cliptail.figures; "
+        "print('matplotlib' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_figure_jobs_follow_the_plan():
+    from pathlib import Path
+
+    from cliptail import config as cfg
+    from cliptail.figures.catalogue import plan_figures
+    from cliptail.study import build_plan
+
+    root = Path(__file__).resolve().parents[2]
+    config = cfg.validate(
+        cfg.load_yaml(root / "config/config.yaml"), root / "config/schema/config.schema.yaml"
+    )
+    plan = build_plan(config)
+    jobs = plan_figures(plan, "val")
+    assert set(jobs) == {e.stem for e in figures.CATALOGUE}
+    assert jobs["fig03_descriptiveness_vocabulary"].inputs == {
+        "tables": [
+            "results/tables/studies/descriptiveness.parquet",
+            "results/tables/studies/vocabulary.parquet",
+        ]
     }
-    assert set(figures.CAPTIONS) == names and set(figures.STEMS) == names
-    for name in names:
-        assert callable(getattr(figures, name))
-        assert figures.STEMS[name].startswith(name + "_")
-        assert 40 < len(figures.CAPTIONS[name]) < 400
-        assert getattr(figures, name).__doc__.lstrip().startswith("Fig.")
+    baseline = jobs["fig11_pearson_spearman"]
+    assert baseline.params["labels"] == ["CLIP", "SL"]
+    assert baseline.inputs["per_class"] == [
+        "results/eval/clip_curated_full_s1_eval_tt-rand_seed0/val.parquet",
+        "results/eval/sl_curated_full_s1_eval_head-rand_vocab-full_seed0/val.parquet",
+    ]
+    trim = jobs["fig08_trim_tail"]
+    assert len(trim.inputs["per_class"]) == len(plan.studies["trim_tail"])
+    assert all(p.endswith("/report.json") for p in trim.inputs["reports"])
+    assert jobs["table01_yfcc_rare_classes"].inputs["freqs"] == [
+        f"resources/metadata/freqs/class_frequency_{d}_imagenet_ori.txt"
+        for d in ("cc12m", "yfcc15m", "laion400m", "laion2b", "metaclip_400m", "metaclip_fullcc")
+    ]
+    # a study left out drops exactly the figures that need it
+    del config["studies"]["scale"], config["studies"]["distribution"]
+    jobs = plan_figures(build_plan(config), "v2")
+    missing = {e.stem for e in figures.CATALOGUE} - set(jobs)
+    assert missing == {"fig05_scale", "fig04b_distribution", "fig04a_frequency_variants"}
+    assert jobs["fig11_pearson_spearman"].inputs["per_class"][0].endswith("/v2.parquet")
 
 
 def test_save_writes_png_and_pdf_atomically(tmp_path, monkeypatch):
@@ -731,13 +790,20 @@ def test_figures_and_claims_accept_the_workflow_tables_of_the_default_study():
     made["fig09b"] = figures.fig09b(
         {label: per_class[r] for label, r in chosen.items()}, tail_classes(base_freq, ks[-1])
     )
+    from cliptail.figures.trim_tail import fig09b_from_study
+
+    tails = {k: tail_classes(base_freq, k) for k in ks}
+    from_study = fig09b_from_study(trim, per_class, tails, evalset="val")
+    assert [t.get_text() for t in from_study.axes[0].get_xticklabels()] == [
+        t.get_text() for t in made["fig09b"].axes[0].get_xticklabels()
+    ]
     baselines = {"CLIP": records[(trim_runs[0], "val")], "SL": records[(trim_runs[-1], "val")]}
     made["fig11"] = figures.fig11(baselines)
     made["fig15"] = figures.fig15(baselines)
     made["fig04a"] = figures.fig04a(
         {"curated": base_freq, "trimmed": records[(trim_runs[1], "val")]["freq"]}
     )
-    assert set(made) == set(figures.CAPTIONS)
+    assert set(made) == {e.id for e in figures.CATALOGUE if e.reads != "released_frequencies"}
     for fig in made.values():  # every figure renders (saving is tested above)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=30)

@@ -17,9 +17,6 @@ Two kinds of checks:
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -28,13 +25,10 @@ from cliptail import io
 from cliptail.curate import laionet_variants as lv
 from cliptail.curate import matching
 from cliptail.data import manifest
+from tests.fixtures.real_sources import RELEASED_METADATA
 
-SHARED_METADATA = Path(
-    os.environ.get(
-        "CLIPTAIL_SHARED_METADATA",
-        Path(__file__).resolve().parents[2] / ".." / "shared" / "metadata",
-    )
-)
+# the authors' released metadata shipped in the package (no heads/)
+SHARED_METADATA = RELEASED_METADATA
 FREQS = SHARED_METADATA / "freqs"
 needs_metadata = pytest.mark.skipif(
     not FREQS.is_dir(),

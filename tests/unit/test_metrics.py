@@ -1,4 +1,4 @@
-"""Known-answer tests of cliptail.evaluate.metrics (PAPER.md section 2).
+"""Known-answer tests of cliptail.evaluate.metrics (docs/study.md section 2).
 
 The neural-collapse metrics are checked against hand-computed cases, exact geometric
 constructions (simplex ETF, collapsed classes) and a slow literal implementation of the
@@ -22,7 +22,7 @@ from cliptail.evaluate import metrics as M
 
 
 def literal_nc(h: np.ndarray, y: np.ndarray, w: np.ndarray) -> pd.DataFrame:
-    """PAPER.md section 2 word for word: per-class scatter matrices, pinv, loops over pairs."""
+    """docs/study.md section 2 word for word: per-class scatter matrices, pinv, loops over pairs."""
     h = h.astype(np.float64)
     w = w.astype(np.float64)
     num_classes, n = w.shape[0], h.shape[0]

@@ -9,7 +9,8 @@ import pytest
 
 from cliptail import io
 from cliptail.data import incaps
-from cliptail.data.metadata import imagenet_classes, write_dataset_folder
+from cliptail.data.dataset_dir import DatasetDir
+from cliptail.data.metadata import imagenet_classes
 from tests.fixtures.real_sources import (
     authors_counts,
     incaps_records,
@@ -40,7 +41,7 @@ def test_full_size_frequency_equals_the_released_file(tmp_path, http_server, cla
     json_path = incaps.extract_captions_json(zip_path, res / "imagenet_captions.json")
     df, report = incaps.read_imagenet_captions(json_path, classes, progress=False)
     out = tmp_path / "results" / "data" / "incaps"
-    write_dataset_folder(out, df, classes, report, {"dataset": "incaps"})
+    DatasetDir(out).write(df, classes, report=report, source={"image_root": None})
     ours = io.read_frequency(out / "frequency.tsv")
     released = io.read_frequency(
         shared_metadata() / "freqs" / "class_frequency_incaps_imagenet_ori.txt"

@@ -10,7 +10,7 @@ import pytest
 
 from cliptail.data import laion
 from cliptail.data.metadata import imagenet_classes
-from cliptail.data.wordnet_defs import read_noun_synsets
+from cliptail.data.wordnet import read_noun_synsets
 from tests.fixtures.real_sources import authors_laionet_table, laion_part, shared_metadata
 
 
@@ -104,6 +104,45 @@ def test_definition_similarity_with_random_weights(synsets):
     expected = [emb[0] @ emb[2], emb[1] @ emb[3], emb[0] @ emb[3]]
     assert np.allclose(scored["similarity"], expected, atol=1e-5)
     assert scored["similarity"].dtype == np.float32
+
+
+def test_definition_scorer_equals_a_direct_open_clip_computation():
+    """The scorer (the project's open_clip text encoder, normalised) gives exactly what the
+    direct open_clip computation gives on the same random weights: unique queries and the
+    captions each encoded as one batch, L2-normalised in torch, dot products per pair."""
+    import open_clip
+    import torch
+
+    scorer = laion.DefinitionScorer("ViT-B-32", pretrained=None, device="cpu")
+    assert scorer.device == "cpu" and scorer.batch_size == 512
+    captions = ["A tench in the lake", "my goldfish", "a dog on a sofa", "Tinca tinca!"]
+    wnids = ["n01440764", "n01443537", "n01440764", "n01443537"]
+    queries = {
+        "n01440764": "tench which is freshwater dace-like game fish",
+        "n01443537": "goldfish which is small golden or orange-red freshwater fishes",
+    }
+    got = scorer.similarity(captions, wnids, queries, progress=False)
+
+    reference = open_clip.create_model("ViT-B-32", pretrained=None, device="cpu")
+    reference.load_state_dict(scorer.model.state_dict())
+    reference.eval()
+    tokenizer = open_clip.get_tokenizer("ViT-B-32")
+    with torch.no_grad():
+        caption_emb = torch.nn.functional.normalize(
+            reference.encode_text(tokenizer(captions)).float(), dim=-1
+        ).numpy()
+        query_emb = torch.nn.functional.normalize(
+            reference.encode_text(tokenizer(list(queries.values()))).float(), dim=-1
+        ).numpy()
+    targets = np.stack([query_emb[list(queries).index(w)] for w in wnids])
+    expected = (caption_emb * targets).sum(axis=1).astype(np.float32)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
+    small_batches = laion.DefinitionScorer("ViT-B-32", pretrained=None, device="cpu", batch_size=3)
+    small_batches.encoder.model.load_state_dict(scorer.model.state_dict())
+    assert np.allclose(
+        small_batches.similarity(captions, wnids, queries, progress=False), expected, atol=1e-6
+    )
 
 
 def test_filter_threshold_nsfw_and_one_label(classes):

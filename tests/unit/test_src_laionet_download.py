@@ -10,8 +10,9 @@ import pytest
 
 from cliptail import io
 from cliptail.data import laion
-from cliptail.data.metadata import imagenet_classes, write_dataset_folder
-from cliptail.data.wordnet_defs import read_noun_synsets
+from cliptail.data.dataset_dir import DatasetDir
+from cliptail.data.metadata import imagenet_classes
+from cliptail.data.wordnet import read_noun_synsets
 from tests.fixtures.real_sources import (
     authors_counts,
     authors_laionet_table,
@@ -70,9 +71,9 @@ def test_authors_laionet_through_img2dataset_matches_released_counts(
 
     manifest, report = laion.read_laionet_shards(shards, classes)
     out = tmp_path / "results" / "data" / "laionet"
-    write_dataset_folder(out, manifest, classes, report, {"image_format": "webdataset"})
+    DatasetDir(out).write(manifest, classes, report=report, source={"image_format": "webdataset"})
     assert io.read_frequency(out / "frequency.tsv")["count"].tolist() == counts
-    assert io.read_json(out / "report.json")["classes_nonempty"] == 943
+    assert io.read_json(out / "report.json")["nonempty_classes"] == 943
     assert report["failed"] == 3 and report["failed_by_status"] == {
         "failed_to_download": 2,
         "failed_to_resize": 1,

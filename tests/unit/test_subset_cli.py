@@ -151,7 +151,7 @@ def test_trim_tail_cli(dataset, capsys):
 def test_bad_input_gives_one_error_and_no_output(dataset, capsys, argv, message):
     path, _, out = dataset
     target = out / "x.parquet"
-    assert main([argv[0], "--manifest", str(path), *argv[1:], "--out", str(target)]) == 2
+    assert main([argv[0], "--manifest", str(path), *argv[1:], "--out", str(target)]) == 1
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not out.exists()
@@ -171,7 +171,7 @@ def test_missing_inputs_are_named(dataset, capsys, tmp_path):
                 str(out / "x.parquet"),
             ]
         )
-        == 2
+        == 1
     )
     assert "nope.parquet does not exist" in capsys.readouterr().err
     (path.parent / "classes.tsv").unlink()
@@ -189,7 +189,7 @@ def test_missing_inputs_are_named(dataset, capsys, tmp_path):
                 str(out / "x.parquet"),
             ]
         )
-        == 2
+        == 1
     )
     assert "classes.tsv does not exist" in capsys.readouterr().err
     assert not out.exists()
@@ -211,7 +211,7 @@ def test_class_indices_out_of_range(dataset, capsys, tmp_path):
                 str(out / "x.parquet"),
             ]
         )
-        == 2
+        == 1
     )
     assert "class indices must lie in 0..5" in capsys.readouterr().err
     assert not out.exists()

@@ -7,8 +7,6 @@ The IN-Caps checks build a table with IN-Caps' released per-class counts (448,89
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,13 +15,10 @@ import pytest
 from cliptail import io
 from cliptail.curate import subsets
 from cliptail.data import manifest
+from tests.fixtures.real_sources import RELEASED_METADATA
 
-SHARED_METADATA = Path(
-    os.environ.get(
-        "CLIPTAIL_SHARED_METADATA",
-        Path(__file__).resolve().parents[2] / ".." / "shared" / "metadata",
-    )
-)
+# the authors' released metadata shipped in the package (no heads/)
+SHARED_METADATA = RELEASED_METADATA
 needs_metadata = pytest.mark.skipif(
     not (SHARED_METADATA / "freqs").is_dir(),
     reason=f"the authors' released metadata is not at {SHARED_METADATA} "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import re
 from pathlib import Path
@@ -19,6 +18,7 @@ from cliptail.data.synthetic.concepts import COLORS, PATTERNS, SHAPES
 from cliptail.data.synthetic.params import CaptionParams
 from cliptail.data.synthetic.render import BACKGROUNDS, CURATED_STYLE, sample_instances
 from cliptail.data.synthetic.text import CaptionWriter, caption_words, scenes
+from tests.fixtures.real_sources import RELEASED_METADATA
 
 SPLITS = ("train", "web", "val", "v2")
 SMALL = {
@@ -29,12 +29,8 @@ SMALL = {
     "val_per_class": 10,
     "v2_per_class": 5,
 }
-SHARED_METADATA = Path(
-    os.environ.get(
-        "CLIPTAIL_SHARED_METADATA",
-        Path(__file__).resolve().parents[2] / ".." / "shared" / "metadata",
-    )
-)
+# the authors' released metadata shipped in the package (no heads/)
+SHARED_METADATA = RELEASED_METADATA
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -85,7 +81,9 @@ def test_layout_and_dtypes(small_world):
         == [True] * SMALL["num_classes"] + [False] * SMALL["num_open_world"]
     )
     assert concepts["name"].tolist() == classes["name"].tolist()
-    assert all(list(s)[0] == n for s, n in zip(concepts["synonyms"], concepts["name"], strict=False))
+    assert all(
+        list(s)[0] == n for s, n in zip(concepts["synonyms"], concepts["name"], strict=False)
+    )
     assert concepts["attributes"].nunique() == total  # unique visual identities
     assert int(concepts["train_count"].sum()) == SMALL["train_size"]
     assert int(concepts["web_count"].sum()) == SMALL["web_size"]

@@ -19,6 +19,7 @@ import torch
 
 import cliptail.train
 from cliptail import io
+from cliptail.data.dataset_dir import DatasetDir
 from cliptail.train import launch
 from cliptail.train.launch import check_visible_gpus, training_processes
 
@@ -105,20 +106,22 @@ def job(tmp_path, monkeypatch):
     script = load_train_script()
     log = tmp_path / "train.log"
 
-    def start(gpus: int, visible: int, threads: int = 8) -> dict:
+    data = DatasetDir(tmp_path / "d")
+    io.write_json(data.source, {"image_root": "resources/world", "image_format": "world"})
+
+    def start(gpus: int, visible: int, threads: int = 8, loader_workers: int = 0) -> dict:
         monkeypatch.setattr(torch.cuda, "is_available", lambda: visible > 0)
         monkeypatch.setattr(torch.cuda, "device_count", lambda: visible)
         script.main(
             dict(SPEC),
-            manifest="d/manifest.parquet",
-            classes="d/classes.tsv",
-            images_root="resources/world",
+            data=data,
             out_dir=str(tmp_path / "run"),
             text_embeddings=None,
             class_embeddings="d/class_embeddings.npy",
             resume_dir="results/resume/sl_probe",
             threads=threads,
             gpus=gpus,
+            loader_workers=loader_workers,
             log=str(log),
         )
         return calls
@@ -138,7 +141,9 @@ def test_several_gpus_start_torchrun_with_one_process_per_gpu(job):
     assert cmd[cmd.index("--resume-dir") + 1] == "results/resume/sl_probe"
     assert cmd[cmd.index("--class-embeddings") + 1] == "d/class_embeddings.npy"
     assert "--text-embeddings" not in cmd
-    assert call["spec"] == {**SPEC, "device": "cuda", "threads": 4}  # 8 job threads / 2 processes
+    # 8 job threads / 2 processes; device and workers from the job's resources
+    assert call["spec"] == {**SPEC, "device": "cuda", "threads": 4, "workers": 0}
+    assert cmd[cmd.index("--images-root") + 1] == "resources/world"  # from source.json
     # the processes write into the job's log
     assert call["stdout"] is not None and Path(call["stdout"].name) == job.log
     assert call["stderr"] == subprocess.STDOUT
@@ -147,11 +152,13 @@ def test_several_gpus_start_torchrun_with_one_process_per_gpu(job):
 
 @pytest.mark.parametrize("gpus, device", [(0, "cpu"), (1, "cuda")])
 def test_cpu_or_one_gpu_trains_in_the_job_process(job, gpus, device):
-    calls = job(gpus=gpus, visible=gpus)
+    calls = job(gpus=gpus, visible=gpus, threads=3, loader_workers=2)
     assert not calls["torchrun"]
     [call] = calls["train_run"]
     assert call["spec"]["device"] == device
+    assert call["spec"]["threads"] == 3 and call["spec"]["workers"] == 2
     assert call["resume_dir"] == "results/resume/sl_probe"
+    assert call["images_root"] == "resources/world"
 
 
 def test_job_with_wrong_gpu_count_fails_before_training_and_says_why(job):

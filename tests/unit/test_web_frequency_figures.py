@@ -12,11 +12,14 @@ import pandas as pd
 import pytest
 
 from cliptail import io
+from cliptail.data.metadata import released_frequency_file
 from cliptail.figures import web_frequency as wf
 from cliptail.figures.output import save
+from tests.fixtures.real_sources import RELEASED_METADATA
 
 ROOT = Path(__file__).resolve().parents[2]
-METADATA = Path(os.environ.get("CLIPTAIL_SHARED_METADATA", ROOT / ".." / "shared" / "metadata"))
+# the authors' released metadata shipped in the package (freqs/ is all these tests need)
+METADATA = RELEASED_METADATA
 FREQS = METADATA / "freqs"
 pytestmark = pytest.mark.skipif(
     not FREQS.is_dir(), reason=f"the authors' metadata is not at {METADATA}"
@@ -25,7 +28,7 @@ pytestmark = pytest.mark.skipif(
 
 def released(concepts: str) -> pd.DataFrame:
     return wf.read_frequency_table(
-        {d: FREQS / wf.released_frequency_file(d, concepts) for d in wf.WEB_DATASETS}
+        {d: FREQS / released_frequency_file(d, concepts) for d in wf.WEB_DATASETS}
     )
 
 
@@ -35,7 +38,7 @@ def imagenet() -> pd.DataFrame:
 
 
 def test_every_released_file_exists_and_aligns():
-    for concepts in wf.CONCEPT_SET_LABELS:
+    for concepts in wf.CONCEPT_SETS:
         table = released(concepts)
         assert list(table.columns) == list(wf.WEB_DATASETS)
         assert (table.to_numpy() >= 0).all() and table.index.is_unique
@@ -72,7 +75,7 @@ def test_spearman_values_printed_in_the_paper(imagenet):
 def test_table01_yfcc_rare_classes():
     """Paper: 29 YFCC-15M classes below 10; 20 below 5, 6 at 1, 2 at 0."""
     table = wf.table01_rare_classes(
-        io.read_frequency(FREQS / "class_frequency_yfcc15m_imagenet_ori.txt")
+        wf.read_frequency_table({"yfcc15m": FREQS / "class_frequency_yfcc15m_imagenet_ori.txt"})
     )
     assert list(table.columns) == wf.TABLE01_COLUMNS
     assert len(table) == 29
@@ -116,23 +119,22 @@ def test_fig21_and_fig13_layout(imagenet, tmp_path):
     assert png.stat().st_size > 10_000 and pdf.read_bytes().startswith(b"%PDF")
 
 
-def test_workflow_script_runs_standalone(tmp_path):
-    out = tmp_path / "table01.csv"
+def test_figure_script_draws_a_catalogue_table_standalone(tmp_path):
     done = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "workflow/scripts/web_frequency_figures.py"),
-            "--kind",
+            str(ROOT / "workflow/scripts/figure.py"),
             "table01",
-            "--freqs",
-            str(FREQS),
+            "--metadata",
+            str(METADATA),
             "--out",
-            str(out),
+            str(tmp_path),
         ],
         capture_output=True,
         text=True,
+        cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
     )
     assert done.returncode == 0, done.stderr
-    table = pd.read_csv(out)
+    table = pd.read_csv(tmp_path / "table01_yfcc_rare_classes.csv")
     assert list(table.columns) == wf.TABLE01_COLUMNS and len(table) == 29

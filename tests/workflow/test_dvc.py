@@ -24,7 +24,7 @@ SMOKE_CONFIG = "config/presets/smoke.yaml"
 SMOKE = ["--configfile", SMOKE_CONFIG]
 EXPENSIVE_RULES = {
     "generate_world",
-    "curate_dataset",
+    "curate_world",
     "eval_set",
     "embed_captions",
     "embed_class_prototypes",
@@ -138,7 +138,7 @@ def test_changed_training_value_reports_the_training_stage_and_reruns_only_sl_ru
     planned = planned_jobs(snakemake(clone, "-n", *SMOKE))
     sl_runs = {run for run in before if run.startswith("sl_")}
     assert sl_runs and planned.get("train_sl") == len(sl_runs)
-    assert not planned.keys() & {"generate_world", "curate_dataset", "train_clip"}
+    assert not planned.keys() & {"generate_world", "curate_world", "train_clip"}
 
     dvc(clone, "repro")
     after = checkpoints(clone)

@@ -50,7 +50,7 @@ def submit_probe_jobs(tmp_path: Path, profile: Path = PROFILE) -> tuple[Path, di
             "1",
             "train_clip",
             "train_sl",
-            "curate_dataset",
+            "curate_world",
             "summarize",
         ],
         cwd=workdir,
@@ -92,7 +92,7 @@ def test_training_job_asks_for_gpu_cpus_memory_and_time_from_the_profile(submitt
 
 
 def test_cpu_job_keeps_its_rule_resources(submitted):
-    call = submitted["curate_dataset"]
+    call = submitted["curate_world"]
     assert (call["--mem"], call["-t"]) == ("2000", "10")
     assert call["--ntasks"] == "1" and call["--cpus-per-task"] == "1"
     assert "--gpus" not in call and "--cpus-per-gpu" not in call
@@ -134,7 +134,7 @@ def test_uncommented_partition_and_account_lines_reach_sbatch(tmp_path):
     profile.mkdir()
     (profile / "config.yaml").write_text(text)
     _, submitted = submit_probe_jobs(tmp_path, profile)
-    assert submitted["curate_dataset"]["-p"] == "compute"
+    assert submitted["curate_world"]["-p"] == "compute"
     assert submitted["train_clip"]["-p"] == "gpu" and submitted["train_sl"]["-p"] == "gpu"
     assert {call["-A"] for call in submitted.values()} == {fake_slurm.FAKE_ACCOUNT}
 

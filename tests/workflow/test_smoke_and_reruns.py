@@ -69,7 +69,7 @@ def test_changing_one_study_reruns_only_its_runs(workspace):
     jobs = dry_run(workspace)
     assert jobs.get("train_sl") == 1  # only the new vocabulary size trains
     assert "train_clip" not in jobs
-    assert "generate_world" not in jobs and "curate_dataset" not in jobs
+    assert "generate_world" not in jobs and "curate_world" not in jobs
     assert jobs.get("evaluate_run") == 1
     assert jobs.get("study_table") == 1  # the vocabulary study's table only
     assert jobs.get("figure", 0) >= 1
@@ -83,7 +83,7 @@ def test_changing_the_sl_recipe_reruns_sl_runs_only(workspace):
     plan_sl = sum(1 for p in (workspace / "results/runs").iterdir() if p.name.startswith("sl_"))
     assert jobs.get("train_sl") == plan_sl
     assert "train_clip" not in jobs
-    assert "curate_dataset" not in jobs
+    assert "curate_world" not in jobs
 
 
 def test_editing_a_figure_module_reruns_only_figures(workspace):
@@ -92,6 +92,44 @@ def test_editing_a_figure_module_reruns_only_figures(workspace):
     jobs = dry_run(workspace)
     assert set(jobs) <= {"figure", "figures", "report", "all"}
     assert jobs["figure"] >= 1
-    assert not {"train_clip", "train_sl", "evaluate_run", "curate_dataset", "study_table"} & set(
-        jobs
+    assert not {"train_clip", "train_sl", "evaluate_run", "curate_world", "study_table"} & set(jobs)
+
+
+def test_runtime_settings_rerun_nothing_and_reach_the_job(workspace):
+    """Threads and data-loader workers come from Snakemake, not from the recipe: changing them
+    plans nothing; a training job forced to run records the threads Snakemake gave it."""
+    runtime = [
+        "--set-threads",
+        "train_clip=2",
+        "train_sl=2",
+        "evaluate_run=2",
+        "--set-resources",
+        "train_clip:loader_workers=1",
+        "train_sl:loader_workers=1",
+    ]
+    assert dry_run(workspace, *runtime) == {}
+    run = next(p.name for p in (workspace / "results/runs").iterdir() if p.name.startswith("sl_"))
+    target = f"results/runs/{run}/checkpoint.pt"
+    snakemake(
+        workspace,
+        *SMOKE,
+        target,
+        "--force",
+        "--set-threads",
+        "train_sl=2",
+        "--set-resources",
+        "train_sl:loader_workers=1",
     )
+    spec = yaml.safe_load((workspace / f"results/runs/{run}/run.json").read_text())["spec"]
+    assert spec["threads"] == 2 and spec["workers"] == 1 and spec["device"] == "cpu"
+
+
+def test_report_shows_the_claims_inline(finished_smoke, tmp_path):
+    work = finished_smoke
+    html = (work / "results/report/claims.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "testable claims hold" in html
+    report = tmp_path / "report.html"
+    snakemake(work, *SMOKE, "--report", str(report))
+    text = report.read_text(errors="replace")
+    assert "claims.html" in text  # the claims table is a report item
+    assert "reproduces the controlled study" in text  # the workflow description

@@ -9,26 +9,36 @@ import argparse
 import pandas as pd
 
 from cliptail import io
-from cliptail.evaluate.claims import claims, claims_markdown
+from cliptail.evaluate.claims import claims, claims_html, claims_markdown
 from cliptail.runlog import logged
 
 
-def main(table: str, evalset: str, out_csv: str, out_md: str, log: str | None = None) -> None:
+def main(
+    table: str, evalset: str, out_csv: str, out_md: str, out_html: str, log: str | None = None
+) -> None:
     with logged(log) as logger:
         df = claims(pd.read_parquet(table), evalset)
         with io.atomic_path(out_csv) as tmp:
             df.to_csv(tmp, index=False)
         io.write_text(out_md, claims_markdown(df))
+        io.write_text(out_html, claims_html(df))
         logger.info("%d claims checked on %s", len(df), evalset)
 
 
 if "snakemake" in globals():
-    _smk = snakemake  # noqa: F821
-    main(_smk.input.table, _smk.params.evalset, _smk.output.csv, _smk.output.markdown, _smk.log[0])
+    _smk = snakemake
+    main(
+        _smk.input.table,
+        _smk.params.evalset,
+        _smk.output.csv,
+        _smk.output.markdown,
+        _smk.output.html,
+        _smk.log[0],
+    )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", default="results/tables/runs.parquet")
     parser.add_argument("--evalset", default="val")
     parser.add_argument("--out", default="results/report/claims", help="output stem")
     args = parser.parse_args()
-    main(args.table, args.evalset, f"{args.out}.csv", f"{args.out}.md")
+    main(args.table, args.evalset, f"{args.out}.csv", f"{args.out}.md", f"{args.out}.html")

@@ -15,7 +15,7 @@ from cliptail.curate.concept_frequency import (
     write_frequency_files,
 )
 from cliptail.curate.concept_sets import load_concept_set
-from cliptail.curate.wordnet import NounLemmatizer
+from cliptail.data.wordnet import NounLemmatizer
 from cliptail.runlog import logged
 
 
@@ -30,10 +30,11 @@ def main(
     workers: int = 1,
     batch_size: int = DEFAULT_BATCH_SIZE,
     nltk_morphy: str = "3.8",
+    wordnet_dir: str | None = None,
     log: str | None = None,
 ) -> None:
     with logged(log) as logger:
-        lemmatizer = NounLemmatizer.from_wordnet(repeat_rules=nltk_morphy == "3.8")
+        lemmatizer = NounLemmatizer.from_wordnet(wordnet_dir, repeat_rules=nltk_morphy == "3.8")
         concept_set = load_concept_set(concepts, metadata, lemmatizer)
         sources = [CaptionSource(Path(p), fmt, column) for p in captions]
         result = estimate_frequency(
@@ -52,17 +53,18 @@ def main(
 
 
 if "snakemake" in globals():
-    _smk = snakemake  # noqa: F821
+    _smk = snakemake
     main(
         list(_smk.input.captions),
-        _smk.params.concepts,
+        _smk.params.job["concepts"],
         _smk.output.frequency,
         metadata=_smk.params.metadata,
-        column=_smk.params.column,
-        fmt=_smk.params.format,
+        column=_smk.params.job["column"],
+        fmt=_smk.params.job["format"],
         workers=_smk.threads,
         batch_size=_smk.params.batch_size,
         nltk_morphy=_smk.params.nltk_morphy,
+        wordnet_dir=_smk.input.wordnet,
         log=_smk.log[0],
     )
 elif __name__ == "__main__":

@@ -24,17 +24,26 @@ if "snakemake" in globals():
     main(
         snakemake.input.candidates,
         snakemake.output.shards,
-        snakemake.output.stats,  # noqa: F821
-        dict(snakemake.params.img2dataset),
+        snakemake.output.stats,
+        # one img2dataset process per thread of the job, unless configured
+        {"processes_count": snakemake.threads, **snakemake.params.img2dataset},
         snakemake.log[0],
-    )  # noqa: F821
+    )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--candidates", default="resources/laionet/candidates.parquet")
-    parser.add_argument("--out", default="resources/laionet/shards")
-    parser.add_argument("--stats", default="resources/laionet/download_stats.json")
-    parser.add_argument("--processes", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=64)
+    parser.add_argument(
+        "--candidates",
+        default="resources/laionet/candidates.parquet",
+        help="img2dataset input (laionet_candidates)",
+    )
+    parser.add_argument("--out", default="resources/laionet/shards", help="shard folder")
+    parser.add_argument(
+        "--stats",
+        default="resources/laionet/download_stats.json",
+        help="download statistics (json)",
+    )
+    parser.add_argument("--processes", type=int, default=16, help="img2dataset processes")
+    parser.add_argument("--threads", type=int, default=64, help="threads per process")
     args = parser.parse_args()
     main(
         args.candidates,

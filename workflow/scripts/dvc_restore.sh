@@ -17,7 +17,7 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-TARGETS=(evaluate)   # its DAG holds every job whose outputs dvc.yaml tracks
+TARGETS=(evaluate plot_data)   # their DAG holds every job whose outputs dvc.yaml tracks
 CONFIGFILE="$(python - <<'PY'
 import yaml
 variables = yaml.safe_load(open("dvc.yaml")).get("vars", [])

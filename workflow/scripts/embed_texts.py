@@ -72,7 +72,7 @@ def main(
 
 
 if "snakemake" in globals():
-    _smk = snakemake  # noqa: F821
+    _smk = snakemake
     _mode = MODES[_smk.rule]
     _source = _smk.input.manifest if _mode == "captions" else _smk.input.classes
     _reuse = (

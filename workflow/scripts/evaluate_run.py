@@ -1,7 +1,7 @@
 """Rule evaluate_run: evaluate one trained run on each evaluation set.
 
-Writes, per evaluation set, the per-class record (parquet) and the scalars (json) of DESIGN.md's
-data flow. The checkpoint is read once for all sets.
+Writes, per evaluation set, the per-class record (parquet) and the scalars (json); the checkpoint
+is read once for all sets. Each evaluation set's images are where its ``source.json`` says.
 
 Standalone: python workflow/scripts/evaluate_run.py --run results/runs/R --data results/data/D \
     --evalset results/data/eval_val [--evalset results/data/eval_v2 ...] --out results/eval/R
@@ -14,15 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from cliptail import io
+from cliptail.data.dataset_dir import DatasetDir
 from cliptail.runlog import logged
 
 
 @dataclass(frozen=True)
 class EvalSet:
     name: str
-    manifest: str
-    classes: str
-    images_root: str
+    folder: DatasetDir
     prompt_embeddings: str | None
     out_parquet: str
     out_json: str
@@ -31,11 +30,10 @@ class EvalSet:
 def main(
     *,
     checkpoint: str,
-    frequency: str,
-    curation: str,
+    data: DatasetDir,
     run: str,
-    dataset: str,
     evalsets: list[EvalSet],
+    threads: int = 1,
     log: str | None = None,
 ) -> None:
     import torch
@@ -44,20 +42,21 @@ def main(
     from cliptail.evaluate.zeroshot import evaluate_checkpoint
 
     with logged(log) as logger:
+        torch.set_num_threads(max(1, threads))
         ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        train_freq = io.read_frequency(frequency)
-        tail = io.read_json(curation).get("tail_classes") or None
+        train_freq = io.read_frequency(data.frequency)
+        tail = data.read_report().get("tail_classes") or None
         for ev in evalsets:
-            class_names = io.read_classes(ev.classes)["name"].tolist()
+            class_names = ev.folder.read_classes()["name"].tolist()
             if train_freq["name"].tolist()[: len(class_names)] != class_names:
                 raise ValueError(
-                    f"{frequency}: its first {len(class_names)} classes are not the "
-                    f"evaluation classes of {ev.classes}"
+                    f"{data.frequency}: its first {len(class_names)} classes are not the "
+                    f"evaluation classes of {ev.folder.classes}"
                 )
             out = evaluate_checkpoint(
                 ckpt,
-                manifest=ev.manifest,
-                images_root=ev.images_root,
+                manifest=ev.folder.manifest,
+                images_root=ev.folder.image_root(),
                 class_names=class_names,
                 prompt_embeddings=np.load(ev.prompt_embeddings) if ev.prompt_embeddings else None,
                 progress=True,
@@ -78,7 +77,7 @@ def main(
                 {
                     "run": run,
                     "evalset": ev.name,
-                    "dataset": dataset,
+                    "dataset": data.name,
                     "n_train": int(train_freq["count"].sum()),
                     "scalars": scalars,
                 },
@@ -94,46 +93,43 @@ def main(
 
 
 if "snakemake" in globals():
-    _smk = snakemake  # noqa: F821
+    _smk = snakemake
     _names = _smk.params.evalsets
     _prompts = _smk.input.get("prompt_embeddings") or [None] * len(_names)
     main(
         checkpoint=_smk.input.model,
-        frequency=_smk.input.frequency,
-        curation=_smk.input.curation,
+        data=DatasetDir(Path(_smk.input.frequency).parent),
         run=_smk.wildcards.run,
-        dataset=_smk.params.dataset,
         evalsets=[
-            EvalSet(name, manifest, classes, root, prompts, parquet, json)
-            for name, manifest, classes, root, prompts, parquet, json in zip(
+            EvalSet(name, DatasetDir(Path(manifest).parent), prompts, parquet, json)
+            for name, manifest, prompts, parquet, json in zip(
                 _names,
                 _smk.input.manifests,
-                _smk.input.classes,
-                _smk.params.images_roots,
                 _prompts,
                 _smk.output.per_class,
                 _smk.output.scalars,
                 strict=True,
             )
         ],
+        threads=_smk.threads,
         log=_smk.log[0],
     )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", required=True, help="run directory with checkpoint.pt")
-    parser.add_argument("--data", required=True, help="the run's training dataset directory")
+    parser.add_argument("--run", required=True, help="run folder with checkpoint.pt")
+    parser.add_argument("--data", required=True, help="the run's training dataset folder")
     parser.add_argument(
         "--evalset",
         required=True,
         action="append",
-        help="evaluation dataset directory (repeat for several)",
+        help="evaluation dataset folder (repeat for several)",
     )
-    parser.add_argument("--images-root", default="resources/world")
     parser.add_argument(
         "--out", required=True, help="output folder (writes <evalset>.parquet and <evalset>.json)"
     )
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args()
-    run, data, out = Path(args.run), Path(args.data), Path(args.out)
+    out = Path(args.out)
     sets = []
     for folder in map(Path, args.evalset):
         name = folder.name.removeprefix("eval_")
@@ -141,19 +137,16 @@ elif __name__ == "__main__":
         sets.append(
             EvalSet(
                 name,
-                str(folder / "manifest.parquet"),
-                str(folder / "classes.tsv"),
-                args.images_root,
+                DatasetDir(folder),
                 str(prompts) if prompts.exists() else None,
                 str(out / f"{name}.parquet"),
                 str(out / f"{name}.json"),
             )
         )
     main(
-        checkpoint=str(run / "checkpoint.pt"),
-        frequency=str(data / "frequency.tsv"),
-        curation=str(data / "curation.json"),
-        run=run.name,
-        dataset=data.name,
+        checkpoint=str(Path(args.run) / "checkpoint.pt"),
+        data=DatasetDir(args.data),
+        run=Path(args.run).name,
         evalsets=sets,
+        threads=args.threads,
     )

@@ -20,9 +20,9 @@ def main(archive: str, dest_dir: str, log: str | None = None) -> None:
 if "snakemake" in globals():
     main(
         snakemake.input.archive,
-        str(Path(snakemake.output.folder).parent),  # noqa: F821
+        str(Path(snakemake.output.folder).parent),
         snakemake.log[0],
-    )  # noqa: F821
+    )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(

@@ -16,7 +16,7 @@ def main(zip_path: str, out: str, log: str | None = None) -> None:
 
 
 if "snakemake" in globals():
-    main(snakemake.input.zip, snakemake.output.json, snakemake.log[0])  # noqa: F821
+    main(snakemake.input.zip, snakemake.output.json, snakemake.log[0])
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--zip", default="resources/incaps/imagenet_captions.zip")

@@ -1,104 +1,64 @@
-"""Rule figure: draw one paper figure from the tidy tables or per-class records.
+"""Rules figure and table: draw one entry of the figure catalogue (cliptail.figures.catalogue).
 
-``params.figure`` (built in rules/figures.smk) says which function of :mod:`cliptail.figures`
-draws it and from what: ``kind`` is ``tables`` (study tables), ``per_class`` (per-class records
-of the listed runs, with their legend ``labels`` and ``factors``) or ``frequencies`` (training
-frequency files of dataset variants). Writes ``<stem>.png``, ``<stem>.pdf`` and
-``<stem>.caption.txt``.
+The rule passes the job's parameters (which function draws it and what it reads) and its input
+files; this script draws and writes ``<stem>.png``, ``<stem>.pdf`` and ``<stem>.caption.txt`` (a
+figure) or ``<stem>.csv`` (a table).
+
+Standalone: plan the figure from a configuration and draw it from the files already made, e.g.
+    python workflow/scripts/figure.py fig03 --out results/figures
+    python workflow/scripts/figure.py table01 --metadata resources/metadata --out /tmp
 """
 
+import argparse
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
-
-from cliptail import io
+from cliptail.figures.render import render, write
 from cliptail.runlog import logged
 
 
-def draw(
-    params: dict[str, Any],
-    *,
-    tables: list[str],
-    per_class: list[str],
-    curation: list[str],
-    frequencies: list[str],
-    evalset: str,
-):
-    from cliptail import figures
-
-    function = params["function"]
-    draw_fn = getattr(figures, function)
-    kind = params["kind"]
-    if kind == "tables":
-        table = pd.concat([pd.read_parquet(p) for p in tables], ignore_index=True)
-        return draw_fn(table, evalset=evalset)
-    if kind == "frequencies":
-        freqs = {
-            label: io.read_frequency(p)["count"].to_numpy()
-            for label, p in zip(params["labels"], frequencies, strict=True)
-        }
-        return draw_fn(freqs)
-    records = {run: pd.read_parquet(p) for run, p in zip(params["factors"], per_class, strict=True)}
-    if function in ("fig11", "fig15"):
-        return draw_fn(
-            {
-                label: records[run]
-                for label, run in zip(params["labels"], params["factors"], strict=True)
-            }
-        )
-    tails = {}
-    for path in curation:
-        report = io.read_json(path)
-        k = int(report["factors"]["trim_k"])
-        if k:
-            tails[k] = report["tail_classes"]
-    if function == "fig08":
-        table = pd.concat([pd.read_parquet(p) for p in tables], ignore_index=True)
-        return draw_fn(table, records, tails, evalset=evalset)
-    if function == "fig09b":
-        chosen = figures.select_tail_runs(params["factors"])
-        k = int(params["factors"][next(iter(chosen.values()))]["trim_k"])
-        return draw_fn({label: records[run] for label, run in chosen.items()}, tails[k])
-    raise ValueError(f"figure function {function!r} has no input kind {kind!r}")
-
-
-def main(
-    params: dict[str, Any],
-    *,
-    stem: str,
-    evalset: str,
-    tables: list[str],
-    per_class: list[str],
-    curation: list[str],
-    frequencies: list[str],
-    log: str | None = None,
-) -> None:
-    from cliptail import figures
-
+def main(params: dict, inputs: dict[str, list[str]], stem: str, log: str | None = None) -> None:
     with logged(log) as logger:
-        fig = draw(
-            params,
-            tables=tables,
-            per_class=per_class,
-            curation=curation,
-            frequencies=frequencies,
-            evalset=evalset,
-        )
-        png, pdf = figures.save(fig, stem)
-        io.write_text(f"{stem}.caption.txt", figures.CAPTIONS[params["function"]] + "\n")
-        logger.info("wrote %s and %s", png, pdf)
+        files = write(render(params, inputs), stem, caption=params["caption"])
+        logger.info("%s: wrote %s", params["id"], ", ".join(map(str, files)))
 
 
 if "snakemake" in globals():
-    _smk = snakemake  # noqa: F821
-    main(
-        dict(_smk.params.figure),
-        stem=str(Path(_smk.output.png).with_suffix("")),
-        evalset=_smk.params.evalset,
-        tables=list(_smk.input.get("tables", [])),
-        per_class=list(_smk.input.get("per_class", [])),
-        curation=list(_smk.input.get("curation", [])),
-        frequencies=list(_smk.input.get("frequencies", [])),
-        log=_smk.log[0],
+    _smk = snakemake
+    _inputs = {k: list(v) for k, v in _smk.input.items() if k != "code"}
+    main(dict(_smk.params.job), _inputs, str(Path(_smk.output[0]).with_suffix("")), _smk.log[0])
+elif __name__ == "__main__":
+    from cliptail import config as cfg
+    from cliptail.figures.catalogue import BY_ID, BY_STEM, plan_figures
+    from cliptail.study import build_plan
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("figure", help="a catalogue id (fig03) or output stem")
+    parser.add_argument(
+        "--configfile",
+        action="append",
+        default=[],
+        help="configuration on top of config/config.yaml (repeatable)",
     )
+    parser.add_argument("--evalset", help="evaluation set shown (default: figures.evalset)")
+    parser.add_argument("--metadata", help="folder of the authors' metadata (released figures)")
+    parser.add_argument("--out", default="results/figures", help="output folder")
+    args = parser.parse_args()
+    config = cfg.load_yaml("config/config.yaml")
+    for path in args.configfile:
+        config = cfg.deep_merge(config, cfg.load_yaml(path))
+    cfg.validate(config, "config/schema/config.schema.yaml")
+    entry = BY_ID.get(args.figure) or BY_STEM.get(args.figure)
+    if entry is None:
+        parser.error(f"unknown figure {args.figure!r}; known: {sorted(BY_ID)}")
+    evalset = args.evalset or config["figures"]["evalset"]
+    job = plan_figures(build_plan(config), evalset).get(entry.stem)
+    if job is None:
+        parser.error(f"{entry.id}: the configuration plans none of the studies it reads")
+    params, inputs = dict(job.params), dict(job.inputs)
+    if args.metadata and entry.reads == "released_frequencies":
+        root = Path(args.metadata)
+        params["files"] = {
+            c: {d: str(root / "freqs" / Path(p).name) for d, p in files.items()}
+            for c, files in params["files"].items()
+        }
+    main(params, inputs, str(Path(args.out) / entry.stem))

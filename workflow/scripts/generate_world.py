@@ -21,9 +21,9 @@ def main(world_params: dict, out_dir: str, log: str | None = None) -> None:
 if "snakemake" in globals():
     main(
         snakemake.params.world,
-        str(Path(snakemake.output.world).parent),  # noqa: F821
+        str(Path(snakemake.output.world).parent),
         snakemake.log[0],
-    )  # noqa: F821
+    )
 elif __name__ == "__main__":
     from cliptail.config import load_yaml
 

@@ -42,16 +42,16 @@ def main(
 
 
 if "snakemake" in globals():
-    _metadata = str(Path(snakemake.input.synsets).parents[1])  # noqa: F821
+    _metadata = str(Path(snakemake.input.synsets).parents[1])
     main(
         list(snakemake.input.scored),
-        snakemake.params.authors,  # noqa: F821
+        snakemake.params.authors,
         _metadata,
         snakemake.output.candidates,
-        float(snakemake.params.threshold),  # noqa: F821
+        float(snakemake.params.threshold),
         bool(snakemake.params.remove_nsfw),
         snakemake.log[0],
-    )  # noqa: F821
+    )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)

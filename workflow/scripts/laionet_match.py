@@ -10,7 +10,7 @@ from pathlib import Path
 from cliptail import io
 from cliptail.data.laion import match_part, unique_lemmas
 from cliptail.data.metadata import imagenet_wnids
-from cliptail.data.wordnet_defs import read_noun_synsets
+from cliptail.data.wordnet import read_noun_synsets
 from cliptail.runlog import logged
 
 
@@ -31,15 +31,15 @@ def main(
 
 
 if "snakemake" in globals():
-    _metadata = str(Path(snakemake.input.synsets).parents[1])  # noqa: F821
+    _metadata = str(Path(snakemake.input.synsets).parents[1])
     main(
         snakemake.input.part,
-        int(snakemake.wildcards.part),  # noqa: F821
+        int(snakemake.wildcards.part),
         _metadata,
         snakemake.output.matched,
-        snakemake.params.wordnet_dir,
+        snakemake.input.wordnet,
         snakemake.log[0],
-    )  # noqa: F821
+    )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part-file", required=True)

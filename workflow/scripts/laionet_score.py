@@ -12,7 +12,7 @@ import pandas as pd
 from cliptail import io
 from cliptail.data.laion import DefinitionScorer, score_matches
 from cliptail.data.metadata import imagenet_wnids
-from cliptail.data.wordnet_defs import read_noun_synsets
+from cliptail.data.wordnet import read_noun_synsets
 from cliptail.runlog import logged
 
 
@@ -38,15 +38,15 @@ def main(
 
 
 if "snakemake" in globals():
-    _metadata = str(Path(snakemake.input.synsets).parents[1])  # noqa: F821
+    _metadata = str(Path(snakemake.input.synsets).parents[1])
     main(
         snakemake.input.matched,
-        _metadata,  # noqa: F821
-        snakemake.output.scored,  # noqa: F821
+        _metadata,
+        snakemake.output.scored,
         dict(snakemake.params.clip),
-        snakemake.params.wordnet_dir,
+        snakemake.input.wordnet,
         snakemake.log[0],
-    )  # noqa: F821
+    )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--matched", required=True)

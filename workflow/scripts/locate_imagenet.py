@@ -21,13 +21,13 @@ def main(root: str | None, metadata: str, out: str, log: str | None = None) -> N
 
 
 if "snakemake" in globals():
-    _metadata = str(Path(snakemake.input.synsets).parents[1])  # noqa: F821
+    _metadata = str(Path(snakemake.input.synsets).parents[1])
     main(
         snakemake.params.root,
-        _metadata,  # noqa: F821
-        snakemake.output.located,  # noqa: F821
+        _metadata,
+        snakemake.output.located,
         snakemake.log[0],
-    )  # noqa: F821
+    )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", required=True)

@@ -8,8 +8,9 @@ import argparse
 from pathlib import Path
 
 from cliptail import io
+from cliptail.data.dataset_dir import DatasetDir
 from cliptail.data.imagenet import read_imagenet_split
-from cliptail.data.metadata import imagenet_classes, write_dataset_folder
+from cliptail.data.metadata import imagenet_classes
 from cliptail.runlog import logged
 
 
@@ -25,12 +26,11 @@ def main(
         root = io.read_json(located)["root"]
         classes = imagenet_classes(metadata)
         df, report = read_imagenet_split(root, split, classes, verify_images=verify_images)
-        write_dataset_folder(
-            out_dir,
+        DatasetDir(out_dir).write(
             df,
             classes,
-            report,
-            {"dataset": f"imagenet_{split}", "image_root": root, "image_format": "files"},
+            report=report,
+            source={"dataset": f"imagenet_{split}", "image_root": root, "image_format": "files"},
         )
         logger.info(
             "ImageNet %s: %d images, %d corrupt left out", split, len(df), report["corrupt"]
@@ -38,16 +38,16 @@ def main(
 
 
 if "snakemake" in globals():
-    _metadata = str(Path(snakemake.input.synsets).parents[1])  # noqa: F821
-    _out_dir = str(Path(snakemake.output.manifest).parent)  # noqa: F821
+    _metadata = str(Path(snakemake.input.synsets).parents[1])
+    _out_dir = str(Path(snakemake.output.manifest).parent)
     main(
         snakemake.input.located,
-        snakemake.params.split,  # noqa: F821
+        snakemake.params.split,
         _metadata,
         _out_dir,
         snakemake.params.verify_images,
         snakemake.log[0],
-    )  # noqa: F821
+    )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--located", default="resources/imagenet/imagenet.json")

@@ -7,8 +7,9 @@ Standalone: python workflow/scripts/read_imagenetv2.py --folder resources/imagen
 import argparse
 from pathlib import Path
 
+from cliptail.data.dataset_dir import DatasetDir
 from cliptail.data.imagenetv2 import read_imagenetv2
-from cliptail.data.metadata import imagenet_classes, write_dataset_folder
+from cliptail.data.metadata import imagenet_classes
 from cliptail.runlog import logged
 
 
@@ -18,12 +19,11 @@ def main(
     with logged(log) as logger:
         classes = imagenet_classes(metadata)
         df, report = read_imagenetv2(folder, classes, verify_images=verify_images)
-        write_dataset_folder(
-            out_dir,
+        DatasetDir(out_dir).write(
             df,
             classes,
-            report,
-            {
+            report=report,
+            source={
                 "dataset": "imagenetv2",
                 "image_root": str(Path(folder).parent.resolve()),
                 "image_format": "files",
@@ -33,15 +33,15 @@ def main(
 
 
 if "snakemake" in globals():
-    _metadata = str(Path(snakemake.input.synsets).parents[1])  # noqa: F821
-    _out_dir = str(Path(snakemake.output.manifest).parent)  # noqa: F821
+    _metadata = str(Path(snakemake.input.synsets).parents[1])
+    _out_dir = str(Path(snakemake.output.manifest).parent)
     main(
         snakemake.input.folder,
-        _metadata,  # noqa: F821
+        _metadata,
         _out_dir,
         snakemake.params.verify_images,
         snakemake.log[0],
-    )  # noqa: F821
+    )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(

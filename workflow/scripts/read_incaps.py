@@ -7,8 +7,9 @@ Standalone: python workflow/scripts/read_incaps.py --json resources/incaps/image
 import argparse
 from pathlib import Path
 
+from cliptail.data.dataset_dir import DatasetDir
 from cliptail.data.incaps import read_imagenet_captions
-from cliptail.data.metadata import imagenet_classes, write_dataset_folder
+from cliptail.data.metadata import imagenet_classes
 from cliptail.runlog import logged
 
 
@@ -29,12 +30,11 @@ def main(
             image_root=imagenet_root if check_images else None,
             keep_empty_text=keep_empty_text,
         )
-        write_dataset_folder(
-            out_dir,
+        DatasetDir(out_dir).write(
             df,
             classes,
-            report,
-            {"dataset": "incaps", "image_root": imagenet_root, "image_format": "files"},
+            report=report,
+            source={"dataset": "incaps", "image_root": imagenet_root, "image_format": "files"},
             allow_empty_captions=keep_empty_text,
         )
         logger.info(
@@ -52,17 +52,17 @@ def main(
 
 
 if "snakemake" in globals():
-    _metadata = str(Path(snakemake.input.synsets).parents[1])  # noqa: F821
-    _out_dir = str(Path(snakemake.output.manifest).parent)  # noqa: F821
+    _metadata = str(Path(snakemake.input.synsets).parents[1])
+    _out_dir = str(Path(snakemake.output.manifest).parent)
     main(
         snakemake.input.json,
-        _metadata,  # noqa: F821
-        _out_dir,  # noqa: F821
+        _metadata,
+        _out_dir,
         snakemake.params.imagenet_root,
-        snakemake.params.check_images,  # noqa: F821
+        snakemake.params.check_images,
         snakemake.params.keep_empty_text,
         snakemake.log[0],
-    )  # noqa: F821
+    )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default="resources/incaps/imagenet_captions.json")

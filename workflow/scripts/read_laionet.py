@@ -7,8 +7,9 @@ Standalone: python workflow/scripts/read_laionet.py --shards resources/laionet/s
 import argparse
 from pathlib import Path
 
+from cliptail.data.dataset_dir import DatasetDir
 from cliptail.data.laion import read_laionet_shards
-from cliptail.data.metadata import imagenet_classes, write_dataset_folder
+from cliptail.data.metadata import imagenet_classes
 from cliptail.runlog import logged
 
 
@@ -16,12 +17,11 @@ def main(shards: str, metadata: str, out_dir: str, log: str | None = None) -> No
     with logged(log) as logger:
         classes = imagenet_classes(metadata)
         df, report = read_laionet_shards(shards, classes)
-        write_dataset_folder(
-            out_dir,
+        DatasetDir(out_dir).write(
             df,
             classes,
-            report,
-            {
+            report=report,
+            source={
                 "dataset": "laionet",
                 "image_root": str(Path(shards).resolve()),
                 "image_format": "webdataset",
@@ -31,14 +31,14 @@ def main(shards: str, metadata: str, out_dir: str, log: str | None = None) -> No
 
 
 if "snakemake" in globals():
-    _metadata = str(Path(snakemake.input.synsets).parents[1])  # noqa: F821
-    _out_dir = str(Path(snakemake.output.manifest).parent)  # noqa: F821
+    _metadata = str(Path(snakemake.input.synsets).parents[1])
+    _out_dir = str(Path(snakemake.output.manifest).parent)
     main(
         snakemake.input.shards,
-        _metadata,  # noqa: F821
+        _metadata,
         _out_dir,
         snakemake.log[0],
-    )  # noqa: F821
+    )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shards", default="resources/laionet/shards")

@@ -7,7 +7,8 @@ Standalone: python workflow/scripts/read_web_cls.py --captions yfcc15m.jsonl --d
 import argparse
 from pathlib import Path
 
-from cliptail.data.metadata import imagenet_classes, write_dataset_folder
+from cliptail.data.dataset_dir import DatasetDir
+from cliptail.data.metadata import imagenet_classes
 from cliptail.data.web_captions import class_phrases, read_web_cls
 from cliptail.runlog import logged
 
@@ -19,12 +20,16 @@ def main(
     out_dir: str,
     options: dict,
     threads: int = 1,
+    wordnet_dir: str | None = None,
     log: str | None = None,
 ) -> None:
     with logged(log) as logger:
         classes = imagenet_classes(metadata)
         phrases = class_phrases(
-            classes["id"].tolist(), options.get("phrase_source", "wordnet"), metadata_root=metadata
+            classes["id"].tolist(),
+            options.get("phrase_source", "wordnet"),
+            metadata_root=metadata,
+            wordnet_dir=wordnet_dir,
         )
         df, report = read_web_cls(
             captions,
@@ -34,14 +39,17 @@ def main(
             image_column=options.get("image_column", "filepath"),
             caption_column=options.get("caption_column", "caption"),
             source=dataset.removesuffix("_cls"),
-            processes=int(options.get("processes") or threads),
+            processes=max(1, threads),
         )
-        write_dataset_folder(
-            out_dir,
+        DatasetDir(out_dir).write(
             df,
             classes,
-            report,
-            {"dataset": dataset, "image_root": options.get("image_root"), "image_format": "files"},
+            report=report,
+            source={
+                "dataset": dataset,
+                "image_root": options.get("image_root"),
+                "image_format": "files",
+            },
         )
         logger.info(
             "%s: %d rows from %d matched captions", dataset, len(df), report["captions_matched"]
@@ -49,17 +57,18 @@ def main(
 
 
 if "snakemake" in globals():
-    _metadata = str(Path(snakemake.input.synsets).parents[1])  # noqa: F821
-    _out_dir = str(Path(snakemake.output.manifest).parent)  # noqa: F821
+    _metadata = str(Path(snakemake.input.synsets).parents[1])
+    _out_dir = str(Path(snakemake.output.manifest).parent)
     main(
         snakemake.wildcards.web_cls,
-        snakemake.input.captions,  # noqa: F821
+        snakemake.input.captions,
         _metadata,
         _out_dir,
         dict(snakemake.params.options),
-        snakemake.threads,  # noqa: F821
-        snakemake.log[0],
-    )  # noqa: F821
+        snakemake.threads,
+        wordnet_dir=snakemake.input.wordnet,
+        log=snakemake.log[0],
+    )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--captions", required=True)
@@ -71,7 +80,8 @@ elif __name__ == "__main__":
     parser.add_argument("--image-column", default="filepath")
     parser.add_argument("--caption-column", default="caption")
     parser.add_argument("--image-root", default=None)
-    parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--processes", type=int, default=1, help="matching processes")
+    parser.add_argument("--wordnet-dir", help="WordNet 3.0 folder (default: located)")
     args = parser.parse_args()
     main(
         args.dataset,
@@ -84,6 +94,7 @@ elif __name__ == "__main__":
             "image_column": args.image_column,
             "caption_column": args.caption_column,
             "image_root": args.image_root,
-            "processes": args.processes,
         },
+        args.processes,
+        wordnet_dir=args.wordnet_dir,
     )

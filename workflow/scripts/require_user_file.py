@@ -3,9 +3,9 @@
 from cliptail.runlog import logged
 
 if "snakemake" in globals():
-    with logged(snakemake.log[0]):  # noqa: F821
+    with logged(snakemake.log[0]):
         raise FileNotFoundError(
-            f"{snakemake.output[0]} is missing: it is {snakemake.params.what}, which cannot be "  # noqa: F821
+            f"{snakemake.output[0]} is missing: it is {snakemake.params.what}, which cannot be "
             "downloaded automatically. Place the file there (or point the config at your copy) "
             "and rerun; see the README section 'The paper preset and its data'."
         )

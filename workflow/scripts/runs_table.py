@@ -18,7 +18,7 @@ def main(tables: list[str], out_table: str, out_summary: str, log: str | None = 
 
 
 if "snakemake" in globals():
-    _smk = snakemake  # noqa: F821
+    _smk = snakemake
     main(list(_smk.input.tables), _smk.output.table, _smk.output.summary, _smk.log[0])
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

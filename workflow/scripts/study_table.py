@@ -17,7 +17,7 @@ def main(
 
 
 if "snakemake" in globals():
-    _smk = snakemake  # noqa: F821
+    _smk = snakemake
     main(
         _smk.params.study,
         dict(_smk.params.runs),

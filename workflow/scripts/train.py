@@ -1,8 +1,10 @@
 """Rules train_clip / train_sl: train one run, resuming from its last epoch if interrupted.
 
-The rule's ``gpu`` resource decides how: 0 trains on CPU, 1 on the job's GPU in this process,
-N > 1 starts ``torchrun --nproc-per-node N`` (DDP, one process per GPU). A job with GPUs first
-checks that it sees exactly N of them (SLURM's ``--gpus`` sets CUDA_VISIBLE_DEVICES).
+The job's runtime settings come from Snakemake, not from the recipe: ``threads`` (torch threads,
+shared by the processes), the ``gpu`` resource (0 trains on CPU, 1 on the job's GPU in this
+process, N > 1 starts ``torchrun --nproc-per-node N``, DDP with one process per GPU; a job with
+GPUs first checks that it sees exactly N of them) and ``loader_workers`` (data-loader processes).
+The images are where the dataset's ``source.json`` says.
 
 Standalone: python workflow/scripts/train.py --spec run.json --data results/data/X --out results/runs/Y
 """
@@ -12,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from cliptail.data.dataset_dir import DatasetDir
 from cliptail.runlog import logged
 from cliptail.train.launch import check_visible_gpus, train_distributed, training_processes
 
@@ -19,15 +22,14 @@ from cliptail.train.launch import check_visible_gpus, train_distributed, trainin
 def main(
     spec: dict,
     *,
-    manifest: str,
-    classes: str,
-    images_root: str,
+    data: DatasetDir,
     out_dir: str,
     text_embeddings: str | None,
     class_embeddings: str | None,
     resume_dir: str | None,
     threads: int = 1,
     gpus: int = 0,
+    loader_workers: int = 0,
     log: str | None = None,
 ) -> None:
     import torch
@@ -37,20 +39,18 @@ def main(
     with logged(log) as logger:
         check_visible_gpus(gpus)
         processes = training_processes(gpus)
-        spec = dict(spec, device="cuda" if gpus > 0 else "cpu")
+        spec = dict(spec, device="cuda" if gpus > 0 else "cpu", workers=loader_workers)
         paths = dict(
-            manifest=manifest,
-            classes=classes,
-            images_root=images_root,
+            manifest=str(data.manifest),
+            classes=str(data.classes),
+            images_root=data.image_root(),
             out_dir=out_dir,
             text_embeddings=text_embeddings,
             class_embeddings=class_embeddings,
             resume_dir=resume_dir,
         )
         if processes > 1:
-            # the job's threads are shared by its processes (one per GPU)
-            if spec.get("threads") is None:
-                spec["threads"] = max(1, threads // processes)
+            spec["threads"] = max(1, threads // processes)  # the job's threads, shared
             logger.info("training %s on %d GPUs with torchrun (DDP)", spec["run"], processes)
             summary = train_distributed(
                 spec,
@@ -60,24 +60,24 @@ def main(
                 output=sys.stdout if log is not None else None,
             )
         else:
-            torch.set_num_threads(max(1, threads))
+            spec["threads"] = max(1, threads)
+            torch.set_num_threads(spec["threads"])
             summary = train_run(spec, progress=True, **paths)
         logger.info("trained %s: %s", spec["run"], summary)
 
 
 if "snakemake" in globals():
-    _smk = snakemake  # noqa: F821
+    _smk = snakemake
     main(
         dict(_smk.params.spec),
-        manifest=_smk.input.manifest,
-        classes=_smk.input.classes,
-        images_root=_smk.params.images_root,
+        data=DatasetDir(Path(_smk.input.manifest).parent),
         out_dir=str(Path(_smk.output.model).parent),
         text_embeddings=_smk.input.get("text_embeddings"),
         class_embeddings=_smk.input.get("class_embeddings"),
         resume_dir=_smk.params.resume_dir,
         threads=_smk.threads,
         gpus=int(_smk.resources.get("gpu", 0)),
+        loader_workers=int(_smk.resources.get("loader_workers", 0)),
         log=_smk.log[0],
     )
 elif __name__ == "__main__":
@@ -85,28 +85,27 @@ elif __name__ == "__main__":
     parser.add_argument(
         "--spec", required=True, help="JSON file with the run spec (e.g. a run.json)"
     )
-    parser.add_argument(
-        "--data", required=True, help="dataset directory (manifest.parquet, classes.tsv)"
-    )
-    parser.add_argument("--images-root", default="resources/world")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--gpus", type=int, default=0)
+    parser.add_argument("--data", required=True, help="dataset folder (manifest, classes, source)")
+    parser.add_argument("--out", required=True, help="run folder to write")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--gpus", type=int, default=0, help="GPUs (N > 1: torchrun DDP)")
+    parser.add_argument("--loader-workers", type=int, default=0, help="data-loader processes")
     args = parser.parse_args()
     spec = json.loads(Path(args.spec).read_text())
     spec = spec.get("spec", spec)
-    data = Path(args.data)
-    emb = data / "text_embeddings.npy"
-    protos = data / "class_embeddings.npy"
+    for key in ("threads", "workers", "device"):
+        spec.pop(key, None)
+    data = DatasetDir(args.data)
+    emb = data.root / "text_embeddings.npy"
+    protos = data.root / "class_embeddings.npy"
     main(
         spec,
-        manifest=str(data / "manifest.parquet"),
-        classes=str(data / "classes.tsv"),
-        images_root=args.images_root,
+        data=data,
         out_dir=args.out,
         text_embeddings=str(emb) if emb.exists() else None,
         class_embeddings=str(protos) if protos.exists() else None,
         resume_dir=str(Path(args.out) / "resume"),
         threads=args.threads,
         gpus=args.gpus,
+        loader_workers=args.loader_workers,
     )

@@ -1,4 +1,4 @@
-"""Caption variants of an image-text manifest (PAPER.md section 4; the caption types of Fig. 3).
+"""Caption variants of an image-text manifest (docs/study.md section 4; the caption types of Fig. 3).
 
 Every variant is built from the per-image metadata fields ``title``, ``tags`` and ``description``
 (IN-Caps: Flickr metadata; the synthetic world: generated text) and the class of the image:
@@ -26,9 +26,9 @@ recommended ``--append_cname --shuffle``):
   as their written TSV was; rows keep their index labels. The permutation depends only on the
   number of rows and the seed, so all caption types of one table share the same row order and
   differ only in their captions. Given rows in the order of ``imagenet_captions.json`` and the
-  synonyms of :func:`wordnet_lemmas`, the draws are theirs.
+  synonyms of :func:`cliptail.data.wordnet.wordnet_lemmas`, the draws are theirs.
 - **Synonyms.** They drew from the synset's WordNet 3.0 lemmas (NLTK ``lemma.name()``, ``_`` ->
-  space, case kept), which :func:`wordnet_lemmas` reads. The lists of
+  space, case kept), which :func:`cliptail.data.wordnet.wordnet_lemmas` reads. The lists of
   ``descriptors_imagenet_synset.json`` are a curated variant (lower case, disambiguated or
   extended: different for 258 of the 1000 classes); they are for concept matching, not for
   reproducing the synset-template captions.
@@ -44,7 +44,6 @@ the same way, so the tokens are identical.
 
 from __future__ import annotations
 
-import os
 import random
 import re
 from collections.abc import Callable, Sequence
@@ -53,23 +52,11 @@ import numpy as np
 import pandas as pd
 from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES
 
-from cliptail.curate.wordnet import find_wordnet_dir
+from cliptail import factors
 
-#: The nine caption types of Fig. 3, ordered by descriptiveness.
-CAPTION_TYPES = (
-    "class_templates",
-    "synset_templates",
-    "description",
-    "title",
-    "tags",
-    "title_description",
-    "tags_description",
-    "title_tags",
-    "full",
-)
-#: Caption types beyond Fig. 3.
-EXTRA_CAPTION_TYPES = ("a_class",)
-ALL_CAPTION_TYPES = CAPTION_TYPES + EXTRA_CAPTION_TYPES
+#: The caption types (nine of Fig. 3, least to most descriptive, then "a {class}").
+CAPTION_TYPES = factors.CAPTION_TYPES
+ALL_CAPTION_TYPES = factors.ALL_CAPTION_TYPES
 
 #: Metadata fields, in the order they are concatenated.
 FIELD_ORDER = ("title", "tags", "description")
@@ -87,34 +74,6 @@ CAPTION_FIELDS: dict[str, tuple[str, ...]] = {
 Template = Callable[[str], str]
 
 _SPACES = re.compile(r"[ \t\n\r]+")
-
-
-def wordnet_lemmas(
-    wnids: Sequence[str], wordnet_dir: str | os.PathLike | None = None
-) -> list[list[str]]:
-    """The lemmas of each noun synset ``wnid`` (``n`` + 8-digit offset) in WordNet 3.0 order.
-
-    Names as NLTK's ``lemma.name().replace("_", " ")`` gives them. A synset's offset is its byte
-    offset in ``data.noun``, so each synset is one seek. ``wordnet_dir``: see
-    :func:`cliptail.curate.wordnet.find_wordnet_dir`.
-    """
-    data = find_wordnet_dir(wordnet_dir) / "data.noun"
-    if not data.is_file():
-        raise FileNotFoundError(
-            f"{data} not found; the WordNet 3.0 database needs data.noun for synset lemmas"
-        )
-    lemmas = []
-    with open(data, "rb") as fh:
-        for wnid in wnids:
-            if len(wnid) != 9 or wnid[0] != "n" or not wnid[1:].isdigit():
-                raise ValueError(f"{wnid!r} is not a noun synset id like 'n01440764'")
-            fh.seek(int(wnid[1:]))
-            fields = fh.readline().decode("utf-8").split()
-            if not fields or fields[0] != wnid[1:]:
-                raise ValueError(f"{wnid} is not a synset of {data}")
-            count = int(fields[3], 16)
-            lemmas.append([w.replace("_", " ") for w in fields[4 : 4 + 2 * count : 2]])
-    return lemmas
 
 
 def _field_text(value) -> str:

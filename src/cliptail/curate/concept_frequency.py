@@ -1,4 +1,4 @@
-"""Concept frequency of caption sets (PAPER.md section 4): how many captions mention each class.
+"""Concept frequency of caption sets (docs/study.md section 4): how many captions mention each class.
 
 Semantics (the authors' ``concept_freq_utils/calc_class_frequency.py``, exactly): a caption's
 token set is its lemmatised tokens (:func:`cliptail.curate.concept_sets.tokenize`, WordNet noun
@@ -45,7 +45,7 @@ from tqdm import tqdm
 
 from cliptail import io
 from cliptail.curate.concept_sets import SPLIT_CONTRACTIONS, ConceptSet
-from cliptail.curate.wordnet import NounLemmatizer
+from cliptail.data.wordnet import NounLemmatizer
 
 FORMATS = ("parquet", "tsv", "csv", "jsonl", "txt", "datacard")
 #: Column names tried, in order, when no column is given.

@@ -1,10 +1,12 @@
-"""``cliptail concept-freq``: concept frequency of caption files (PAPER.md section 4).
+"""``cliptail concept-freq``: concept frequency of caption files.
 
     cliptail concept-freq --concepts imagenet --captions part-*.parquet --column TEXT \\
         --out laion400m_imagenet.tsv --workers 8
 
 writes ``laion400m_imagenet.tsv`` (``name<TAB>count`` in class order, like the authors' ``_ori``
 files) and ``laion400m_imagenet.sorted.tsv`` (by count, descending, like their other files).
+The built-in concept sets read the authors' descriptor files from ``--metadata`` or, by default
+(and for any file that folder lacks), from the copy shipped with cliptail.
 """
 
 from __future__ import annotations
@@ -22,9 +24,32 @@ from cliptail.curate.concept_frequency import (
     write_frequency_files,
 )
 from cliptail.curate.concept_sets import CONCEPT_SETS, load_concept_set
-from cliptail.curate.wordnet import NounLemmatizer
+from cliptail.data.wordnet import NounLemmatizer
 
-DEFAULT_METADATA = "resources/metadata"
+DESCRIPTION = """\
+Concept frequency of caption files: per class, the number of captions whose
+lemmatised tokens hold all tokens of one of the class's synonyms and none of its
+negative words (the authors' caption matching).
+
+The built-in concept sets come from the authors' released descriptor files, which
+ship with cliptail; --metadata points at another copy of their metadata folder."""
+
+EPILOG = """\
+example:
+  cliptail concept-freq --concepts imagenet --captions part-*.parquet --column TEXT \\
+      --out laion400m_imagenet.tsv --workers 8
+writes laion400m_imagenet.tsv (name<TAB>count, class order) and
+laion400m_imagenet.sorted.tsv (by count, descending)."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def register(subparsers) -> None:
@@ -32,20 +57,15 @@ def register(subparsers) -> None:
         "concept-freq",
         help="count how many captions mention each concept (class)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Concept frequency of caption files (PAPER.md section 4): per class, the "
-        "number of captions\nwhose lemmatised tokens hold all tokens of one of its "
-        "synonyms and none of its negative words.",
-        epilog="example:\n  cliptail concept-freq --concepts imagenet --captions part-*.parquet "
-        "--column TEXT \\\n      --out laion400m_imagenet.tsv --workers 8\n"
-        "writes laion400m_imagenet.tsv (name<TAB>count, class order) and "
-        "laion400m_imagenet.sorted.tsv (by count).",
+        description=DESCRIPTION,
+        epilog=EPILOG,
     )
     parser.add_argument(
         "--concepts",
         required=True,
         metavar="SET_OR_JSON",
         help=f"a concept set ({', '.join(CONCEPT_SETS)}) or a JSON file "
-        "{class: [synonyms]} / {class: {synonyms: [...], negatives: [...]}}",
+        "{class: [synonyms]} or {class: {synonyms: [...], negatives: [...]}}",
     )
     parser.add_argument(
         "--captions",
@@ -61,18 +81,25 @@ def register(subparsers) -> None:
         help=f"caption column/key (default: the first of {', '.join(DEFAULT_COLUMNS)} present)",
     )
     parser.add_argument(
-        "--format", choices=FORMATS, help="caption format (default: from the suffix)"
+        "--format", choices=FORMATS, help="caption format (default: from the file suffix)"
     )
-    parser.add_argument("--out", required=True, type=Path, help="output frequency file (.tsv)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="output frequency file (.tsv); the sorted copy is written beside it",
+    )
     parser.add_argument(
         "--metadata",
-        default=DEFAULT_METADATA,
         type=Path,
-        help=f"the authors' metadata folder holding descriptors/ (default: {DEFAULT_METADATA})",
+        metavar="DIR",
+        help="a copy of the authors' metadata folder (with descriptors/ inside); files it lacks "
+        "come from the copy shipped with cliptail (default: the shipped copy)",
     )
     parser.add_argument(
         "--wordnet",
         type=Path,
+        metavar="DIR",
         help="folder with WordNet's index.noun and noun.exc (default: "
         "$CLIPTAIL_WORDNET_DIR, /usr/share/wordnet, or an NLTK data folder)",
     )
@@ -83,20 +110,26 @@ def register(subparsers) -> None:
         help="WordNet morphy of NLTK <= 3.8 (the authors' released files; default) "
         "or >= 3.9 (no repeated suffix rules)",
     )
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument(
+        "--workers", type=_positive_int, default=1, help="worker processes (default 1)"
+    )
     parser.add_argument(
         "--batch-size",
-        type=int,
+        type=_positive_int,
         default=DEFAULT_BATCH_SIZE,
         help=f"captions per batch (default {DEFAULT_BATCH_SIZE})",
     )
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--no-progress", action="store_true", help="hide the progress bar (as does -q)"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.workers < 1 or args.batch_size < 1:
-        raise ValueError("--workers and --batch-size must be at least 1")
+    # inputs first: a wrong path fails at once, before WordNet and the concept set are loaded
+    missing = [str(path) for path in args.captions if not path.is_file()]
+    if missing:
+        raise FileNotFoundError(f"caption file(s) not found: {', '.join(missing)}")
     lemmatizer = NounLemmatizer.from_wordnet(args.wordnet, repeat_rules=args.nltk_morphy == "3.8")
     concept_set = load_concept_set(args.concepts, args.metadata, lemmatizer)
     sources = [CaptionSource(path, args.format, args.column) for path in args.captions]
@@ -105,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         ConceptMatcher(concept_set, lemmatizer),
         workers=args.workers,
         batch_size=args.batch_size,
-        progress=not args.no_progress,
+        progress=not (args.no_progress or getattr(args, "quiet", False)),
     )
     out, sorted_out = write_frequency_files(args.out, result)
     rate = result.captions / result.seconds if result.seconds else float("nan")

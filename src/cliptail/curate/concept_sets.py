@@ -5,14 +5,14 @@ lowercase; every character other than ``a-z`` and space becomes a space (digits,
 accents, tabs and newlines included); split on spaces; then NLTK's ``word_tokenize`` splits the
 contractions it knows (on letters-only text only these remain: ``cannot -> can not``, ``gimme ->
 gim me``, ``gonna -> gon na``, ``gotta -> got ta``, ``lemme -> lem me``, ``wanna -> wan na``).
-Each token is then lemmatised as a WordNet noun (:mod:`cliptail.curate.wordnet`).
+Each token is then lemmatised as a WordNet noun (:mod:`cliptail.data.wordnet`).
 
 A concept (class) is a list of synonyms, each a list of lemmatised tokens, plus a list of negative
 tokens. Where synonyms come from, per concept set (``--concepts``):
 
 - ``imagenet``: class names = keys of ``descriptors_imagenet.json``; synonyms = the values of
   ``descriptors_imagenet_synset.json`` in the same (sorted-wnid) order, lowercased, text in
-  parentheses removed. The negative lists of PAPER.md section 4 apply to the class whose synonym
+  parentheses removed. The negative lists of docs/study.md section 4 apply to the class whose synonym
   list contains the trigger synonym (:data:`IMAGENET_NEGATIVES`; first trigger wins, as in the
   authors' ``elif`` chain).
 - ``cub``, ``dtd``, ``eurosat``, ``flowers102``, ``food101``, ``pets``, ``places365``: class names =
@@ -23,6 +23,10 @@ tokens. Where synonyms come from, per concept set (``--concepts``):
 - a path to a JSON object ``{class name: [synonym, ...]}`` or ``{class name: {"synonyms": [...],
   "negatives": [...]}}`` (class order = key order); synonyms are lowercased and parentheses removed,
   as for ImageNet.
+
+The descriptor files are read from a metadata folder (``metadata_dir``, the authors' layout
+``descriptors/descriptors_<set>.json``); a file the folder lacks, or every file when no folder is
+given, comes from the copy shipped with cliptail (:func:`cliptail.data.metadata.released_root`).
 """
 
 from __future__ import annotations
@@ -34,12 +38,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cliptail.curate.wordnet import NounLemmatizer
+from cliptail.data.metadata import resolve_metadata_file
+from cliptail.data.wordnet import NounLemmatizer
 
-#: Concept sets built from the authors' descriptor files (PAPER.md section 4; Fig. 12, 13).
+#: Concept sets built from the authors' descriptor files (docs/study.md section 4; Fig. 12, 13).
 CONCEPT_SETS = ("imagenet", "cub", "dtd", "eurosat", "flowers102", "food101", "pets", "places365")
 
-#: Trigger synonym -> negative words (PAPER.md section 4), in the authors' order.
+#: Trigger synonym -> negative words (docs/study.md section 4), in the authors' order.
 IMAGENET_NEGATIVES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("sorrel", ("plant", "herb", "flower", "leaf")),
     ("horizontal bar", ("chart", "plot", "graph", "diagram")),
@@ -169,8 +174,9 @@ def _read_json_object(path: Path) -> dict:
     return obj
 
 
-def _descriptor_file(metadata_dir: Path, stem: str) -> Path:
-    path = metadata_dir / "descriptors" / f"descriptors_{stem}.json"
+def _descriptor_file(metadata_dir: str | os.PathLike | None, stem: str) -> Path:
+    """``<metadata_dir>/descriptors/descriptors_<stem>.json``, or the packaged copy."""
+    path = resolve_metadata_file(f"descriptors/descriptors_{stem}.json", metadata_dir)
     if not path.is_file():
         raise FileNotFoundError(
             f"{path} not found; --metadata must point at the authors' metadata folder (with "
@@ -180,10 +186,13 @@ def _descriptor_file(metadata_dir: Path, stem: str) -> Path:
 
 
 def concept_phrases(
-    concepts: str | os.PathLike, metadata_dir: str | os.PathLike
+    concepts: str | os.PathLike, metadata_dir: str | os.PathLike | None = None
 ) -> list[ConceptPhrases]:
-    """The classes of a concept set (a name of :data:`CONCEPT_SETS` or a JSON path), as phrases."""
-    metadata_dir = Path(metadata_dir)
+    """The classes of a concept set (a name of :data:`CONCEPT_SETS` or a JSON path), as phrases.
+
+    ``metadata_dir``: the authors' metadata folder; files it lacks (and ``None``) come from the
+    packaged copy.
+    """
     if str(concepts) == "imagenet":
         names = list(_read_json_object(_descriptor_file(metadata_dir, "imagenet")))
         synsets = _read_json_object(_descriptor_file(metadata_dir, "imagenet_synset"))
@@ -263,8 +272,13 @@ def build_concept_set(
 
 
 def load_concept_set(
-    concepts: str | os.PathLike, metadata_dir: str | os.PathLike, lemmatizer: NounLemmatizer
+    concepts: str | os.PathLike,
+    metadata_dir: str | os.PathLike | None,
+    lemmatizer: NounLemmatizer,
 ) -> ConceptSet:
-    """A concept set ready for matching (see the module docstring for the sources)."""
+    """A concept set ready for matching (see the module docstring for the sources).
+
+    ``metadata_dir=None`` reads the descriptor files shipped with cliptail.
+    """
     name = str(concepts) if str(concepts) in CONCEPT_SETS else Path(concepts).stem
     return build_concept_set(name, concept_phrases(concepts, metadata_dir), lemmatizer)

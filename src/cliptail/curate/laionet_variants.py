@@ -1,4 +1,4 @@
-"""LAIONet variants (PAPER.md section 4): similarity thresholds, IN-Caps-sized subsets, scales.
+"""LAIONet variants (docs/study.md section 4): similarity thresholds, IN-Caps-sized subsets, scales.
 
 Input: the downloaded LAIONet table (one row per image, in the table's order) with ``label`` and
 ``similarity`` (CLIP text similarity between caption and "<name> which is <definition>"); every
@@ -93,4 +93,3 @@ def variant_specs(
         if f < 1:
             specs[variant_name(SCALE_THRESHOLD, frac=f)] = {"threshold": SCALE_THRESHOLD, "frac": f}
     return specs
-

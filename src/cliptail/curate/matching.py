@@ -1,6 +1,6 @@
 """The LAIONet "=freq" variant: LAIONet resampled to another dataset's class frequencies.
 
-PAPER.md section 4: per class, the IN-Caps count of images is taken from LAIONet and, where
+docs/study.md section 4: per class, the IN-Caps count of images is taken from LAIONet and, where
 LAIONet has too few, topped up from LAION items retrieved by caption-to-caption similarity to the
 IN-Caps captions (the retrieval pool: one row per retrieved item, ``label`` = the class of the
 IN-Caps caption that retrieved it, ``retrieval_score`` = that similarity).

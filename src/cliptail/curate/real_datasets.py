@@ -1,10 +1,10 @@
 """Training-set variants and evaluation sets of the real data (the paper preset).
 
-The same data factors as the synthetic world (:data:`cliptail.study.DATA_FACTORS`) describe a
+The same data factors as the synthetic world (:data:`cliptail.factors.DATA_FACTORS`) describe a
 variant of a real base dataset (``results/data/<base>/``, written by ``rules/download.smk``); the
 curation functions are the shared ones (:mod:`cliptail.curate.captions`,
 :mod:`cliptail.curate.subsets`, :mod:`cliptail.curate.laionet_variants`,
-:mod:`cliptail.curate.matching`). Real ``source`` values (PAPER.md section 4):
+:mod:`cliptail.curate.matching`). Real ``source`` values (docs/study.md section 4):
 
 - ``incaps``: ImageNet-Captions. ``caption`` is one of the caption types, built from the title /
   tags / description columns with the class name *prepended* (every variant keeps every row;
@@ -26,7 +26,8 @@ pandas-style ``sample(frac=scale, random_state=42)`` with lost classes re-added;
 fraction step for ``laionet``) and ``trim_k``/``trim_ceil`` (the ``trim_k`` rarest classes keep at
 most ``trim_ceil`` random images, seed 0). Outputs follow the synthetic variants:
 ``manifest.parquet``, ``classes.tsv`` (the base dataset's 1000 classes), ``frequency.tsv`` (the
-authors' format, every class, zeros included) and ``curation.json``.
+authors' format, every class, zeros included), ``report.json`` and ``source.json`` (the base
+dataset's: where the images live); see :mod:`cliptail.data.dataset_dir`.
 """
 
 from __future__ import annotations
@@ -39,26 +40,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cliptail import io
+from cliptail import factors, io
 from cliptail.curate import laionet_variants, matching, subsets
 from cliptail.data import manifest
+from cliptail.data.dataset_dir import DatasetDir
 
 SAMPLE_SEED = subsets.SAMPLE_SEED
 CAPTION_SEED = 0
 TRIM_SEED = 0
 MATCH_SEED = 0
 
-#: LAIONet thresholds with an IN-Caps-sized variant (``laionet_t<t>``).
-LAIONET_THRESHOLDS = laionet_variants.THRESHOLDS
-WEB_CLS = ("yfcc15m_cls", "cc12m_cls")
-REAL_SOURCES = (
-    ("incaps", "laionet", "laionet_freq")
-    + WEB_CLS
-    + tuple(f"laionet_t{t:g}" for t in LAIONET_THRESHOLDS)
-)
-REAL_CLASSES = ("eval", "in100", "in100_matched")
-#: Evaluation sets of the real data: evalset name -> base dataset.
-REAL_EVALSETS = {"imagenet_val": "imagenet_val", "imagenetv2": "imagenetv2"}
+LAIONET_THRESHOLDS = factors.LAIONET_THRESHOLDS
+WEB_CLS = factors.WEB_CLS_SOURCES
+REAL_SOURCES = factors.REAL_SOURCES
+REAL_CLASSES = factors.REAL_CLASSES
+REAL_EVALSETS = factors.REAL_EVALSETS
 
 #: Curation families, one workflow rule each (rules/curate_real.smk).
 FAMILIES = (
@@ -71,20 +67,6 @@ FAMILIES = (
 )
 
 _LAIONET_T = re.compile(r"laionet_t(\d+(?:\.\d+)?)")
-
-
-def is_real(factors: dict[str, Any]) -> bool:
-    """True when the variant's source is a real dataset (not the synthetic world)."""
-    return factors["source"] in REAL_SOURCES
-
-
-def base_dataset(source: str) -> str:
-    """The base dataset (``results/data/<base>``) a real source is curated from."""
-    if source not in REAL_SOURCES:
-        raise ValueError(f"{source!r} is not a real source; expected one of {list(REAL_SOURCES)}")
-    if source.startswith("laionet"):
-        return "laionet"
-    return source
 
 
 def laionet_threshold(source: str) -> float | None:
@@ -252,19 +234,11 @@ def build_variant(
     return df, report
 
 
-def _read_base(base_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    path, classes_path = base_dir / "manifest.parquet", base_dir / "classes.tsv"
-    for p in (path, classes_path):
-        if not p.is_file():
-            raise FileNotFoundError(
-                f"{p} does not exist; build the base dataset first "
-                f"(snakemake results/data/{base_dir.name}/manifest.parquet)"
-            )
-    classes = io.read_classes(classes_path)
-    df = manifest.validate(
-        manifest.read(path), len(classes), where=str(path), allow_empty_captions=True
-    )
-    return df, classes
+def _read_base(base: DatasetDir) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Manifest, classes and ``source.json`` (without its per-dataset keys) of a base dataset."""
+    source = base.read_source()
+    source = {k: v for k, v in source.items() if k not in ("dataset", "manifest_rows")}
+    return base.read_manifest(), base.read_classes(), source
 
 
 def read_pool(path: str | os.PathLike | None, classes: pd.DataFrame) -> pd.DataFrame | None:
@@ -295,10 +269,10 @@ def write_real_dataset(
     ``synset_templates`` draw from the WordNet 3.0 lemmas of each class (``wordnet_dir``, default:
     auto-detected) unless ``synonyms`` are given.
     """
-    base_dir, out = Path(base_dir), Path(out_dir)
-    base, classes = _read_base(base_dir)
+    base_dir = Path(base_dir)
+    base, classes, source = _read_base(DatasetDir(base_dir))
     if synonyms is None and factors["caption"] == "synset_templates":
-        from cliptail.curate.captions import wordnet_lemmas
+        from cliptail.data.wordnet import wordnet_lemmas
 
         synonyms = wordnet_lemmas(classes["id"].tolist(), wordnet_dir)
     imagenet100 = subsets.read_class_indices(imagenet100_file) if imagenet100_file else None
@@ -322,26 +296,16 @@ def write_real_dataset(
         in_caps_size=in_caps_size,
     )
     report["base"] = str(base_dir)
-    source_json = base_dir / "source.json"
-    if source_json.is_file():
-        report["images_source"] = io.read_json(source_json)
-    manifest.write(
-        out / "manifest.parquet", df, num_classes=len(classes), allow_empty_captions=True
-    )
-    io.write_classes(out / "classes.tsv", classes["id"].tolist(), classes["name"].tolist())
-    manifest.write_frequency_for(df, classes, out / "frequency.tsv")
-    io.write_json(out / "curation.json", report)
+    DatasetDir(out_dir).write(df, classes, source=source, report=report, allow_empty_captions=True)
     return report
 
 
 def write_real_evalset(*, base_dir: str | os.PathLike, out_dir: str | os.PathLike) -> int:
     """The evaluation manifest of a real evaluation set (ImageNet val, ImageNetV2) as read."""
-    base_dir, out = Path(base_dir), Path(out_dir)
-    df, classes = _read_base(base_dir)
+    df, classes, source = _read_base(DatasetDir(base_dir))
     if len(df) == 0:
         raise ValueError(f"{base_dir}: the evaluation set has no images")
     names = classes["name"].tolist()
     df = df.assign(caption=[f"a {names[i]}" for i in df["label"]])
-    manifest.write(out / "manifest.parquet", df, num_classes=len(classes))
-    io.write_classes(out / "classes.tsv", classes["id"].tolist(), names)
+    DatasetDir(out_dir).write(df, classes, source=source)
     return len(df)

@@ -19,6 +19,19 @@ from cliptail.curate import subsets
 from cliptail.data import manifest
 
 MANIFEST_HELP = "input manifest.parquet (its classes.tsv beside it)"
+OUT_HELP = "output manifest.parquet; its frequency file OUT.freq.tsv is written beside it"
+
+SUBSET_DESCRIPTION = """\
+Sample rows of a manifest (pandas DataFrame.sample with random_state=SEED), or
+keep the rows of a list of classes. Writes OUT and its frequency file beside it
+(x.parquet -> x.freq.tsv: name<TAB>count over every class of classes.tsv).
+Everything is checked before anything is written."""
+
+TRIM_TAIL_DESCRIPTION = """\
+The K classes with the lowest counts (stable argsort) keep at most CEIL random
+images each; the other classes are unchanged. Writes OUT and its frequency file
+beside it (x.parquet -> x.freq.tsv). Everything is checked before anything is
+written."""
 
 
 def frequency_path(out: str | Path) -> Path:
@@ -122,13 +135,15 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "subset",
         help="pandas-style sample or class subset of a manifest",
-        description="Sample rows (DataFrame.sample with random_state=SEED) or keep a list of "
-        "classes; writes OUT and OUT's .freq.tsv.",
+        description=SUBSET_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--manifest", required=True, help=MANIFEST_HELP)
     how = p.add_mutually_exclusive_group(required=True)
-    how.add_argument("--n", type=_positive_int, help="number of rows to sample")
-    how.add_argument("--frac", type=_fraction, help="fraction of rows to sample, in (0, 1]")
+    how.add_argument("--n", type=_positive_int, metavar="N", help="number of rows to sample")
+    how.add_argument(
+        "--frac", type=_fraction, metavar="F", help="fraction of rows to sample, in (0, 1]"
+    )
     how.add_argument(
         "--classes",
         metavar="IDXFILE",
@@ -139,7 +154,8 @@ def register(subparsers) -> None:
         "--seed",
         type=int,
         default=subsets.SAMPLE_SEED,
-        help="random_state of the sample (default 42)",
+        metavar="SEED",
+        help=f"random_state of the sample (default {subsets.SAMPLE_SEED})",
     )
     p.add_argument(
         "--sort-by",
@@ -152,23 +168,36 @@ def register(subparsers) -> None:
         help="re-add one row of every class the sample lost; with --n, remove the "
         "excess from the 10 largest classes",
     )
-    p.add_argument("--out", required=True, help="output manifest.parquet")
+    p.add_argument("--out", required=True, help=OUT_HELP)
     p.set_defaults(func=run_subset)
 
     t = subparsers.add_parser(
         "trim-tail",
         help="cut the k rarest classes down to at most C images",
-        description="The K classes with the lowest counts (stable argsort) keep at most CEIL "
-        "random images each; writes OUT and OUT's .freq.tsv.",
+        description=TRIM_TAIL_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     t.add_argument("--manifest", required=True, help=MANIFEST_HELP)
-    t.add_argument("--lastk", type=int, required=True, help="number of tail classes K")
+    t.add_argument(
+        "--lastk",
+        type=int,
+        required=True,
+        metavar="K",
+        help="number of tail classes K (1 to the number of classes)",
+    )
     t.add_argument(
         "--ceil",
         type=_non_negative_int,
         required=True,
+        metavar="CEIL",
         help="images kept per tail class (0 or 1 in the study)",
     )
-    t.add_argument("--seed", type=int, default=0, help="seed of the random images kept (default 0)")
-    t.add_argument("--out", required=True, help="output manifest.parquet")
+    t.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="SEED",
+        help="seed of the random images kept (default 0)",
+    )
+    t.add_argument("--out", required=True, help=OUT_HELP)
     t.set_defaults(func=run_trim_tail)

@@ -11,7 +11,7 @@ on which other variants exist:
 2. ``classes``: ``eval`` keeps the evaluation concepts only (labels 0..C-1, like IN-Caps, whose
    classes are all evaluation classes); ``all`` keeps the open-world concepts too; ``all_matched``
    keeps all concepts but samples as many images as the ``eval`` pool has (the IN-Caps (10%)
-   analogue of PAPER.md section 4).
+   analogue of docs/study.md section 4).
 3. ``caption``: one of the caption types of :mod:`cliptail.curate.captions`, drawn with seed 0.
 4. ``scale``: a pandas-style ``sample(frac=scale, random_state=42)``, lost classes re-added.
 5. ``trim_k``/``trim_ceil``: the ``trim_k`` rarest classes keep at most ``trim_ceil`` images.
@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cliptail import io
 from cliptail.curate import captions, subsets
 from cliptail.data import manifest
+from cliptail.data.dataset_dir import DatasetDir
 
 SAMPLE_SEED = 42
 CAPTION_SEED = 0
@@ -121,24 +121,26 @@ def build_variant(
 def write_world_dataset(
     factors: dict[str, Any], *, world_dir: str | os.PathLike, out_dir: str | os.PathLike
 ) -> dict:
-    """Build a variant from the world in ``world_dir`` and write manifest, classes, frequency, report."""
-    world, out = Path(world_dir), Path(out_dir)
+    """Build a variant from the world in ``world_dir`` and write its dataset folder."""
+    world = Path(world_dir)
     concepts = load_concepts(world)
     train = pd.read_parquet(world / "metadata" / "train.parquet")
     web = pd.read_parquet(world / "metadata" / "web.parquet")
     df, classes_df, report = build_variant(factors, train=train, web=web, concepts=concepts)
-    manifest.write(out / "manifest.parquet", df, num_classes=len(classes_df))
-    io.write_classes(out / "classes.tsv", classes_df["id"].tolist(), classes_df["name"].tolist())
-    manifest.write_frequency_for(df, classes_df, out / "frequency.tsv")
-    io.write_json(out / "curation.json", report)
+    DatasetDir(out_dir).write(df, classes_df, source=world_source(world), report=report)
     return report
+
+
+def world_source(world_dir: str | os.PathLike) -> dict[str, str]:
+    """``source.json`` of a dataset drawn from the world in ``world_dir``."""
+    return {"image_root": str(world_dir), "image_format": "world"}
 
 
 def write_world_evalset(
     *, world_dir: str | os.PathLike, split: str, out_dir: str | os.PathLike
 ) -> int:
     """The evaluation manifest of world split ``split`` over the evaluation classes."""
-    world, out = Path(world_dir), Path(out_dir)
+    world = Path(world_dir)
     concepts = load_concepts(world)
     num_eval = num_eval_classes(concepts)
     df = pd.read_parquet(world / "metadata" / f"{split}.parquet")
@@ -146,6 +148,8 @@ def write_world_evalset(
         raise ValueError(f"world split {split!r} contains non-evaluation concepts")
     names = concepts["name"].tolist()[:num_eval]
     df = df.assign(caption=[f"a {names[i]}" for i in df["label"]])
-    manifest.write(out / "manifest.parquet", df, num_classes=num_eval)
-    io.write_classes(out / "classes.tsv", concepts["id"].tolist()[:num_eval], names)
+    classes = pd.DataFrame(
+        {"index": np.arange(num_eval), "id": concepts["id"].tolist()[:num_eval], "name": names}
+    )
+    DatasetDir(out_dir).write(df, classes, source=world_source(world))
     return len(df)

@@ -208,7 +208,12 @@ def _transfer(
                 while True:
                     try:
                         block = response.read(chunk_size)
-                    except (http.client.IncompleteRead, ConnectionError, TimeoutError, OSError) as exc:
+                    except (
+                        http.client.IncompleteRead,
+                        ConnectionError,
+                        TimeoutError,
+                        OSError,
+                    ) as exc:
                         raise _Interrupted(
                             f"connection lost after {received} bytes ({type(exc).__name__})"
                         ) from None

@@ -1,4 +1,4 @@
-"""Image stores behind one interface, and the train / eval transforms of PAPER.md section 3.
+"""Image stores behind one interface, and the train / eval transforms of docs/study.md section 3.
 
 A manifest's ``image`` column holds keys; an :class:`ImageStore` turns keys into integer handles
 once (:meth:`ImageStore.locate`) and handles into pixels per batch (:meth:`ImageStore.load`):

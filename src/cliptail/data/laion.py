@@ -1,4 +1,4 @@
-"""LAION-400M metadata and the LAIONet pipeline (PAPER.md section 4).
+"""LAION-400M metadata and the LAIONet pipeline (docs/study.md section 4).
 
 LAION-400M metadata is 32 parquet parts ``part-0000k-5b54c5d5-bbcf-484d-a2ce-0d6f73df1a36-c000
 .snappy.parquet`` (about 50 GB in all) with the columns ``SAMPLE_ID, URL, TEXT, HEIGHT, WIDTH,
@@ -10,7 +10,7 @@ config.
 LAIONet, in four steps:
 
 1. **Lemma matching** (:func:`match_part`): the lemmas of each of the 1000 ImageNet synsets are
-   its WordNet 3.0 lemmas (:mod:`cliptail.data.wordnet_defs`); a lemma is *usable* for a synset
+   its WordNet 3.0 lemmas (:mod:`cliptail.data.wordnet`); a lemma is *usable* for a synset
    when no other of the 1000 synsets has it (compared lower-case; :func:`unique_lemmas`). A
    caption matches a synset when it contains one of the synset's usable lemmas
    (:class:`cliptail.data.web_captions.PhraseMatcher`: case-insensitive, word boundaries). One
@@ -59,7 +59,7 @@ from tqdm import tqdm
 from cliptail import io
 from cliptail.data.download import download
 from cliptail.data.web_captions import PhraseMatcher, clean_caption
-from cliptail.data.wordnet_defs import NounSynset
+from cliptail.data.wordnet import NounSynset
 
 NUM_PARTS = 32
 PART_TEMPLATE = "part-{part:05d}-5b54c5d5-bbcf-484d-a2ce-0d6f73df1a36-c000.snappy.parquet"
@@ -170,10 +170,12 @@ def match_part(
 
 
 class DefinitionScorer:
-    """CLIP text similarity of captions to synset queries (open_clip; normalised embeddings).
+    """CLIP text similarity of captions to synset queries (normalised open_clip text embeddings).
 
-    ``pretrained``: an open_clip tag of ``model`` (``"openai"``, ``"laion400m_e32"``, ...) or None
-    for random weights (tests: the same code path, meaningless scores).
+    The text tower is the project's :class:`cliptail.models.text_encoder.OpenClipTextEncoder`.
+    ``pretrained``: an open_clip tag of ``model`` (``"openai"``, ``"laion400m_e32"``, ...), a
+    path to a checkpoint file, or None for random weights (tests: the same code path,
+    meaningless scores). ``device``: ``"auto"`` (CUDA if available) or a torch device.
     """
 
     def __init__(
@@ -183,42 +185,37 @@ class DefinitionScorer:
         device: str = "auto",
         batch_size: int = 512,
     ):
-        import open_clip
-        import torch
+        from cliptail.models.text_encoder import OpenClipTextEncoder
 
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.device = device
         self.batch_size = batch_size
         try:
-            self.model = open_clip.create_model(model, pretrained=pretrained, device=device)
+            self.encoder = OpenClipTextEncoder(
+                model, pretrained, device=None if device == "auto" else device
+            )
         except Exception as exc:
             raise RuntimeError(
                 f"cannot load open_clip {model} with pretrained={pretrained!r} "
                 f"({exc}); the weights download once from the internet (set "
                 "HF_HUB_OFFLINE=0) or choose another tag"
             ) from exc
-        self.model.eval()
-        self.tokenizer = open_clip.get_tokenizer(model)
+
+    @property
+    def device(self) -> str:
+        return self.encoder.device
+
+    @property
+    def model(self):
+        return self.encoder.model
+
+    @property
+    def tokenizer(self):
+        return self.encoder.tokenizer
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """L2-normalised text embeddings, float32 [len(texts), D]."""
-        import torch
-
-        out = []
-        with torch.no_grad():
-            for start in tqdm(
-                range(0, len(texts), self.batch_size),
-                desc="encoding",
-                unit="batch",
-                disable=not progress,
-            ):
-                tokens = self.tokenizer(list(texts[start : start + self.batch_size])).to(
-                    self.device
-                )
-                emb = self.model.encode_text(tokens).float()
-                out.append(torch.nn.functional.normalize(emb, dim=-1).cpu().numpy())
-        return np.concatenate(out)
+        return self.encoder.encode(
+            list(texts), batch_size=self.batch_size, progress=progress, normalize=True
+        )
 
     def similarity(
         self,

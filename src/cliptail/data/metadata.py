@@ -7,6 +7,11 @@ against the sha256 kept in ``metadata_sha256.tsv`` beside this module (columns p
 size; 118 files, 20.8 MB). The cache layout mirrors the repository: ``<root>/<path>``, e.g.
 ``resources/metadata/freqs/class_frequency_laion400m_imagenet.txt``.
 
+The small files (``descriptors/``, ``freqs/``, ``imagenet100_idxs.txt``; not ``heads/``) also ship
+inside the package, byte-identical, under ``cliptail/data/released/`` (:func:`released_root`, with
+the authors' MIT licence beside them). The readers below take a metadata folder and fall back to
+that packaged copy for any file the folder lacks, or use it directly when no folder is given.
+
 Class order everywhere is the sorted ImageNet wnids, i.e. the key order of
 ``descriptors/descriptors_imagenet_synset.json`` (checked); class names are the keys of
 ``descriptors/descriptors_imagenet.json`` in the same order (the names of the frequency files).
@@ -14,8 +19,11 @@ Class order everywhere is the sorted ImageNet wnids, i.e. the key order of
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import csv
 import json
+import logging
 import os
 import urllib.parse
 from dataclasses import dataclass
@@ -26,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from cliptail import io
+from cliptail import factors, io
 from cliptail.data.download import download, sha256_file
 
 COMMIT = "6d180a24c818f1439aeeade33ebdc8b0b53a3b62"
@@ -38,6 +46,10 @@ IMAGENET100_TXT = "imagenet100_idxs.txt"
 #: The files every ImageNet-based reader needs.
 IMAGENET_FILES = (SYNSETS_JSON, NAMES_JSON, IMAGENET100_TXT)
 NUM_IMAGENET_CLASSES = 1000
+#: Folder (under the released root) of the files that are download-only, not packaged.
+DOWNLOAD_ONLY_PREFIX = "heads/"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,44 @@ def pinned(path: str) -> PinnedFile:
             f"{IMAGENET100_TXT}; see src/cliptail/data/metadata_sha256.tsv)"
         )
     return files[path]
+
+
+def packaged_paths() -> list[str]:
+    """The released files shipped inside the package: every pinned file except ``heads/``."""
+    return [p for p in pinned_files() if not p.startswith(DOWNLOAD_ONLY_PREFIX)]
+
+
+@cache
+def released_root() -> Path:
+    """The packaged copy of the released metadata (same layout as the repository's ``metadata/``).
+
+    Holds :func:`packaged_paths`, a ``LICENSE`` (MIT, the authors' copyright) and a ``README.md``.
+    """
+    root = resources.files("cliptail.data").joinpath("released")
+    if isinstance(root, Path):
+        return root
+    # an installation that is not a plain folder (e.g. a zip): extract once for this process
+    stack = contextlib.ExitStack()
+    atexit.register(stack.close)
+    return Path(stack.enter_context(resources.as_file(root)))
+
+
+def resolve_metadata_file(path: str, root: str | os.PathLike | None = None) -> Path:
+    """Local path of the released file ``path``: ``<root>/<path>`` if it exists, else the packaged
+    copy (if ``path`` is packaged); ``root=None`` means the packaged copy.
+
+    When neither exists, the returned path does not exist either (``<root>/<path>``, or the
+    packaged location when no root is given); readers turn that into a FileNotFoundError.
+    """
+    local = Path(root) / path if root is not None else None
+    if local is not None and local.is_file():
+        return local
+    packaged = released_root() / path
+    if path in packaged_paths() and packaged.is_file():
+        if local is not None:
+            log.info("%s not found; using the copy shipped with cliptail (%s)", local, packaged)
+        return packaged
+    return local if local is not None else packaged
 
 
 def metadata_url(path: str, base_url: str = DEFAULT_BASE_URL) -> str:
@@ -112,40 +162,49 @@ def verify_metadata(root: str | os.PathLike, paths: list[str] | None = None) -> 
 # --- readers of the ImageNet class files ---------------------------------------------------------
 
 
+def _missing(path: Path) -> FileNotFoundError:
+    return FileNotFoundError(
+        f"{path} not found; fetch the authors' metadata first "
+        f"(snakemake resources/metadata/{SYNSETS_JSON}, or "
+        "cliptail sources metadata --root <folder>)"
+    )
+
+
 def _read_json_object(path: Path) -> dict:
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} not found; fetch the authors' metadata first "
-            f"(snakemake resources/metadata/{SYNSETS_JSON}, or "
-            f"`cliptail sources metadata --out <root>`)"
-        )
+        raise _missing(path)
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
 
 
-def imagenet_synonyms(root: str | os.PathLike) -> dict[str, list[str]]:
-    """wnid -> lower-case synonyms (``descriptors_imagenet_synset.json``), sorted-wnid order."""
-    synonyms = _read_json_object(Path(root) / SYNSETS_JSON)
+def imagenet_synonyms(root: str | os.PathLike | None = None) -> dict[str, list[str]]:
+    """wnid -> lower-case synonyms (``descriptors_imagenet_synset.json``), sorted-wnid order.
+
+    ``root``: a metadata folder; files it lacks (and ``root=None``) come from the packaged copy.
+    """
+    path = resolve_metadata_file(SYNSETS_JSON, root)
+    synonyms = _read_json_object(path)
     wnids = list(synonyms)
     if wnids != sorted(wnids) or len(wnids) != NUM_IMAGENET_CLASSES:
         raise ValueError(
-            f"{Path(root) / SYNSETS_JSON}: expected {NUM_IMAGENET_CLASSES} wnids "
-            "in sorted order; is it the released file?"
+            f"{path}: expected {NUM_IMAGENET_CLASSES} wnids in sorted order; "
+            "is it the released file?"
         )
     return synonyms
 
 
-def imagenet_wnids(root: str | os.PathLike) -> list[str]:
+def imagenet_wnids(root: str | os.PathLike | None = None) -> list[str]:
     """The 1000 ImageNet wnids in class order (sorted)."""
     return list(imagenet_synonyms(root))
 
 
-def imagenet_classes(root: str | os.PathLike) -> pd.DataFrame:
+def imagenet_classes(root: str | os.PathLike | None = None) -> pd.DataFrame:
     """The ImageNet class table (index, id = wnid, name = caption/head class name)."""
     wnids = imagenet_wnids(root)
-    names = list(_read_json_object(Path(root) / NAMES_JSON))
+    path = resolve_metadata_file(NAMES_JSON, root)
+    names = list(_read_json_object(path))
     if len(names) != len(wnids):
-        raise ValueError(f"{Path(root) / NAMES_JSON}: {len(names)} names for {len(wnids)} wnids")
+        raise ValueError(f"{path}: {len(names)} names for {len(wnids)} wnids")
     return pd.DataFrame({"index": range(len(wnids)), "id": wnids, "name": names})
 
 
@@ -154,11 +213,11 @@ def write_classes_table(classes: pd.DataFrame, path: str | os.PathLike) -> None:
     io.write_classes(path, classes["id"].tolist(), classes["name"].tolist())
 
 
-def imagenet100_indices(root: str | os.PathLike) -> list[int]:
+def imagenet100_indices(root: str | os.PathLike | None = None) -> list[int]:
     """The 100 class indices of ImageNet-100 (``imagenet100_idxs.txt``), file order."""
-    path = Path(root) / IMAGENET100_TXT
+    path = resolve_metadata_file(IMAGENET100_TXT, root)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found; fetch the authors' metadata first")
+        raise _missing(path)
     indices = [int(line) for line in path.read_text().split()]
     if len(indices) != 100 or len(set(indices)) != 100 or not all(0 <= i < 1000 for i in indices):
         raise ValueError(f"{path}: expected 100 distinct class indices in 0..999")
@@ -180,39 +239,21 @@ def frequency_path(
     return Path(root) / "freqs" / (stem + ("_ori" if original_order else "") + ".txt")
 
 
-# --- dataset folders ------------------------------------------------------------------------------
+def released_frequency_file(dataset: str, concepts: str) -> str:
+    """File name of a released web-dataset frequency file, preferring the class-order (``_ori``)
+    version.
 
-
-def write_dataset_folder(
-    out_dir: str | os.PathLike,
-    df: pd.DataFrame,
-    classes: pd.DataFrame,
-    report: dict,
-    source: dict,
-    *,
-    allow_empty_captions: bool = False,
-) -> pd.DataFrame:
-    """Write a base dataset: ``manifest.parquet``, ``classes.tsv``, ``frequency.tsv`` (per-class
-    counts over every class, authors' format), ``report.json`` (reader's report) and
-    ``source.json`` (where the images are: ``image_root``, ``image_format`` files|webdataset).
-
-    Every file is written atomically; the validated manifest is returned.
+    The authors released ``_ori`` files for ImageNet and for both MetaCLIP datasets; for the other
+    datasets and concept sets only the count-sorted file exists (class names are unique, so its
+    rows are put back in class order by name).
     """
-    from cliptail.data import manifest
-
-    out = Path(out_dir)
-    df = manifest.write(
-        out / "manifest.parquet",
-        df,
-        num_classes=len(classes),
-        allow_empty_captions=allow_empty_captions,
-    )
-    write_classes_table(classes, out / "classes.tsv")
-    manifest.write_frequency_for(df, classes, out / "frequency.tsv")
-    counts = manifest.class_counts(df["label"], len(classes))
-    io.write_json(
-        out / "report.json",
-        {**report, "manifest_rows": len(df), "classes_nonempty": int((counts > 0).sum())},
-    )
-    io.write_json(out / "source.json", {**source, "manifest_rows": len(df)})
-    return df
+    if dataset not in factors.WEB_DATASETS:
+        raise ValueError(
+            f"unknown web dataset {dataset!r}; expected one of {list(factors.WEB_DATASETS)}"
+        )
+    if concepts not in factors.CONCEPT_SETS:
+        raise ValueError(
+            f"unknown concept set {concepts!r}; expected one of {list(factors.CONCEPT_SETS)}"
+        )
+    ori = concepts == "imagenet" or dataset.startswith("metaclip")
+    return frequency_path("", dataset, concepts, original_order=ori).name

@@ -13,7 +13,7 @@ tokens (``\\w+``, lower case) occur in the caption.
 lemmas (``phrase_source="wordnet"``, what the authors' script used: ``lemma.name()`` with ``_`` as
 space) or the lower-case synonyms of ``descriptors_imagenet_synset.json``
 (``phrase_source="descriptors"``). A caption matching k classes gives, with ``ambiguous="all"``,
-k rows (multi-label, one per class; the authors' script and PAPER.md), with ``ambiguous="drop"``
+k rows (multi-label, one per class; the authors' script and docs/study.md), with ``ambiguous="drop"``
 no row at all (only captions matching exactly one class are kept).
 
 **Finding on the released frequencies** (``tests/unit/test_src_web_captions.py``):
@@ -241,7 +241,7 @@ def class_phrases(
 ) -> dict[str, list[str]]:
     """wnid -> phrases: WordNet lemmas (``wordnet``) or the released synonyms (``descriptors``)."""
     if source == "wordnet":
-        from cliptail.data.wordnet_defs import read_noun_synsets
+        from cliptail.data.wordnet import read_noun_synsets
 
         return {w: list(s.lemmas) for w, s in read_noun_synsets(wnids, wordnet_dir).items()}
     if source == "descriptors":

@@ -83,3 +83,32 @@ def summary(table: pd.DataFrame) -> dict[str, Any]:
         if len(sel):
             out[f"mean_rho_pred_{method}"] = float(np.nanmean(sel["rho_pred"]))
     return out
+
+
+# --- data behind `dvc plots` ---------------------------------------------------------------------
+
+PER_CLASS_PLOT_COLUMNS = ["model", "class", "name", "freq", "acc", "npred"]
+LOSS_PLOT_COLUMNS = ["run", "event", "step", "epoch", "loss"]
+
+
+def per_class_plot_data(records: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per-class accuracy and #pred against training frequency, one block per labelled model
+    (``records``: label -> per-class record)."""
+    frames = [
+        record.assign(model=label)[PER_CLASS_PLOT_COLUMNS] for label, record in records.items()
+    ]
+    if not frames:
+        return pd.DataFrame(columns=PER_CLASS_PLOT_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def training_loss(histories: Mapping[str, Iterable[Mapping[str, Any]]]) -> pd.DataFrame:
+    """The logged training loss of every run (``histories``: run -> ``train.jsonl`` lines):
+    every ``step`` line and every ``epoch`` line (the epoch's mean loss at its last step)."""
+    rows = [
+        {"run": run, **{k: line[k] for k in ("event", "step", "epoch", "loss")}}
+        for run, lines in histories.items()
+        for line in lines
+        if line.get("event") in ("step", "epoch")
+    ]
+    return pd.DataFrame(rows, columns=LOSS_PLOT_COLUMNS)

@@ -449,3 +449,34 @@ def claims_markdown(df: pd.DataFrame) -> str:
             + " |"
         )
     return "\n".join(lines) + "\n"
+
+
+def claims_html(df: pd.DataFrame) -> str:
+    """The claims table as a self-contained HTML page (shown inline in the workflow report)."""
+    import html
+
+    tested = df["holds"].notna()
+    held = int(df.loc[tested, "holds"].astype(bool).sum())
+    rows = []
+    for row in df.itertuples(index=False):
+        verdict, colour = (
+            ("not tested", "#777")
+            if pd.isna(row.holds)
+            else (("holds", "#1a7f37") if row.holds else ("does not hold", "#b42318"))
+        )
+        cells = [row.claim, row.figure, row.statement, row.paper, row.ours]
+        rows.append(
+            "<tr>"
+            + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
+            + f'<td style="color:{colour};font-weight:600">{verdict}</td></tr>'
+        )
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>cliptail claims</title>"
+        "<style>body{font-family:sans-serif;font-size:14px}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}"
+        "th{background:#f3f3f3}</style></head><body>"
+        f"<p><b>{held} of {int(tested.sum())} testable claims hold</b> "
+        f"({len(df) - int(tested.sum())} not testable with these runs).</p>"
+        "<table><tr><th>Claim</th><th>Where</th><th>Statement</th><th>Paper</th><th>Ours</th>"
+        "<th>Verdict</th></tr>" + "".join(rows) + "</table></body></html>\n"
+    )

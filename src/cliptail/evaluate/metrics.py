@@ -1,4 +1,4 @@
-"""Evaluation metrics of the study (PAPER.md section 2): accuracy, robustness, neural collapse.
+"""Evaluation metrics of the study (docs/study.md section 2): accuracy, robustness, neural collapse.
 
 Everything here is a pure function of arrays (numpy arrays or torch tensors, which are copied to
 host memory); nothing reads or writes files. Per-class results are ``pandas.DataFrame`` objects
@@ -138,7 +138,7 @@ def per_class_metrics(confusion: Any) -> pd.DataFrame:
 
 
 def top1(per_class: pd.DataFrame | Any) -> float:
-    """Overall top-1 = mean of ``acc_c`` over the classes that have samples (PAPER.md section 2).
+    """Overall top-1 = mean of ``acc_c`` over the classes that have samples (docs/study.md section 2).
 
     Equals plain top-1 accuracy on a balanced evaluation set.
     """
@@ -363,7 +363,7 @@ def nc_metrics(
     *,
     pinv_rtol: float | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Per-class and overall neural-collapse metrics (PAPER.md section 2), on unnormalised features.
+    """Per-class and overall neural-collapse metrics (docs/study.md section 2), on unnormalised features.
 
     ``features`` h (N x D), ``targets`` (N, in ``[0, C)``) and ``classifier`` W (C x D: CLIP's
     zero-shot text classifier or SL prototypes; C is taken from it). With the C' classes that

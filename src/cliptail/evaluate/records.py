@@ -1,4 +1,4 @@
-"""Per-class records and scalar summaries of one evaluated run (DESIGN.md data flow).
+"""Per-class records and scalar summaries of one evaluated run (docs/architecture.md, data flow).
 
 The per-class record has one row per evaluation class: ``class``, ``name``, ``freq`` (training
 count), ``acc``, ``npred`` and the neural-collapse metrics ``nc1``, ``nc2_m``, ``nc2nn_m``,

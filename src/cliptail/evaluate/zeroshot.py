@@ -1,4 +1,4 @@
-"""Zero-shot classification of a trained checkpoint (PAPER.md section 2).
+"""Zero-shot classification of a trained checkpoint (docs/study.md section 2).
 
 Classifier (one unit vector per evaluation class, [C, D]):
 

@@ -12,16 +12,6 @@ from scipy.stats import gaussian_kde
 
 from cliptail.figures import plots, style, tables
 
-CAPTION_FIG04A = (
-    "Class frequencies of the training-set variants ranked from the most to the "
-    "least frequent class (log scale) and, where given, the densities of intra-class "
-    "image-image similarity (lower = more diverse)."
-)
-CAPTION_FIG04B = (
-    "Top-1 accuracy and Corr. freq vs acc of CLIP and SL trained on the curated "
-    "source and on the distribution-shifted web source at equal size."
-)
-
 _DENSITY_POINTS = 256
 
 

@@ -11,12 +11,6 @@ from matplotlib.figure import Figure
 
 from cliptail.figures import plots, style, tables
 
-CAPTION_FIG07A = (
-    "Spearman correlation, over classes, of each per-class neural-collapse metric "
-    "with the class's accuracy (left) and with its training frequency (right), one "
-    "row per run; blank cells are undefined."
-)
-
 #: Per-class NC metrics, in column order.
 NC_METRICS = ("nc1", "nc2_m", "nc2nn_m", "nc2_w", "nc2nn_w")
 

@@ -7,12 +7,6 @@ from matplotlib.figure import Figure
 
 from cliptail.figures import plots, style, tables
 
-CAPTION_FIG06 = (
-    "Corr. freq vs acc, Corr. freq vs #pred and top-1 accuracy on the evaluation "
-    "concepts when training on those concepts only, on all concepts at the same "
-    "size, and on all concepts with all their data."
-)
-
 PANELS = ("rho_acc", "rho_pred", "top1")
 
 

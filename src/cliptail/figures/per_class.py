@@ -18,17 +18,6 @@ from matplotlib.figure import Figure
 from cliptail.evaluate import metrics
 from cliptail.figures import style, tables
 
-CAPTION_FIG11 = (
-    "Per-class accuracy and number of predictions against training frequency "
-    "(log scale; classes never seen in training at f = 0), with Pearson r on the "
-    "frequency, Pearson r on log(1 + frequency) and Spearman rho in each panel."
-)
-CAPTION_FIG15 = (
-    "Mean and standard deviation of per-class accuracy and number of predictions "
-    "over log-spaced training-frequency bins (classes never seen in training form "
-    "their own bin at f = 0)."
-)
-
 #: Where a training count of 0 is drawn on a log frequency axis.
 ZERO_POSITION = 0.5
 QUANTITIES = ("acc", "npred")

@@ -15,18 +15,6 @@ from matplotlib.figure import Figure
 
 from cliptail.figures import style, tables
 
-CAPTION_FIG03 = (
-    "Robustness of CLIP trained on the nine caption types (ordered by "
-    "descriptiveness) and of SL with subsampled vocabularies (K), both from random "
-    "initialisation: (a) Corr. freq vs #pred and (b) top-1 accuracy against Corr. freq "
-    "vs acc, with a linear fit per family."
-)
-CAPTION_FIG19 = (
-    "As Fig. 3 with a frozen pre-trained text tower for CLIP and frozen text-derived "
-    "prototypes for SL: (a) Corr. freq vs #pred and (b) top-1 accuracy against Corr. "
-    "freq vs acc, with a linear fit per family."
-)
-
 _COLUMNS = [
     "rho_acc",
     "rho_pred",

@@ -7,12 +7,6 @@ from matplotlib.figure import Figure
 
 from cliptail.figures import plots, style, tables
 
-CAPTION_FIG05 = (
-    "Top-1 accuracy, Corr. freq vs acc, NC1 and NC2 of the class means against the "
-    "number of training images (log2 scale), one line per CLIP text tower (and SL "
-    "head where present)."
-)
-
 #: Panels of Fig. 5, row-major.
 PANELS = ("top1", "rho_acc", "nc1", "nc2_m")
 

@@ -19,16 +19,6 @@ from cliptail.data.manifest import rarest_classes
 from cliptail.evaluate import metrics
 from cliptail.figures import plots, style, tables
 
-CAPTION_FIG08 = (
-    "Accuracy on the k trimmed tail classes and on the remaining head & mid classes "
-    "when the k rarest classes keep one (1-shot) or no (0-shot) training image; "
-    "dashed: the untrimmed model on the same classes."
-)
-CAPTION_FIG09B = (
-    "Per-class accuracy and number of predictions on the trimmed tail classes "
-    "(0-shot) for each model."
-)
-
 #: Panel columns of Fig. 8: images kept per trimmed class, 1-shot first.
 SHOT_ORDER = (1, 0)
 
@@ -50,7 +40,7 @@ def untrimmed_reference(
     """Tail and head & mid accuracy of an untrimmed run for each number k of tail classes.
 
     The tail of size k is ``tail_classes[k]`` when given (the exact classes the curation trimmed,
-    ``tail_classes`` of ``results/data/<dataset>/curation.json``), else the k rarest classes of
+    ``tail_classes`` of ``results/data/<dataset>/report.json``), else the k rarest classes of
     the record's ``freq`` column, ranked as the curation ranks them
     (:func:`cliptail.curate.subsets.tail_classes`: stable argsort, ties by class index).
     Columns ``trim_k``, ``tail_acc``, ``head_acc``.
@@ -226,7 +216,7 @@ def fig09b(per_class: Mapping[str, pd.DataFrame], tail_classes: Sequence[int]) -
     ``per_class`` maps a legend label to a per-class record (``class``, ``name``, ``acc``,
     ``npred``), e.g. the 0-shot runs of :func:`select_tail_runs`; ``tail_classes`` lists the
     trimmed class indices in the order drawn (``tail_classes`` of the trimmed dataset's
-    ``curation.json``). Tick labels are the class names of the first record. A NaN accuracy
+    ``report.json``). Tick labels are the class names of the first record. A NaN accuracy
     (class without evaluation image) draws no bar and is named in a note.
     """
     if not per_class:
@@ -273,3 +263,26 @@ def fig09b(per_class: Mapping[str, pd.DataFrame], tail_classes: Sequence[int]) -
         axes[0, 0].set_title(f"{len(tail)} trimmed tail classes")
         style.figure_legend(fig)
     return fig
+
+
+def fig09b_from_study(
+    table: pd.DataFrame,
+    per_class: Mapping[str, pd.DataFrame],
+    tail_classes: Mapping[int, Sequence[int]],
+    *,
+    evalset: str | None = None,
+    ceil: int = 0,
+) -> Figure:
+    """Fig. 9b drawn from the ``trim_tail`` study, as Fig. 8 is: the ``ceil``-shot runs of the
+    largest trimmed k (:func:`select_tail_runs` over the table's runs and factors).
+
+    ``per_class`` maps run name -> per-class record; ``tail_classes`` maps k -> trimmed classes.
+    """
+    rows = tables.one_evalset(table, evalset, "fig09b", ["run", "trim_k", "trim_ceil", "seed"])
+    factors = {row["run"]: row for row in rows.drop_duplicates("run").to_dict("records")}
+    chosen = select_tail_runs(factors, ceil=ceil)
+    k = int(factors[next(iter(chosen.values()))]["trim_k"])
+    missing = [run for run in chosen.values() if run not in per_class]
+    if missing or k not in tail_classes:
+        raise ValueError(f"fig09b: no per-class record of {missing} or no tail classes for k={k}")
+    return fig09b({label: per_class[run] for label, run in chosen.items()}, tail_classes[k])

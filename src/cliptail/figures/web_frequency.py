@@ -1,8 +1,8 @@
 """Concept frequencies of six web datasets (the authors' released files): Fig. 1a, 21, 13, Table 1.
 
 Inputs are the released ``class_frequency_<dataset>_<concepts>[_ori].txt`` files
-(:func:`released_frequency_file` names the one to read), combined by :func:`frequency_table` into
-one frame: index = class names in class order, one integer column per dataset.
+(:func:`cliptail.data.metadata.released_frequency_file` names the one to read), combined by
+:func:`frequency_table` into one frame: index = class names in class order, one integer column per dataset.
 
 - Fig. 1a (:func:`fig01a`): the classes ranked by their LAION-400M frequency (rank 1 = most
   frequent) on the x axis, frequency on a log y axis, three panels of dataset pairs. Each dataset
@@ -28,29 +28,11 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from scipy.stats import spearmanr
 
-from cliptail import io
+from cliptail import factors, io
 from cliptail.figures import style
 
-#: Web datasets of the released frequency files -> names in the paper's figures.
-WEB_DATASETS: dict[str, str] = {
-    "cc12m": "CC-12M",
-    "yfcc15m": "YFCC-15M",
-    "laion400m": "LAION-400M",
-    "laion2b": "LAION-2B",
-    "metaclip_400m": "MetaCLIP-400M",
-    "metaclip_fullcc": "MetaCLIP-2.5B",
-}
-#: Concept sets of Fig. 12/13 -> display names.
-CONCEPT_SET_LABELS: dict[str, str] = {
-    "imagenet": "ImageNet",
-    "cub": "CUB",
-    "dtd": "DTD",
-    "eurosat": "EuroSAT",
-    "flowers102": "Flowers-102",
-    "food101": "Food-101",
-    "pets": "Oxford Pets",
-    "places365": "Places365",
-}
+WEB_DATASETS = factors.WEB_DATASETS
+CONCEPT_SETS = factors.CONCEPT_SETS
 #: The three panels of Fig. 1a (and the rows of Fig. 21).
 FIG01A_PAIRS: tuple[tuple[str, str], ...] = (
     ("cc12m", "yfcc15m"),
@@ -62,30 +44,6 @@ SMOOTH_WINDOW = 51
 FIG21_BANDS: tuple[tuple[int, int], ...] = ((0, 250), (250, 500), (500, 750), (750, 1000))
 RARE_THRESHOLD = 10
 TABLE01_COLUMNS = ["class_index", "name", "frequency"]
-
-CAPTION_FIG01A = (
-    "Frequency of the ImageNet classes in six web-scale image-text datasets, ranked "
-    "by LAION-400M (log scale; thin = raw, bold = smoothed)."
-)
-CAPTION_FIG21 = "Fig. 1a on a linear scale, in bands of class ranks (ranked by LAION-400M)."
-CAPTION_FIG13 = "Spearman correlation of class frequencies between web datasets, per concept set."
-
-
-def released_frequency_file(dataset: str, concepts: str) -> str:
-    """File name of a released frequency file, preferring the class-order (``_ori``) version.
-
-    The authors released ``_ori`` files for ImageNet and for both MetaCLIP datasets; for the other
-    datasets and concept sets only the count-sorted file exists (class names are unique, so its
-    rows are put back in class order by name).
-    """
-    if dataset not in WEB_DATASETS:
-        raise ValueError(f"unknown web dataset {dataset!r}; expected one of {list(WEB_DATASETS)}")
-    if concepts not in CONCEPT_SET_LABELS:
-        raise ValueError(
-            f"unknown concept set {concepts!r}; expected one of {list(CONCEPT_SET_LABELS)}"
-        )
-    ori = concepts == "imagenet" or dataset.startswith("metaclip")
-    return f"class_frequency_{dataset}_{concepts}{'_ori' if ori else ''}.txt"
 
 
 def frequency_table(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -263,7 +221,7 @@ def fig13(tables: Mapping[str, pd.DataFrame], *, ncols: int = 4) -> Figure:
                 xticklabels=labels,
                 yticklabels=labels,
             )
-            ax.set_title(CONCEPT_SET_LABELS.get(concepts, concepts))
+            ax.set_title(CONCEPT_SETS.get(concepts, concepts))
             ax.tick_params(axis="x", labelrotation=45, labelsize=7)
             ax.tick_params(axis="y", labelrotation=0, labelsize=7)
             ax.grid(False)
@@ -272,17 +230,21 @@ def fig13(tables: Mapping[str, pd.DataFrame], *, ncols: int = 4) -> Figure:
     return fig
 
 
-def table01_rare_classes(frequency: pd.DataFrame, threshold: int = RARE_THRESHOLD) -> pd.DataFrame:
-    """Table 1 (frequency part): classes with frequency below ``threshold``.
+def table01_rare_classes(
+    table: pd.DataFrame, *, dataset: str = "yfcc15m", threshold: int = RARE_THRESHOLD
+) -> pd.DataFrame:
+    """Table 1 (frequency part): the classes with frequency below ``threshold`` in ``dataset``.
 
-    ``frequency`` is a ``name``/``count`` frame in class order (e.g. the released
-    ``class_frequency_yfcc15m_imagenet_ori.txt``); rows are sorted by frequency, then class index.
+    ``table`` is a :func:`frequency_table` (class names in class order, one column per dataset);
+    rows are sorted by frequency, then class index.
     """
+    if dataset not in table.columns:
+        raise ValueError(f"table01: no {dataset!r} column; the table has {list(table.columns)}")
     rows = pd.DataFrame(
         {
-            "class_index": np.arange(len(frequency), dtype=np.int64),
-            "name": frequency["name"].to_numpy(),
-            "frequency": frequency["count"].to_numpy(dtype=np.int64),
+            "class_index": np.arange(len(table), dtype=np.int64),
+            "name": table.index.to_numpy(),
+            "frequency": table[dataset].to_numpy(dtype=np.int64),
         }
     )
     rare = rows[rows["frequency"] < threshold]

@@ -61,4 +61,3 @@ def model_config(name: str, **overrides: Any) -> dict[str, Any]:
         target = cfg if section is None else cfg.setdefault(section, {})
         target[field] = list(value) if isinstance(value, tuple) else value
     return cfg
-

@@ -1,4 +1,4 @@
-"""The supervised (SL) model: CLIP's image tower + a cosine prototype head (PAPER.md section 3).
+"""The supervised (SL) model: CLIP's image tower + a cosine prototype head (docs/study.md section 3).
 
 logits[i, c] = exp(s) * <h_i / |h_i|, w_c / |w_c|>, with h = image tower output, w_c the
 prototype of class c (no bias) and s a learnable temperature, init ln(1/0.07), clamped to

@@ -8,7 +8,9 @@ and the trainer reads the embeddings. Two encoders share the :class:`TextEncoder
   is the model directory) and loaded offline (``HF_HUB_OFFLINE=1``).
 - ``openclip:<model>[@<pretrained tag>]``: an open_clip text tower (e.g. ``openclip:RN50@openai``,
   the paper's frozen CLIP text tower, 1024-d, unnormalised ``encode_text`` output). Without a tag
-  the tower is randomly initialised (offline testing only).
+  the tower is randomly initialised (offline testing only). LAIONet's caption-to-definition
+  scorer (:class:`cliptail.data.laion.DefinitionScorer`) uses the same class with
+  ``normalize=True``.
 """
 
 from __future__ import annotations
@@ -68,16 +70,23 @@ class MiniLMEncoder:
 
 
 class OpenClipTextEncoder:
-    """The text tower of an open_clip model (frozen; ``encode_text`` output, not normalised)."""
+    """The text tower of an open_clip model (frozen; ``encode_text`` output, not normalised).
 
-    def __init__(self, model_name: str, pretrained: str | None = None):
+    ``pretrained``: an open_clip tag of ``model_name`` (``"openai"``, ...), a path to a checkpoint
+    file, or None for random weights. ``device``: a torch device, default CUDA if available.
+    """
+
+    def __init__(
+        self, model_name: str, pretrained: str | None = None, device: str | None = None
+    ) -> None:
         import open_clip
 
         from cliptail.models.configs import register_model_configs
 
         register_model_configs()
         self.name = f"openclip:{model_name}" + (f"@{pretrained}" if pretrained else "")
-        self.model = open_clip.create_model(model_name, pretrained=pretrained, device=_device())
+        self.device = device or _device()
+        self.model = open_clip.create_model(model_name, pretrained=pretrained, device=self.device)
         self.model.eval()
         self.tokenizer = open_clip.get_tokenizer(model_name)
         self.dim = int(
@@ -87,7 +96,10 @@ class OpenClipTextEncoder:
         )
 
     @torch.no_grad()
-    def encode(self, texts: Sequence[str], *, batch_size: int, progress: bool) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int, progress: bool, normalize: bool = False
+    ) -> np.ndarray:
+        """float32 [len(texts), dim]; ``normalize``: unit L2 norm (for cosine similarity)."""
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         device = next(self.model.parameters()).device
         for start in tqdm(
@@ -97,7 +109,10 @@ class OpenClipTextEncoder:
             unit="batch",
         ):
             tokens = self.tokenizer(list(texts[start : start + batch_size])).to(device)
-            out[start : start + len(tokens)] = self.model.encode_text(tokens).float().cpu().numpy()
+            emb = self.model.encode_text(tokens).float()
+            if normalize:
+                emb = torch.nn.functional.normalize(emb, dim=-1)
+            out[start : start + len(tokens)] = emb.cpu().numpy()
         return out
 
 

@@ -1,4 +1,4 @@
-"""Optimisers and learning-rate schedules of PAPER.md section 3.
+"""Optimisers and learning-rate schedules of docs/study.md section 3.
 
 - CLIP: AdamW(betas, eps); SL: SGD(momentum, nesterov). Weight decay is applied to weight
   matrices / kernels only, never to norms, biases or the logit scale (open_clip's rule:

@@ -3,7 +3,7 @@
 The workflow hands :func:`cliptail.train.train_run` a plain dict; :meth:`TrainSpec.from_dict`
 turns it into dataclasses, rejecting unknown keys and bad values with a message naming the key
 (``train spec: optim.lr: must be > 0, got -1``). Keys left ``None`` take the method's default
-from PAPER.md section 3 when the spec is resolved (:meth:`TrainSpec.resolved`).
+from docs/study.md section 3 when the spec is resolved (:meth:`TrainSpec.resolved`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class SpecError(ValueError):
 
 @dataclass(frozen=True)
 class VocabSpec:
-    """SL vocabulary subsampling (PAPER.md section 3.3; :mod:`cliptail.train.vocab`).
+    """SL vocabulary subsampling (docs/study.md section 3, paper Sec. 3.3; :mod:`cliptail.train.vocab`).
 
     - ``size``: target vocabulary size K per shard; ``None`` = full softmax over all classes.
     - ``weight``: sampling weight of the added classes, ``linear`` (training frequency),

@@ -1,4 +1,4 @@
-"""Vocabulary subsampling for SL (PAPER.md section 3.3): a softmax over a per-shard vocabulary.
+"""Vocabulary subsampling for SL (docs/study.md section 3, paper Sec. 3.3): a softmax over a per-shard vocabulary.
 
 The batch is split into consecutive shards of ``shard`` images (the paper ran this per GPU on
 64-image shards). For each shard:

@@ -1,0 +1,264 @@
+"""Where the workflow keeps everything, and which files each of its jobs reads.
+
+Paths are relative to the working directory (the project root). The rules in ``rules/`` name their
+outputs with the templates below and take their inputs from :class:`JobFiles`, which turns the
+study plan (:mod:`cliptail.study`) and the source registry (:mod:`cliptail.data.sources`) into
+file lists. Keeping both here makes the rule files pure wiring and the file graph testable without
+Snakemake.
+
+Layout (docs/architecture.md "Data flow")::
+
+    resources/world/                       the synthetic world (images, metadata, concepts)
+    resources/<source>/                    downloaded or located raw data of a source
+    resources/metadata/                    the authors' released metadata
+    results/data/<dataset>/                a dataset folder (cliptail.data.dataset_dir)
+    results/data/eval_<evalset>/           an evaluation set (same layout, no frequency/report)
+    results/runs/<run>/                    checkpoint.pt, train.jsonl, run.json
+    results/resume/<run>/                  resume state (outside the declared outputs)
+    results/eval/<run>/<evalset>.{parquet,json}   per-class record and scalars
+    results/tables/                        study tables, runs.parquet, summary.json, plot data
+    results/figures/<stem>.{png,pdf}       figures; tables as CSV
+    results/frequency/<set>_<concepts>.tsv concept frequencies of web caption sets
+    results/report/                        claims table and the HTML report
+    results/logs/, results/benchmarks/     one log and one benchmark file per job
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cliptail import factors
+from cliptail.data import sources as source_registry
+from cliptail.data.dataset_dir import EVALUATION_PARTS, DatasetDir
+
+WORLD = source_registry.get("world").images
+WORLD_SPLITS = ("train", "web", "val", "v2")
+METADATA = "resources/metadata"
+WORDNET = "resources/wordnet"
+DATA = "results/data"
+RUNS = "results/runs"
+RESUME = "results/resume"
+EVAL = "results/eval"
+TABLES = "results/tables"
+FIGURES = "results/figures"
+FREQUENCY = "results/frequency"
+REPORT = "results/report"
+
+#: The outputs of a training job.
+RUN_FILES = {
+    "model": f"{RUNS}/{{run}}/checkpoint.pt",
+    "log": f"{RUNS}/{{run}}/train.jsonl",
+    "meta": f"{RUNS}/{{run}}/run.json",
+}
+RUNS_TABLE = f"{TABLES}/runs.parquet"
+SUMMARY = f"{TABLES}/summary.json"
+
+#: The ImageNet class files of the authors' metadata that every ImageNet reader needs.
+IMAGENET_METADATA = {
+    "synsets": f"{METADATA}/descriptors/descriptors_imagenet_synset.json",
+    "names": f"{METADATA}/descriptors/descriptors_imagenet.json",
+}
+IMAGENET100 = f"{METADATA}/imagenet100_idxs.txt"
+
+
+def dataset_dir(name: str) -> str:
+    return f"{DATA}/{name}"
+
+
+def evalset_dir(evalset: str) -> str:
+    return f"{DATA}/{DatasetDir.evalset_name(evalset)}"
+
+
+def run_dir(run: str) -> str:
+    return f"{RUNS}/{run}"
+
+
+def per_class_record(run: str, evalset: str) -> str:
+    return f"{EVAL}/{run}/{evalset}.parquet"
+
+
+def eval_scalars(run: str, evalset: str) -> str:
+    return f"{EVAL}/{run}/{evalset}.json"
+
+
+def study_table(study: str) -> str:
+    return f"{TABLES}/studies/{study}.parquet"
+
+
+def figure_file(stem: str, suffix: str = "png") -> str:
+    return f"{FIGURES}/{stem}.{suffix}"
+
+
+def released_frequency(file: str) -> str:
+    """A released frequency file of the authors' metadata (``class_frequency_*.txt``)."""
+    return f"{METADATA}/freqs/{file}"
+
+
+def concept_frequency(name: str, concepts: str) -> str:
+    return f"{FREQUENCY}/{name}_{concepts}.tsv"
+
+
+class JobFiles:
+    """The input files of each job of a planned study.
+
+    ``plan``: a :class:`cliptail.study.Plan`; ``config``: the validated configuration.
+    """
+
+    def __init__(self, plan: Any, config: Mapping[str, Any]):
+        self.plan = plan
+        self.config = config
+        self.evalsets: list[str] = list(config["evalsets"])
+        self.sources = source_registry.resolve(config.get("sources", {}))
+        self.embedded = {r.dataset for r in plan.runs.values() if r.frozen_text}
+
+    # --- images -------------------------------------------------------------------------------
+
+    def image_proof(self, source: source_registry.Source) -> list[str]:
+        """Files whose presence shows the images of ``source`` exist."""
+        return list(source.proof)
+
+    def dataset_images(self, dataset: str) -> list[str]:
+        return self.image_proof(
+            source_registry.for_dataset_source(self._factors(dataset)["source"])
+        )
+
+    def evalset_images(self, evalset: str) -> list[str]:
+        return self.image_proof(source_registry.for_evalset(evalset))
+
+    def _factors(self, dataset: str) -> dict[str, Any]:
+        return self.plan.datasets[dataset].factors
+
+    # --- curation -----------------------------------------------------------------------------
+
+    def world_dataset(self) -> dict[str, Any]:
+        """Inputs of a world variant (rule curate_world)."""
+        return {
+            "train": f"{WORLD}/metadata/train.parquet",
+            "web": f"{WORLD}/metadata/web.parquet",
+            "concepts": f"{WORLD}/concepts.parquet",
+        }
+
+    def real_dataset(self, dataset: str) -> dict[str, Any]:
+        """Inputs of a real variant (rules curate_incaps_* / curate_laionet_* / curate_web_cls)."""
+        f = self._factors(dataset)
+        base = DatasetDir.layout(dataset_dir(source_registry.base_dataset(f["source"])))
+        inputs: dict[str, Any] = {k: base[k] for k in ("manifest", "classes", "source")}
+        if f["classes"] != "eval":
+            inputs["imagenet100"] = IMAGENET100
+        if f["source"] == "laionet_freq":
+            inputs["incaps_frequency"] = DatasetDir.layout(dataset_dir("incaps"))["frequency"]
+            pool = self.sources["laionet"]["retrieval_pool"]
+            if pool:
+                inputs["pool"] = pool
+        if f["caption"] == "synset_templates":
+            inputs["wordnet"] = WORDNET
+        return inputs
+
+    # --- text embeddings ----------------------------------------------------------------------
+
+    def caption_embeddings(self, dataset: str) -> dict[str, Any]:
+        """Inputs of rule embed_captions: the dataset, or a superset already embedded."""
+        inputs: dict[str, Any] = {"manifest": f"{dataset_dir(dataset)}/manifest.parquet"}
+        donor = self.plan.caption_donor(dataset, self.embedded)
+        if donor:
+            inputs["reuse_source"] = f"{dataset_dir(donor)}/manifest.parquet"
+            inputs["reuse_embeddings"] = f"{dataset_dir(donor)}/text_embeddings.npy"
+        return inputs
+
+    def prompt_embeddings(self, evalset: str) -> dict[str, Any]:
+        """Inputs of rule embed_eval_prompts; later evaluation sets reuse the first's prompts."""
+        inputs: dict[str, Any] = {"classes": f"{evalset_dir(evalset)}/classes.tsv"}
+        first = self.evalsets[0]
+        if evalset != first:
+            inputs["reuse_source"] = f"{evalset_dir(first)}/classes.tsv"
+            inputs["reuse_embeddings"] = f"{evalset_dir(first)}/prompt_embeddings.npy"
+        return inputs
+
+    # --- training and evaluation --------------------------------------------------------------
+
+    def train(self, run: str) -> dict[str, Any]:
+        """Inputs of a training job (rules train_clip / train_sl)."""
+        spec = self.plan.runs[run]
+        data = DatasetDir.layout(dataset_dir(spec.dataset))
+        inputs: dict[str, Any] = {
+            "manifest": data["manifest"],
+            "classes": data["classes"],
+            "source": data["source"],
+            "images": self.dataset_images(spec.dataset),
+        }
+        if spec.frozen_text:
+            inputs["text_embeddings"] = f"{dataset_dir(spec.dataset)}/text_embeddings.npy"
+        if spec.frozen_head:
+            inputs["class_embeddings"] = f"{dataset_dir(spec.dataset)}/class_embeddings.npy"
+        return inputs
+
+    def evaluate(self, run: str) -> dict[str, Any]:
+        """Inputs of rule evaluate_run: the checkpoint and every evaluation set."""
+        spec = self.plan.runs[run]
+        data = DatasetDir.layout(dataset_dir(spec.dataset))
+        sets = [DatasetDir.layout(evalset_dir(e), EVALUATION_PARTS) for e in self.evalsets]
+        inputs: dict[str, Any] = {
+            "model": RUN_FILES["model"].format(run=run),
+            "frequency": data["frequency"],
+            "report": data["report"],
+            "manifests": [s["manifest"] for s in sets],
+            "classes": [s["classes"] for s in sets],
+            "sources": [s["source"] for s in sets],
+            "images": sorted({p for e in self.evalsets for p in self.evalset_images(e)}),
+        }
+        if spec.frozen_text:
+            inputs["prompt_embeddings"] = [
+                f"{evalset_dir(e)}/prompt_embeddings.npy" for e in self.evalsets
+            ]
+        return inputs
+
+    def study_scalars(self, study: str) -> list[str]:
+        """Scalars of every run of ``study`` on every evaluation set (rule study_table)."""
+        return [eval_scalars(r, e) for r in self.plan.studies[study] for e in self.evalsets]
+
+    # --- concept frequency of web caption sets -----------------------------------------------
+
+    def concept_frequency_jobs(self) -> dict[str, dict[str, Any]]:
+        """``<set>_<concepts>`` -> the inputs and parameters of one counting job.
+
+        A concept set is a name of :data:`cliptail.factors.CONCEPT_SETS` (its descriptor files
+        come from the authors' metadata; ImageNet also reads its synonyms) or a synonyms ``.json``
+        path (output key: its stem).
+        """
+        settings = self.config.get("concept_frequency") or {}
+        jobs = {}
+        for name, spec in (settings.get("sets") or {}).items():
+            concepts = spec.get("concepts", "imagenet")
+            for concept in [concepts] if isinstance(concepts, str) else concepts:
+                if concept in factors.CONCEPT_SETS:
+                    key = concept
+                    names = ["imagenet", "imagenet_synset"] if concept == "imagenet" else [concept]
+                    files = [f"{METADATA}/descriptors/descriptors_{n}.json" for n in names]
+                else:
+                    key = concept.rsplit("/", 1)[-1].removesuffix(".json")
+                    files = [concept]
+                jobs[f"{name}_{key}"] = {
+                    "inputs": {
+                        "captions": list(spec["captions"]),
+                        "concepts": files,
+                        "wordnet": WORDNET,
+                    },
+                    "params": {
+                        "concepts": concept,
+                        "column": spec.get("column"),
+                        "format": spec.get("format"),
+                    },
+                }
+        return jobs
+
+    # --- target lists -------------------------------------------------------------------------
+
+    def real_datasets(self) -> list[str]:
+        return [n for n, d in self.plan.datasets.items() if d.is_real]
+
+    def world_datasets(self) -> list[str]:
+        return [n for n, d in self.plan.datasets.items() if not d.is_real]
+
+    def real_evalsets(self) -> list[str]:
+        return [e for e in self.evalsets if e in factors.REAL_EVALSETS]
