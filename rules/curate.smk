@@ -8,7 +8,7 @@ rule curate_world:
     """One training-set variant of the synthetic world (caption type, scale, classes, tail, source)."""
     input:
         **FILES.world_dataset(),
-        code=code("curate.captions", "curate.subsets", "curate.world_datasets"),
+        code=code("curate.captions", "curate.subsets", "curate.world_datasets", "data.dataset_dir"),
     output:
         **DatasetDir.layout("results/data/{dataset}"),
     log:
@@ -51,7 +51,15 @@ rule curate_incaps_captions:
     """IN-Caps caption variant (nine types; class name prepended; 448,896 rows each)."""
     input:
         unpack(lambda w: FILES.real_dataset(w.dataset)),
-        code=code("curate", "data.wordnet"),
+        code=code(
+            "curate.real_datasets",
+            "curate.captions",
+            "curate.subsets",
+            "curate.laionet_variants",
+            "curate.matching",
+            "data.dataset_dir",
+            "data.wordnet",
+        ),
     output:
         **DatasetDir.layout("results/data/{dataset}"),
     log:

@@ -179,3 +179,33 @@ def check_run(factors: Mapping[str, Any], num_classes: int, where: str = "") -> 
             f"{where}vocab_size: {vocab} exceeds the {num_classes} classes of the training "
             "data (use 'full' for a softmax over all classes)"
         )
+
+
+def check_real_data(data: Mapping[str, Any], where: str = "") -> None:
+    """Check how the data factors of a real-data variant fit its source (the synthetic world
+    takes every combination). ``data``: the data factors after the method's normalisation (an SL
+    dataset always has ``caption: full``)."""
+    source = data["source"]
+    if not is_real_source(source):
+        return
+    kind = f"{where}source {source!r}"
+    if source != "incaps" and data["caption"] != "full":
+        raise FactorError(
+            f"{kind}: caption {data['caption']!r} needs IN-Caps metadata; web sources keep "
+            "their own captions (caption: full)"
+        )
+    if source != "incaps" and data["classes"] != "eval":
+        raise FactorError(
+            f"{kind}: classes {data['classes']!r} is defined for IN-Caps only (IN-Caps-100, "
+            "IN-Caps (10%)); use classes: eval"
+        )
+    if source.startswith("laionet_") and float(data["scale"]) != 1.0:
+        raise FactorError(
+            f"{kind}: the variant has a fixed size (IN-Caps size or =freq); scale must be 1, "
+            f"got {data['scale']}"
+        )
+    if data["classes"] != "eval" and float(data["scale"]) != 1.0:
+        raise FactorError(
+            f"{kind}: IN-Caps-100 / IN-Caps (10%) have a fixed size; scale must be 1, "
+            f"got {data['scale']}"
+        )

@@ -252,6 +252,7 @@ def build_plan(config: Mapping[str, Any]) -> Plan:
                 F.check_run(raw, training_classes(dfac, world_classes), f"{where}: ")
                 f = normalise_factors(raw)
                 dfac = {k: f[k] for k in F.DATA_FACTORS}
+                F.check_real_data(dfac, f"{where}: ")
                 dname = dataset_name(dfac)
                 datasets.setdefault(dname, DatasetSpec(dname, dfac))
                 rname = run_name(f)

@@ -235,3 +235,38 @@ def test_scale_is_recorded_as_trained():
     config["studies"] = {"probe": {"runs": [{"method": "clip", "grid": {"scale": [0.5, 1]}}]}}
     plan = build_plan(config)
     assert sorted(r.factors["scale"] for r in plan.runs.values()) == [0.5, 1]
+
+
+@pytest.mark.parametrize(
+    "group, message",
+    [
+        (
+            {"method": "clip", "source": "laionet", "caption": "title"},
+            r"source 'laionet': caption 'title' needs IN-Caps metadata",
+        ),
+        ({"method": "clip", "source": "laionet_t0.8", "scale": 0.5}, r"scale must be 1"),
+        (
+            {"method": "clip", "source": "cc12m_cls", "classes": "in100"},
+            r"classes 'in100' is defined for IN-Caps only",
+        ),
+        (
+            {"method": "clip", "source": "incaps", "classes": "all"},
+            r"classes: 'all' does not apply to the real-data source 'incaps'",
+        ),
+    ],
+)
+def test_real_data_combinations_fail_at_planning_with_their_run_group(group, message):
+    config = cfg.validate(
+        cfg.deep_merge(
+            cfg.load_yaml(ROOT / "config/config.yaml"),
+            cfg.load_yaml(ROOT / "config/presets/paper.yaml"),
+        ),
+        SCHEMA,
+    )
+    config["studies"] = {"probe": {"runs": [group]}}
+    with pytest.raises(ValueError, match=r"studies\.probe\.runs\[0\]: .*" + message):
+        build_plan(config)
+    # SL ignores captions: the same group as SL plans (its dataset keeps the source's captions)
+    if group.get("caption"):
+        config["studies"] = {"probe": {"runs": [{**group, "method": "sl"}]}}
+        assert len(build_plan(config).runs) == 1

@@ -93,15 +93,13 @@ def workspace(tmp_path_factory):
         },
         "sources": sources,
     }
-    (work / "paper.yaml").write_text(yaml.safe_dump(config))
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
     yield work, np.array(incaps_counts), np.array(laionet_counts)
     server.close()
 
 
 def smk(work, *args):
-    return run_snakemake(
-        work, "--snakefile", str(REPO / "Snakefile"), *args, "--configfile", "paper.yaml"
-    )
+    return run_snakemake(work, *args)
 
 
 def counts(work, dataset):
@@ -184,16 +182,17 @@ def test_real_curation_rules_end_to_end(workspace):
 
 
 @pytest.mark.slow
-def test_bad_real_factor_fails_at_planning(workspace):
+def test_bad_real_factor_fails_at_planning(workspace, tmp_path):
     work, _, _ = workspace
-    config = yaml.safe_load((work / "paper.yaml").read_text())
+    config = yaml.safe_load((work / "config.yaml").read_text())
     config["studies"]["real"] = {
         "runs": [{"method": "clip", "source": "laionet", "caption": "title"}]
     }
-    (work / "bad.yaml").write_text(yaml.safe_dump(config))
-    proc = run_snakemake(
-        work, "--snakefile", str(REPO / "Snakefile"), "-n", "data", "--configfile", "bad.yaml"
-    )
+    bad = tmp_path / "bad"
+    shutil.copytree(work / "config", bad / "config")
+    (bad / "config.yaml").write_text(yaml.safe_dump(config))
+    proc = run_snakemake(bad, "-n", "data")
     assert proc.returncode != 0
-    assert "dataset laionet_title_s1_eval" in proc.stdout + proc.stderr
-    assert "web sources keep their own captions" in proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "studies.real.runs[0]: source 'laionet': caption 'title' needs IN-Caps metadata" in out
+    assert "web sources keep their own captions" in out

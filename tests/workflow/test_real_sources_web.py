@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cliptail import io
@@ -63,3 +64,27 @@ def test_laionet_and_web_cls_rules(tmp_path, sources):
     assert np.flatnonzero(counts("cc12m_cls")).tolist() == [1, 134, 150, 291, 517]
     report = io.read_json(data / "yfcc15m_cls" / "report.json")
     assert report["ambiguous"] == "drop" and report["captions_dropped_ambiguous"] == 2
+
+
+@pytest.mark.slow
+def test_released_frequency_figures_through_the_catalogue(tmp_path, sources):
+    """Fig. 1a, 13, 21 and Table 1 from the released frequencies, downloaded (sha256-checked)
+    from the metadata URL and drawn by the one figure script."""
+    write_workflow(tmp_path, sources)
+    proc = run_snakemake(tmp_path, "web_frequency_figures")
+    assert proc.returncode == 0, proc.stderr[-6000:]
+    figures = tmp_path / "results" / "figures"
+    for stem in (
+        "fig01a_web_frequency",
+        "fig13_web_frequency_spearman",
+        "fig21_web_frequency_bands",
+    ):
+        assert (figures / f"{stem}.png").stat().st_size > 10_000
+        assert (figures / f"{stem}.pdf").read_bytes().startswith(b"%PDF")
+        assert "LAION-400M" in (figures / f"{stem}.caption.txt").read_text() or stem.startswith(
+            "fig13"
+        )
+    table = pd.read_csv(tmp_path / "results" / "tables" / "table01_yfcc_rare_classes.csv")
+    assert len(table) == 29 and table.iloc[0].tolist() == [194, "Dandie Dinmont Terrier", 0]
+    freqs = list((tmp_path / "resources" / "metadata" / "freqs").iterdir())
+    assert len(freqs) == 6 * 8  # every web dataset x concept set, nothing else

@@ -38,6 +38,8 @@ def submit_probe_jobs(tmp_path: Path, profile: Path = PROFILE) -> tuple[Path, di
     workdir = tmp_path / "work"
     workdir.mkdir()
     shutil.copy(PROBE_SNAKEFILE, workdir / "Snakefile")
+    # as in the repository: profiles/default beside the Snakefile is loaded as the workflow profile
+    shutil.copytree(REPO / "profiles" / "default", workdir / "profiles" / "default")
     record = tmp_path / "sbatch.jsonl"
     fake_slurm.install(tmp_path / "bin", record)
     env = dict(os.environ, PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
@@ -52,6 +54,7 @@ def submit_probe_jobs(tmp_path: Path, profile: Path = PROFILE) -> tuple[Path, di
             "train_sl",
             "curate_world",
             "summarize",
+            "read_web_cls",
         ],
         cwd=workdir,
         env=env,
@@ -61,7 +64,7 @@ def submit_probe_jobs(tmp_path: Path, profile: Path = PROFILE) -> tuple[Path, di
     )
     assert result.returncode == 0, result.stderr[-4000:]
     calls = fake_slurm.recorded_calls(record)
-    assert len(calls) == 4, "one sbatch call per job"
+    assert len(calls) == 5, "one sbatch call per job"
     return workdir, fake_slurm.by_rule(calls)
 
 
@@ -96,6 +99,18 @@ def test_cpu_job_keeps_its_rule_resources(submitted):
     assert (call["--mem"], call["-t"]) == ("2000", "10")
     assert call["--ntasks"] == "1" and call["--cpus-per-task"] == "1"
     assert "--gpus" not in call and "--cpus-per-gpu" not in call
+
+
+def test_threads_come_from_the_cluster_profile_not_the_login_node(submitted):
+    """set-threads of profiles/slurm reaches sbatch uncapped by the submitting machine's cores
+    (the workflow profile profiles/default sets no `cores`), and each job re-runs Snakemake with
+    the same thread settings."""
+    wanted = profile_settings()["set-threads"]
+    assert wanted["read_web_cls"] > (os.cpu_count() or 1)
+    call = submitted["read_web_cls"]
+    assert call["--cpus-per-task"] == str(wanted["read_web_cls"])
+    command = fake_slurm.wrapped_command(submitted["train_clip"])
+    assert command[command.index("--cores") + 1] == "all"
 
 
 def test_job_without_resources_gets_the_profile_defaults(submitted):
@@ -142,7 +157,9 @@ def test_uncommented_partition_and_account_lines_reach_sbatch(tmp_path):
 def test_profile_sizes_rules_that_exist_in_the_workflow():
     declared = set()
     for smk in (REPO / "rules").glob("*.smk"):
-        declared |= set(re.findall(r"^rule (\w+):", smk.read_text(), flags=re.MULTILINE))
+        text = smk.read_text()
+        declared |= set(re.findall(r"^rule (\w+):", text, flags=re.MULTILINE))
+        declared |= set(re.findall(r"^use rule \w+ as (\w+)", text, flags=re.MULTILINE))
     settings = profile_settings()
     sized = set(settings["set-resources"]) | set(settings["set-threads"])
     assert sized <= declared, f"profile names rules that the workflow lacks: {sized - declared}"

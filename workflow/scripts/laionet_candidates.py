@@ -45,7 +45,7 @@ if "snakemake" in globals():
     _metadata = str(Path(snakemake.input.synsets).parents[1])
     main(
         list(snakemake.input.scored),
-        snakemake.params.authors,
+        snakemake.input.authors[0] if snakemake.input.authors else None,
         _metadata,
         snakemake.output.candidates,
         float(snakemake.params.threshold),

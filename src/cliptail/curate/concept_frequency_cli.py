@@ -100,8 +100,9 @@ def register(subparsers) -> None:
         "--wordnet",
         type=Path,
         metavar="DIR",
-        help="folder with WordNet's index.noun and noun.exc (default: "
-        "$CLIPTAIL_WORDNET_DIR, /usr/share/wordnet, or an NLTK data folder)",
+        help="folder with WordNet's index.noun, noun.exc and data.noun (default: "
+        "$CLIPTAIL_WORDNET_DIR, ./resources/wordnet, /usr/share/wordnet, or an NLTK data "
+        "folder)",
     )
     parser.add_argument(
         "--nltk-morphy",

@@ -56,7 +56,7 @@ REAL_SOURCES = factors.REAL_SOURCES
 REAL_CLASSES = factors.REAL_CLASSES
 REAL_EVALSETS = factors.REAL_EVALSETS
 
-#: Curation families, one workflow rule each (rules/curate_real.smk).
+#: Curation families, one workflow rule each (rules/curate.smk).
 FAMILIES = (
     "incaps_captions",
     "incaps_subsets",
@@ -90,46 +90,20 @@ def family(factors: dict[str, Any]) -> str:
     return "web_cls"
 
 
-def check_factors(factors: dict[str, Any]) -> None:
-    """Raise ValueError naming the factor when a real variant's factors do not fit its source."""
-    source = factors["source"]
+def check_factors(data: dict[str, Any]) -> None:
+    """Raise ValueError naming the factor when a real variant's factors do not fit its source
+    (:func:`cliptail.factors.check_real_data`, after each value's own check)."""
+    source = data["source"]
     if source not in REAL_SOURCES:
         raise ValueError(
             f"source {source!r} is not a real source; expected one of {list(REAL_SOURCES)}"
         )
-    where = f"dataset with source {source!r}"
-    if factors["classes"] not in REAL_CLASSES:
+    if data["classes"] not in REAL_CLASSES:
         raise ValueError(
-            f"{where}: classes {factors['classes']!r} is for the synthetic world; "
+            f"source {source!r}: classes {data['classes']!r} is for the synthetic world; "
             f"real data take one of {list(REAL_CLASSES)}"
         )
-    if source != "incaps":
-        if factors["caption"] != "full":
-            raise ValueError(
-                f"{where}: caption {factors['caption']!r} needs IN-Caps metadata; "
-                "web sources keep their own captions (caption: full)"
-            )
-        if factors["classes"] != "eval":
-            raise ValueError(
-                f"{where}: classes {factors['classes']!r} is defined for IN-Caps "
-                "only (IN-Caps-100, IN-Caps (10%)); use classes: eval"
-            )
-    if source.startswith("laionet_") and float(factors["scale"]) != 1.0:
-        raise ValueError(
-            f"{where}: the variant has a fixed size (IN-Caps size or =freq); scale "
-            f"must be 1, got {factors['scale']}"
-        )
-    if factors["classes"] != "eval" and float(factors["scale"]) != 1.0:
-        raise ValueError(
-            f"{where}: IN-Caps-100 / IN-Caps (10%) have a fixed size; scale must "
-            f"be 1, got {factors['scale']}"
-        )
-    threshold = laionet_threshold(source)
-    if source.startswith("laionet_t") and threshold not in LAIONET_THRESHOLDS:
-        raise ValueError(
-            f"{where}: unknown threshold; expected one of "
-            f"{[f'laionet_t{t:g}' for t in LAIONET_THRESHOLDS]}"
-        )
+    factors.check_real_data(data)
 
 
 def _restrict_classes(df: pd.DataFrame, classes: str, imagenet100) -> tuple[pd.DataFrame, dict]:
