@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -164,7 +165,7 @@ def test_every_key_of_the_versioned_preset_is_tracked(origin, tmp_path, key, val
     work = copy_project(tmp_path / "work", root=origin)
     for folder in ("results", "resources", ".dvc/cache"):
         if (origin / folder).exists():
-            subprocess.run(["cp", "-a", str(origin / folder), str(work / folder)], check=True)
+            shutil.copytree(origin / folder, work / folder, symlinks=True, dirs_exist_ok=True)
     run(work, "git", "init", "-q")
     assert json.loads(dvc(work, "status", "--json").stdout) == {}
     config = work / SMOKE_CONFIG

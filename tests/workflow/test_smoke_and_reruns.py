@@ -112,8 +112,8 @@ def test_runtime_settings_rerun_nothing_and_reach_the_job(workspace):
     target = f"results/runs/{run}/checkpoint.pt"
     snakemake(
         workspace,
-        *SMOKE,
         target,
+        *SMOKE,
         "--force",
         "--set-threads",
         "train_sl=2",
