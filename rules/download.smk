@@ -148,6 +148,7 @@ rule read_imagenet_val:
     params:
         split="val",
         verify_images=SOURCES["imagenet"]["verify_images"],
+        source=sources.images_record("imagenet", SOURCES),
     script:
         "../workflow/scripts/read_imagenet.py"
 
@@ -169,6 +170,7 @@ rule read_imagenetv2:
         runtime=30,
     params:
         verify_images=SOURCES["imagenetv2"]["verify_images"],
+        source=sources.images_record("imagenetv2", SOURCES),
     script:
         "../workflow/scripts/read_imagenetv2.py"
 
@@ -193,6 +195,7 @@ rule read_incaps:
         imagenet_root=SOURCES["imagenet"]["root"],
         check_images=SOURCES["incaps"]["check_images"] and bool(SOURCES["imagenet"]["root"]),
         keep_empty_text=SOURCES["incaps"]["keep_empty_text"],
+        source=sources.images_record("incaps", SOURCES),
     script:
         "../workflow/scripts/read_incaps.py"
 
@@ -220,6 +223,7 @@ rule read_web_cls:
         runtime=240,
     params:
         options=lambda w: SOURCES[sources.for_dataset_source(w.web_cls).name],
+        source=lambda w: sources.images_record(sources.for_dataset_source(w.web_cls).name, SOURCES),
     script:
         "../workflow/scripts/read_web_cls.py"
 

@@ -144,5 +144,7 @@ rule read_laionet:
     resources:
         mem_mb=16000,
         runtime=30,
+    params:
+        source=sources.images_record("laionet", SOURCES),
     script:
         "../workflow/scripts/read_laionet.py"

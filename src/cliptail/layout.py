@@ -70,10 +70,6 @@ def evalset_dir(evalset: str) -> str:
     return f"{DATA}/{DatasetDir.evalset_name(evalset)}"
 
 
-def run_dir(run: str) -> str:
-    return f"{RUNS}/{run}"
-
-
 def per_class_record(run: str, evalset: str) -> str:
     return f"{EVAL}/{run}/{evalset}.parquet"
 
@@ -259,6 +255,3 @@ class JobFiles:
 
     def world_datasets(self) -> list[str]:
         return [n for n, d in self.plan.datasets.items() if not d.is_real]
-
-    def real_evalsets(self) -> list[str]:
-        return [e for e in self.evalsets if e in factors.REAL_EVALSETS]

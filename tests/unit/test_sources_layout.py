@@ -57,6 +57,11 @@ def test_image_root_comes_from_the_registry_or_the_configuration():
     assert sources.image_root(sources.get("imagenet"), configured) == "/data/imagenet"
     assert sources.image_root(sources.get("yfcc15m"), configured) is None
     assert sources.image_root(sources.get("laionet"), configured) == "resources/laionet/shards"
+    assert sources.images_record("incaps", configured) == {
+        "source": "incaps",
+        "image_root": "/data/imagenet",
+        "image_format": "files",
+    }
 
 
 def test_laion_parts_checksums_and_user_files():

@@ -39,6 +39,12 @@ def test_imagenet_v2_and_incaps_rules(tmp_path, sources):
     assert (
         io.read_json(data / "incaps" / "source.json")["image_root"] == sources["imagenet"]["root"]
     )
+    v2_source = io.read_json(data / "imagenetv2" / "source.json")
+    assert (v2_source["source"], v2_source["image_root"]) == ("imagenetv2", "resources/imagenetv2")
+    assert (
+        io.read_json(data / "imagenet_val" / "source.json")["image_root"]
+        == sources["imagenet"]["root"]
+    )
     assert (tmp_path / "resources/metadata/descriptors/descriptors_imagenet.json").is_file()
     for log in ("results/logs/data/read_incaps.log", "results/logs/download/imagenetv2.log"):
         assert "done in" in (tmp_path / log).read_text()

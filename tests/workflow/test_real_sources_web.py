@@ -57,7 +57,13 @@ def test_laionet_and_web_cls_rules(tmp_path, sources):
         return np.array(io.read_frequency(data / name / "frequency.tsv")["count"])
 
     assert counts("laionet")[:3].tolist() == [2, 1, 0] and counts("laionet").sum() == 3
-    assert io.read_json(data / "laionet" / "source.json")["image_format"] == "webdataset"
+    assert io.read_json(data / "laionet" / "source.json") == {
+        "source": "laionet",
+        "image_root": "resources/laionet/shards",  # the registry's, under the working dir
+        "image_format": "webdataset",
+        "dataset": "laionet",
+        "manifest_rows": 3,
+    }
     assert io.read_json(tmp_path / "resources/laionet/download_stats.json")["successes"] == 3
     # YFCC-15M-Cls drops captions matching several classes; CC-12M-Cls keeps one row per class
     assert np.flatnonzero(counts("yfcc15m_cls")).tolist() == [1]

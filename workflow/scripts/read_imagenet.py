@@ -20,6 +20,7 @@ def main(
     metadata: str,
     out_dir: str,
     verify_images: bool,
+    source: dict | None = None,
     log: str | None = None,
 ) -> None:
     with logged(log) as logger:
@@ -30,7 +31,7 @@ def main(
             df,
             classes,
             report=report,
-            source={"dataset": f"imagenet_{split}", "image_root": root, "image_format": "files"},
+            source=source or {"image_root": root, "image_format": "files"},
         )
         logger.info(
             "ImageNet %s: %d images, %d corrupt left out", split, len(df), report["corrupt"]
@@ -46,6 +47,7 @@ if "snakemake" in globals():
         _metadata,
         _out_dir,
         snakemake.params.verify_images,
+        snakemake.params.source,
         snakemake.log[0],
     )
 elif __name__ == "__main__":

@@ -14,7 +14,12 @@ from cliptail.runlog import logged
 
 
 def main(
-    folder: str, metadata: str, out_dir: str, verify_images: bool, log: str | None = None
+    folder: str,
+    metadata: str,
+    out_dir: str,
+    verify_images: bool,
+    source: dict | None = None,
+    log: str | None = None,
 ) -> None:
     with logged(log) as logger:
         classes = imagenet_classes(metadata)
@@ -23,11 +28,7 @@ def main(
             df,
             classes,
             report=report,
-            source={
-                "dataset": "imagenetv2",
-                "image_root": str(Path(folder).parent.resolve()),
-                "image_format": "files",
-            },
+            source=source or {"image_root": str(Path(folder).parent), "image_format": "files"},
         )
         logger.info("ImageNetV2: %d images, %d corrupt left out", len(df), report["corrupt"])
 
@@ -40,6 +41,7 @@ if "snakemake" in globals():
         _metadata,
         _out_dir,
         snakemake.params.verify_images,
+        snakemake.params.source,
         snakemake.log[0],
     )
 elif __name__ == "__main__":

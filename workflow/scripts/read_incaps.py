@@ -20,6 +20,7 @@ def main(
     imagenet_root: str | None,
     check_images: bool,
     keep_empty_text: bool,
+    source: dict | None = None,
     log: str | None = None,
 ) -> None:
     with logged(log) as logger:
@@ -34,7 +35,7 @@ def main(
             df,
             classes,
             report=report,
-            source={"dataset": "incaps", "image_root": imagenet_root, "image_format": "files"},
+            source=source or {"image_root": imagenet_root, "image_format": "files"},
             allow_empty_captions=keep_empty_text,
         )
         logger.info(
@@ -61,6 +62,7 @@ if "snakemake" in globals():
         snakemake.params.imagenet_root,
         snakemake.params.check_images,
         snakemake.params.keep_empty_text,
+        snakemake.params.source,
         snakemake.log[0],
     )
 elif __name__ == "__main__":

@@ -13,7 +13,9 @@ from cliptail.data.metadata import imagenet_classes
 from cliptail.runlog import logged
 
 
-def main(shards: str, metadata: str, out_dir: str, log: str | None = None) -> None:
+def main(
+    shards: str, metadata: str, out_dir: str, source: dict | None = None, log: str | None = None
+) -> None:
     with logged(log) as logger:
         classes = imagenet_classes(metadata)
         df, report = read_laionet_shards(shards, classes)
@@ -21,11 +23,7 @@ def main(shards: str, metadata: str, out_dir: str, log: str | None = None) -> No
             df,
             classes,
             report=report,
-            source={
-                "dataset": "laionet",
-                "image_root": str(Path(shards).resolve()),
-                "image_format": "webdataset",
-            },
+            source=source or {"image_root": shards, "image_format": "webdataset"},
         )
         logger.info("LAIONet: %d images (%d URLs failed)", len(df), report["failed"])
 
@@ -37,6 +35,7 @@ if "snakemake" in globals():
         snakemake.input.shards,
         _metadata,
         _out_dir,
+        snakemake.params.source,
         snakemake.log[0],
     )
 elif __name__ == "__main__":

@@ -21,6 +21,7 @@ def main(
     options: dict,
     threads: int = 1,
     wordnet_dir: str | None = None,
+    source: dict | None = None,
     log: str | None = None,
 ) -> None:
     with logged(log) as logger:
@@ -45,11 +46,7 @@ def main(
             df,
             classes,
             report=report,
-            source={
-                "dataset": dataset,
-                "image_root": options.get("image_root"),
-                "image_format": "files",
-            },
+            source=source or {"image_root": options.get("image_root"), "image_format": "files"},
         )
         logger.info(
             "%s: %d rows from %d matched captions", dataset, len(df), report["captions_matched"]
@@ -67,6 +64,7 @@ if "snakemake" in globals():
         dict(snakemake.params.options),
         snakemake.threads,
         wordnet_dir=snakemake.input.wordnet,
+        source=snakemake.params.source,
         log=snakemake.log[0],
     )
 elif __name__ == "__main__":

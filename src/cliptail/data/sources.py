@@ -30,7 +30,6 @@ from cliptail import factors
 METADATA_COMMIT = "6d180a24c818f1439aeeade33ebdc8b0b53a3b62"
 #: LAION-400M metadata part file names (``part`` zero-padded to 5 digits).
 LAION_PART = "part-{part:05d}-5b54c5d5-bbcf-484d-a2ce-0d6f73df1a36-c000.snappy.parquet"
-LAION_PARTS = 32
 #: Where user-provided inputs go by default (a missing one fails with what to place there).
 USER_FOLDER = "resources/user"
 
@@ -204,6 +203,16 @@ def image_root(source: Source, configured: Mapping[str, Any]) -> str | None:
         return source.images
     _, name, key = source.images.strip("{}").split(".")
     return (configured.get(name) or {}).get(key)
+
+
+def images_record(name: str, configured: Mapping[str, Any]) -> dict[str, Any]:
+    """What a base dataset read from source ``name`` records in its ``source.json``."""
+    entry = get(name)
+    return {
+        "source": name,
+        "image_root": image_root(entry, configured),
+        "image_format": entry.image_format,
+    }
 
 
 def laion_part_file(part: int) -> str:
