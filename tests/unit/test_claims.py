@@ -7,41 +7,12 @@ import pandas as pd
 import pytest
 
 from cliptail.evaluate.claims import CAPTION_ORDER, CLAIMS, claims, claims_markdown
+from tests.fixtures.study_rows import study_row
 
 
 def row(run: str, evalset: str = "val", study: str = "s", **kw) -> dict:
     """A study-table row at the default factors (exact schema; only the claims' columns vary)."""
-    r = {
-        "study": study,
-        "run": run,
-        "evalset": evalset,
-        "dataset": "d",
-        "preset": "test",
-        "method": "clip",
-        "source": "curated",
-        "caption": "full",
-        "scale": 1.0,
-        "classes": "eval",
-        "trim_k": 0,
-        "trim_ceil": 0,
-        "text_tower": "rand",
-        "head": None,
-        "vocab_size": None,
-        "vocab_weight": None,
-        "seed": 0,
-        "n_train": 1000,
-        "num_classes": 50,
-        "top1": 0.5,
-        "top5": 0.8,
-        "rho_acc": 0.3,
-        "rho_pred": 0.1,
-        "tail_acc": np.nan,
-        "head_acc": np.nan,
-    }
-    if kw.get("method") == "sl":
-        r.update(text_tower=None, head="rand", vocab_size="full")
-    r.update(kw)
-    return r
+    return study_row(study, run, evalset, **kw)
 
 
 def study() -> pd.DataFrame:

@@ -17,56 +17,9 @@ from cliptail.evaluate import metrics  # noqa: E402
 from cliptail.figures import per_class as per_class_mod  # noqa: E402
 from cliptail.figures import style  # noqa: E402
 from cliptail.figures.trim_tail import select_tail_runs, untrimmed_reference  # noqa: E402
+from tests.fixtures.study_rows import NC, study_row
 
-NC = ["nc1", "nc2_m", "nc2nn_m", "nc2_w", "nc2nn_w"]
 CAPTIONS = list(style.CAPTION_ORDER)
-
-
-def study_row(study: str, run: str, evalset: str = "val", **factors) -> dict:
-    """One study-table row with every column of the schema (factors at the defaults)."""
-    row = {
-        "study": study,
-        "run": run,
-        "evalset": evalset,
-        "dataset": "d",
-        "preset": "test",
-        "method": "clip",
-        "source": "curated",
-        "caption": "full",
-        "scale": 1.0,
-        "classes": "eval",
-        "trim_k": 0,
-        "trim_ceil": 0,
-        "text_tower": "rand",
-        "head": None,
-        "vocab_size": None,
-        "vocab_weight": None,
-        "seed": 0,
-        "n_train": 1000,
-        "num_classes": 50,
-        "top1": 0.5,
-        "top5": 0.8,
-        "rho_acc": 0.3,
-        "rho_pred": 0.1,
-        "pearson_acc": 0.3,
-        "pearson_pred": 0.1,
-        "pearson_log_acc": 0.3,
-        "pearson_log_pred": 0.1,
-        "nc1": 1.0,
-        "nc2_m": 0.2,
-        "nc2nn_m": 0.4,
-        "nc2_w": 0.2,
-        "nc2nn_w": 0.4,
-        "tail_acc": np.nan,
-        "head_acc": np.nan,
-    }
-    for m in NC:
-        row[f"nc_rho_freq_{m}"] = -0.2
-        row[f"nc_rho_acc_{m}"] = -0.5
-    if factors.get("method") == "sl":
-        row.update(caption="full", text_tower=None, head="rand", vocab_size="full")
-    row.update(factors)
-    return row
 
 
 def frame(rows: list[dict]) -> pd.DataFrame:
