@@ -107,10 +107,10 @@ use rule curate_laionet_variants as curate_web_cls with:
 
 
 rule real_eval_set:
-    """A real evaluation set (ImageNet val, ImageNetV2 matched-frequency) from its base dataset."""
+    """A real evaluation set (ImageNet val, ImageNetV2, IN-100 = ImageNet val on 100 classes)."""
     input:
-        **DatasetDir.layout("results/data/{evalset}", EVALUATION_PARTS),
-        code=code("curate.real_datasets"),
+        unpack(lambda w: FILES.real_evalset(w.evalset)),
+        code=code("curate.real_datasets", "data.dataset_dir"),
     output:
         **DatasetDir.layout("results/data/eval_{evalset}", EVALUATION_PARTS),
     log:
@@ -122,5 +122,7 @@ rule real_eval_set:
     resources:
         mem_mb=2000,
         runtime=5,
+    params:
+        max_per_class=config["evaluation"]["max_per_class"],
     script:
         "../workflow/scripts/curate_real.py"

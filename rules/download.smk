@@ -201,7 +201,7 @@ rule read_incaps:
 
 
 rule read_web_cls:
-    """YFCC-15M-Cls / CC-12M-Cls: caption list -> ImageNet-class rows (WordNet lemma matching)."""
+    """YFCC-15M-Cls / CC-12M-Cls: caption list -> ImageNet-class rows (WordNet lemma matching); YFCC-15M: every caption."""
     input:
         **layout.IMAGENET_METADATA,
         captions=lambda w: sources.web_captions(SOURCES, w.web_cls),
@@ -214,7 +214,7 @@ rule read_web_cls:
     benchmark:
         "results/benchmarks/read_{web_cls}.tsv"
     wildcard_constraints:
-        web_cls=one_of(factors.WEB_CLS_SOURCES),
+        web_cls=one_of(factors.WEB_CLS_SOURCES + factors.WEB_FULL_SOURCES),
     conda:
         ENV
     threads: 4
@@ -253,6 +253,6 @@ rule real_datasets:
         ["results/data/imagenet_val/frequency.tsv"] if SOURCES["imagenet"]["root"] else [],
         [
             f"results/data/{d}/frequency.tsv"
-            for d in factors.WEB_CLS_SOURCES
+            for d in factors.WEB_CLS_SOURCES + factors.WEB_FULL_SOURCES
             if SOURCES[sources.for_dataset_source(d).name]["captions"]
         ],

@@ -49,3 +49,39 @@ use rule embed_captions as embed_eval_prompts with:
         "results/logs/embed/eval_{evalset}_prompts.log",
     benchmark:
         "results/benchmarks/embed/eval_{evalset}_prompts.tsv"
+    params:
+        encoder=config["text_encoder"],
+        zeroshot_names=config["evaluation"]["zeroshot_names"],  # open_clip's or descriptor names
+        templates=config["evaluation"]["templates"],
+
+
+# The frozen RoBERTa of `text_tower: roberta` (config `roberta_encoder`): its own files, so a
+# change of either encoder re-embeds (and retrains) only the runs that read it.
+use rule embed_captions as embed_captions_roberta with:
+    input:
+        unpack(lambda w: FILES.caption_embeddings(w.dataset, "roberta")),
+        code=code("models.text_encoder"),
+    output:
+        embeddings="results/data/{dataset}/text_embeddings_roberta.npy",
+    log:
+        "results/logs/embed/{dataset}_captions_roberta.log",
+    benchmark:
+        "results/benchmarks/embed/{dataset}_captions_roberta.tsv"
+    params:
+        encoder=f"roberta:{config['roberta_encoder']}",
+
+
+use rule embed_captions as embed_eval_prompts_roberta with:
+    input:
+        unpack(lambda w: FILES.prompt_embeddings(w.evalset, "roberta")),
+        code=code("models.text_encoder", "evaluate.zeroshot"),
+    output:
+        embeddings="results/data/eval_{evalset}/prompt_embeddings_roberta.npy",
+    log:
+        "results/logs/embed/eval_{evalset}_prompts_roberta.log",
+    benchmark:
+        "results/benchmarks/embed/eval_{evalset}_prompts_roberta.tsv"
+    params:
+        encoder=f"roberta:{config['roberta_encoder']}",
+        zeroshot_names=config["evaluation"]["zeroshot_names"],
+        templates=config["evaluation"]["templates"],

@@ -26,6 +26,9 @@ rule evaluate_run:
     params:
         dataset=lambda w: PLAN.runs[w.run].dataset,
         evalsets=EVALSETS,
+        zeroshot_names=config["evaluation"]["zeroshot_names"],
+        templates=config["evaluation"]["templates"],
+        nc1_pinv=config["evaluation"]["nc1_pinv"],
     script:
         "../workflow/scripts/evaluate_run.py"
 

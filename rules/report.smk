@@ -20,6 +20,7 @@ rule claims:
         runtime=5,
     params:
         evalset=config["figures"]["evalset"],
+        defaults=PLAN.defaults,
     script:
         "../workflow/scripts/claims.py"
 

@@ -26,6 +26,7 @@ rule train_clip:
         gpu=0,
         cpus_per_gpu=4,
         loader_workers=0,
+        torchrun=0,  # 1: start torchrun (DDP) even for one process, the multi-GPU code path
         mem_mb=4000,
         runtime=120,
     params:

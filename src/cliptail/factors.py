@@ -8,20 +8,30 @@ wrong, so a bad grid value fails when the workflow plans, not when a job runs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 #: Factors that shape a run's training data, in slug order.
 DATA_FACTORS = ("source", "caption", "scale", "classes", "trim_k", "trim_ceil")
 #: Factors that shape the model and its training.
-MODEL_FACTORS = ("method", "text_tower", "head", "vocab_size", "vocab_weight", "seed")
+MODEL_FACTORS = ("method", "text_tower", "head", "vocab_size", "vocab_weight", "seed", "recipe")
 RUN_FACTORS = DATA_FACTORS + MODEL_FACTORS
 
 METHODS = ("clip", "sl")
-TEXT_TOWERS = ("rand", "frozen")
+#: CLIP text towers: from scratch, frozen ``text_encoder`` embeddings, fine-tuned from the
+#: open_clip ``text_encoder`` (CLIP-init), frozen RoBERTa (``roberta_encoder``) embeddings.
+TEXT_TOWERS = ("rand", "frozen", "clip_init", "roberta")
+#: Text towers whose caption and prompt embeddings are computed once (-> embedding-file suffix).
+EMBEDDED_TOWERS = {"frozen": "", "roberta": "_roberta"}
+#: The frozen RoBERTa of ``text_tower: roberta`` (config key ``roberta_encoder``).
+DEFAULT_ROBERTA = "roberta-base"
 HEADS = ("rand", "frozen")
 VOCAB_WEIGHTS = ("linear", "sqrt", "uniform")
 TRIM_CEILS = (0, 1)
+#: The ``recipe`` factor's value for the method's own recipe (``train`` and ``train.<method>``);
+#: any other value names an override set ``train.recipes.<name>`` (checked when planning).
+DEFAULT_RECIPE = "default"
 
 #: The nine caption types of Fig. 3, least to most descriptive (docs/study.md section 4).
 CAPTION_TYPES = (
@@ -47,11 +57,14 @@ WORLD_SOURCES = ("curated", "web")
 LAIONET_THRESHOLDS = (0.7, 0.75, 0.8, 0.82)
 #: The -Cls subsets of web caption lists.
 WEB_CLS_SOURCES = ("yfcc15m_cls", "cc12m_cls")
+#: Whole web caption lists (every caption, E5b): CLIP only, no single label per image.
+WEB_FULL_SOURCES = ("yfcc15m",)
 #: Training pools of the real data (paper preset).
 REAL_SOURCES = (
     ("incaps", "laionet", "laionet_freq")
     + WEB_CLS_SOURCES
     + tuple(f"laionet_t{t:g}" for t in LAIONET_THRESHOLDS)
+    + WEB_FULL_SOURCES
 )
 SOURCES = WORLD_SOURCES + REAL_SOURCES
 
@@ -63,7 +76,14 @@ CLASSES = ("eval", "all", "all_matched", "in100", "in100_matched")
 
 #: Evaluation sets: world splits, then real ones (evaluation set -> base dataset).
 WORLD_EVALSETS = ("val", "v2")
-REAL_EVALSETS = {"imagenet_val": "imagenet_val", "imagenetv2": "imagenetv2"}
+REAL_EVALSETS = {
+    "imagenet_val": "imagenet_val",
+    "imagenetv2": "imagenetv2",
+    "imagenet100_val": "imagenet_val",
+}
+#: Evaluation sets restricted to a class subset (evaluated that-many-way) -> the subset's
+#: ``classes`` value: IN-100 = ImageNet val on the 100 classes of IN-Caps-100.
+EVALSET_CLASSES = {"imagenet100_val": "in100"}
 EVALSETS = WORLD_EVALSETS + tuple(REAL_EVALSETS)
 
 #: Number of ImageNet classes (every real source is labelled in this class space).
@@ -105,6 +125,7 @@ DEFAULT_FACTORS: dict[str, Any] = {
     "vocab_size": "full",
     "vocab_weight": "linear",
     "seed": 0,
+    "recipe": DEFAULT_RECIPE,
 }
 
 _CHOICES: dict[str, tuple] = {
@@ -117,6 +138,9 @@ _CHOICES: dict[str, tuple] = {
     "head": HEADS,
     "vocab_weight": VOCAB_WEIGHTS,
 }
+
+
+_RECIPE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]*")
 
 
 class FactorError(ValueError):
@@ -142,6 +166,12 @@ def check_factor(name: str, value: Any, where: str = "") -> None:
     elif name in ("trim_k", "seed"):
         if not _is_int(value) or value < 0:
             raise FactorError(f"{key}: {value!r} is not an integer >= 0")
+    elif name == "recipe":
+        if not isinstance(value, str) or not _RECIPE_NAME.fullmatch(value):
+            raise FactorError(
+                f"{key}: {value!r} is not a recipe name (letters, digits, '.', '-'; "
+                f"{DEFAULT_RECIPE!r} or a key of train.recipes)"
+            )
     elif name == "vocab_size":
         if value != "full" and (not _is_int(value) or value < 1):
             raise FactorError(f"{key}: {value!r} is neither 'full' nor an integer >= 1")
@@ -172,6 +202,12 @@ def check_run(factors: Mapping[str, Any], num_classes: int, where: str = "") -> 
         raise FactorError(
             f"{where}trim_k: {factors['trim_k']} trims every one of the {num_classes} classes "
             "of the training data; use a smaller number"
+        )
+    if factors["method"] == "sl" and factors["source"] in WEB_FULL_SOURCES:
+        raise FactorError(
+            f"{where}source: {factors['source']!r} holds every caption of the list, most naming "
+            "no single ImageNet class, so it has no label per image for SL; train SL on its -Cls "
+            "subset (e.g. yfcc15m_cls)"
         )
     vocab = factors["vocab_size"]
     if factors["method"] == "sl" and vocab != "full" and vocab > num_classes:
@@ -208,4 +244,9 @@ def check_real_data(data: Mapping[str, Any], where: str = "") -> None:
         raise FactorError(
             f"{kind}: IN-Caps-100 / IN-Caps (10%) have a fixed size; scale must be 1, "
             f"got {data['scale']}"
+        )
+    if source in WEB_FULL_SOURCES and data["trim_k"]:
+        raise FactorError(
+            f"{kind}: trim_k needs one class per image; a caption of the whole list may name "
+            "several classes or none (trim its -Cls subset instead)"
         )

@@ -78,6 +78,17 @@ def eval_scalars(run: str, evalset: str) -> str:
     return f"{EVAL}/{run}/{evalset}.json"
 
 
+def caption_embeddings_file(dataset: str, tower: str = "frozen") -> str:
+    """Caption embeddings of a dataset by the encoder of an embedded text tower
+    (``text_embeddings.npy`` for ``frozen``, ``text_embeddings_roberta.npy`` for ``roberta``)."""
+    return f"{dataset_dir(dataset)}/text_embeddings{factors.EMBEDDED_TOWERS[tower]}.npy"
+
+
+def prompt_embeddings_file(evalset: str, tower: str = "frozen") -> str:
+    """Zero-shot prompt embeddings of an evaluation set (``prompt_embeddings[_roberta].npy``)."""
+    return f"{evalset_dir(evalset)}/prompt_embeddings{factors.EMBEDDED_TOWERS[tower]}.npy"
+
+
 def study_table(study: str) -> str:
     return f"{TABLES}/studies/{study}.parquet"
 
@@ -106,7 +117,12 @@ class JobFiles:
         self.config = config
         self.evalsets: list[str] = list(config["evalsets"])
         self.sources = source_registry.resolve(config.get("sources", {}))
-        self.embedded = {r.dataset for r in plan.runs.values() if r.frozen_text}
+        #: Embedded text tower -> the datasets whose captions it embeds.
+        self.embedded_by = {
+            tower: {r.dataset for r in plan.runs.values() if r.embedded_text == tower}
+            for tower in factors.EMBEDDED_TOWERS
+        }
+        self.embedded = self.embedded_by["frozen"]
 
     # --- images -------------------------------------------------------------------------------
 
@@ -151,24 +167,34 @@ class JobFiles:
             inputs["wordnet"] = WORDNET
         return inputs
 
-    # --- text embeddings ----------------------------------------------------------------------
-
-    def caption_embeddings(self, dataset: str) -> dict[str, Any]:
-        """Inputs of rule embed_captions: the dataset, or a superset already embedded."""
-        inputs: dict[str, Any] = {"manifest": f"{dataset_dir(dataset)}/manifest.parquet"}
-        donor = self.plan.caption_donor(dataset, self.embedded)
-        if donor:
-            inputs["reuse_source"] = f"{dataset_dir(donor)}/manifest.parquet"
-            inputs["reuse_embeddings"] = f"{dataset_dir(donor)}/text_embeddings.npy"
+    def real_evalset(self, evalset: str) -> dict[str, Any]:
+        """Inputs of rule real_eval_set: the base dataset (and the IN-100 class list)."""
+        base = DatasetDir.layout(dataset_dir(factors.REAL_EVALSETS[evalset]), EVALUATION_PARTS)
+        inputs: dict[str, Any] = dict(base)
+        if factors.EVALSET_CLASSES.get(evalset) == "in100":
+            inputs["imagenet100"] = IMAGENET100
         return inputs
 
-    def prompt_embeddings(self, evalset: str) -> dict[str, Any]:
-        """Inputs of rule embed_eval_prompts; later evaluation sets reuse the first's prompts."""
+    # --- text embeddings ----------------------------------------------------------------------
+
+    def caption_embeddings(self, dataset: str, tower: str = "frozen") -> dict[str, Any]:
+        """Inputs of rule embed_captions (``tower`` ``roberta``: embed_captions_roberta): the
+        dataset, or a superset already embedded by the same encoder."""
+        inputs: dict[str, Any] = {"manifest": f"{dataset_dir(dataset)}/manifest.parquet"}
+        donor = self.plan.caption_donor(dataset, self.embedded_by[tower])
+        if donor:
+            inputs["reuse_source"] = f"{dataset_dir(donor)}/manifest.parquet"
+            inputs["reuse_embeddings"] = caption_embeddings_file(donor, tower)
+        return inputs
+
+    def prompt_embeddings(self, evalset: str, tower: str = "frozen") -> dict[str, Any]:
+        """Inputs of rule embed_eval_prompts (``roberta``: embed_eval_prompts_roberta); later
+        evaluation sets reuse the first's prompts."""
         inputs: dict[str, Any] = {"classes": f"{evalset_dir(evalset)}/classes.tsv"}
         first = self.evalsets[0]
         if evalset != first:
             inputs["reuse_source"] = f"{evalset_dir(first)}/classes.tsv"
-            inputs["reuse_embeddings"] = f"{evalset_dir(first)}/prompt_embeddings.npy"
+            inputs["reuse_embeddings"] = prompt_embeddings_file(first, tower)
         return inputs
 
     # --- training and evaluation --------------------------------------------------------------
@@ -183,8 +209,8 @@ class JobFiles:
             "source": data["source"],
             "images": self.dataset_images(spec.dataset),
         }
-        if spec.frozen_text:
-            inputs["text_embeddings"] = f"{dataset_dir(spec.dataset)}/text_embeddings.npy"
+        if spec.embedded_text:
+            inputs["text_embeddings"] = caption_embeddings_file(spec.dataset, spec.embedded_text)
         if spec.frozen_head:
             inputs["class_embeddings"] = f"{dataset_dir(spec.dataset)}/class_embeddings.npy"
         return inputs
@@ -203,9 +229,9 @@ class JobFiles:
             "sources": [s["source"] for s in sets],
             "images": sorted({p for e in self.evalsets for p in self.evalset_images(e)}),
         }
-        if spec.frozen_text:
+        if spec.embedded_text:
             inputs["prompt_embeddings"] = [
-                f"{evalset_dir(e)}/prompt_embeddings.npy" for e in self.evalsets
+                prompt_embeddings_file(e, spec.embedded_text) for e in self.evalsets
             ]
         return inputs
 

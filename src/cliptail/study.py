@@ -10,6 +10,9 @@ Every value is checked while the plan is built (:func:`build_plan`), with the co
 named: ``studies.scale.runs[0].grid.scale: 2.0 is not a fraction in (0, 1]``. So is every run's
 training spec (:class:`cliptail.train.spec.TrainSpec`), so a bad recipe fails before any job.
 
+A run's training recipe is its method's (``train`` and ``train.<method>``), with the override set
+``train.recipes.<name>`` merged over it when its ``recipe`` factor names one (:func:`recipe_for`).
+
 Names are readable slugs of the factors, but the specs (not the names) are the truth: the workflow
 passes them to jobs through ``params:``, so changing a factor reruns exactly the affected jobs.
 """
@@ -57,8 +60,16 @@ class RunSpec:
 
     @property
     def frozen_text(self) -> bool:
-        """CLIP with a frozen pre-trained text tower (trains on embedded captions)."""
-        return self.method == "clip" and self.factors["text_tower"] == "frozen"
+        """CLIP with a frozen pre-trained text tower (trains on embedded captions): the
+        ``text_encoder``'s (``frozen``) or RoBERTa's (``roberta``)."""
+        return self.embedded_text is not None
+
+    @property
+    def embedded_text(self) -> str | None:
+        """The text tower whose embeddings the run reads (keys the embedding files,
+        :data:`cliptail.factors.EMBEDDED_TOWERS`), or None."""
+        tower = self.factors["text_tower"] if self.method == "clip" else None
+        return tower if tower in F.EMBEDDED_TOWERS else None
 
     @property
     def frozen_head(self) -> bool:
@@ -117,7 +128,8 @@ def dataset_name(f: Mapping[str, Any]) -> str:
 
 
 def run_name(f: Mapping[str, Any]) -> str:
-    """Readable slug of all factors, e.g. ``clip_curated_full_s1_eval_tt-rand_seed0``."""
+    """Readable slug of all factors, e.g. ``clip_curated_full_s1_eval_tt-rand_seed0``; a run
+    with a named recipe (factor ``recipe`` other than ``default``) ends in ``_recipe-<name>``."""
     parts = [f["method"], dataset_name(f)]
     if f["method"] == "clip":
         parts.append(f"tt-{f['text_tower']}")
@@ -129,6 +141,9 @@ def run_name(f: Mapping[str, Any]) -> str:
             else "vocab-full"
         )
     parts.append(f"seed{f['seed']}")
+    recipe = f.get("recipe", F.DEFAULT_RECIPE)
+    if recipe != F.DEFAULT_RECIPE:
+        parts.append(f"recipe-{recipe}")
     return "_".join(parts)
 
 
@@ -189,10 +204,23 @@ def expand_group(
     ]
 
 
-def recipe_for(method: str, train_config: Mapping[str, Any]) -> dict[str, Any]:
-    """The training recipe of a method: the shared settings merged with the method's own."""
-    shared = {k: v for k, v in train_config.items() if k not in F.METHODS}
-    return deep_merge(shared, train_config.get(method, {}))
+#: Key of ``train`` holding the named recipes (override sets of the ``recipe`` factor).
+RECIPES_KEY = "recipes"
+
+
+def recipe_for(
+    method: str, train_config: Mapping[str, Any], recipe: str = F.DEFAULT_RECIPE
+) -> dict[str, Any]:
+    """The training recipe of a method: the shared settings merged with the method's own, then,
+    for a named ``recipe``, the override set ``train.recipes.<recipe>`` (same shape: shared keys
+    and ``clip:``/``sl:`` sub-keys) merged over that."""
+    skip = (*F.METHODS, RECIPES_KEY)
+    shared = {k: v for k, v in train_config.items() if k not in skip}
+    base = deep_merge(shared, train_config.get(method) or {})
+    if recipe == F.DEFAULT_RECIPE:
+        return base
+    overrides = (train_config.get(RECIPES_KEY) or {})[recipe] or {}
+    return deep_merge(base, recipe_for(method, overrides))
 
 
 def _world_classes(world: Mapping[str, Any]) -> tuple[int, int]:
@@ -205,25 +233,78 @@ def _world_classes(world: Mapping[str, Any]) -> tuple[int, int]:
     return params.num_classes, params.num_open_world
 
 
-def _check_recipes(train_config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def _check_runtime(train_config: Mapping[str, Any], where: str) -> None:
     runtime = [k for k in JOB_SETTINGS if k in train_config]
     for method in F.METHODS:
-        runtime += [f"{method}.{k}" for k in JOB_SETTINGS if k in train_config.get(method, {})]
+        runtime += [f"{method}.{k}" for k in JOB_SETTINGS if k in (train_config.get(method) or {})]
     if runtime:
         raise ConfigError(
-            f"train: {runtime} are runtime settings, not part of a recipe: threads come from "
+            f"{where}: {runtime} are runtime settings, not part of a recipe: threads come from "
             "Snakemake (`threads`, `--set-threads`), the device from the `gpu` resource and "
             "data-loader workers from the `loader_workers` resource (profiles/)"
         )
+
+
+def _check_recipes(train_config: Mapping[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every (method, recipe name) -> its validated recipe; names: ``default`` and the keys of
+    ``train.recipes``."""
+    _check_runtime(train_config, "train")
+    named = train_config.get(RECIPES_KEY) or {}
+    if not isinstance(named, Mapping):
+        raise ConfigError(f"train.{RECIPES_KEY}: must be a mapping name -> overrides")
+    for name, overrides in named.items():
+        where = f"train.{RECIPES_KEY}.{name}"
+        if name == F.DEFAULT_RECIPE:
+            raise ConfigError(
+                f"{where}: {F.DEFAULT_RECIPE!r} is reserved for the methods' own recipes "
+                "(`train`, `train.clip`, `train.sl`); choose another name"
+            )
+        F.check_factor("recipe", name, f"train.{RECIPES_KEY}.{name}: ")
+        if not isinstance(overrides, Mapping):
+            raise ConfigError(f"{where}: must be a mapping of `train` keys (and clip:/sl:)")
+        if RECIPES_KEY in overrides:
+            raise ConfigError(f"{where}.{RECIPES_KEY}: recipes do not nest")
+        _check_runtime(overrides, where)
     recipes = {}
-    for method in F.METHODS:
-        recipe = recipe_for(method, train_config)
-        try:
-            TrainSpec.from_dict({"method": method, **recipe})
-        except SpecError as exc:
-            raise ConfigError(f"train ({method}): {exc}") from None
-        recipes[method] = recipe
+    for name in (F.DEFAULT_RECIPE, *named):
+        for method in F.METHODS:
+            recipe = recipe_for(method, train_config, name)
+            where = "train" if name == F.DEFAULT_RECIPE else f"train.{RECIPES_KEY}.{name}"
+            try:
+                TrainSpec.from_dict({"method": method, **recipe})
+            except SpecError as exc:
+                raise ConfigError(f"{where} ({method}): {exc}") from None
+            recipes[method, name] = recipe
     return recipes
+
+
+def _recipe_key(group: Mapping[str, Any], where: str) -> str:
+    """The configuration key a run group's ``recipe`` value comes from."""
+    if "recipe" in (group.get("grid") or {}):
+        return f"{where}.grid.recipe"
+    return f"{where}.recipe" if "recipe" in group else "defaults.recipe"
+
+
+def _tower_recipe(
+    f: Mapping[str, Any], recipe: dict[str, Any], config: Mapping[str, Any], where: str
+) -> dict[str, Any]:
+    """The recipe of a CLIP run whose text tower comes from a pre-trained encoder: ``clip_init``
+    gets ``text_encoder`` (the open_clip model it starts from), ``roberta`` the RoBERTa encoder
+    and a trainable projection. Changing either key then retrains exactly those runs."""
+    tower = f.get("text_tower") if f["method"] == "clip" else None
+    if tower == "clip_init":
+        encoder = config.get("text_encoder", "minilm")
+        if not str(encoder).startswith("openclip:"):
+            raise ConfigError(
+                f"{where}: text_tower 'clip_init' initialises the text tower from text_encoder, "
+                f"which must name an open_clip model ('openclip:<model>@<tag or checkpoint "
+                f"path>', e.g. openclip:RN50@openai), got text_encoder: {encoder!r}"
+            )
+        return {**recipe, "text_encoder": encoder}
+    if tower == "roberta":
+        encoder = config.get("roberta_encoder", F.DEFAULT_ROBERTA)
+        return {**recipe, "text_encoder": f"roberta:{encoder}", "text_projection": "linear"}
+    return recipe
 
 
 def build_plan(config: Mapping[str, Any]) -> Plan:
@@ -250,6 +331,13 @@ def build_plan(config: Mapping[str, Any]) -> Plan:
             for raw in expand_group(group, defaults, where):
                 dfac = {k: raw[k] for k in F.DATA_FACTORS}
                 F.check_run(raw, training_classes(dfac, world_classes), f"{where}: ")
+                if (raw["method"], raw["recipe"]) not in recipes:
+                    raise ConfigError(
+                        f"{_recipe_key(group, where)}: recipe {raw['recipe']!r} is not defined; "
+                        f"define it under train.{RECIPES_KEY} (defined: "
+                        f"{sorted({r for _, r in recipes} - {F.DEFAULT_RECIPE})}) or use "
+                        f"{F.DEFAULT_RECIPE!r}"
+                    )
                 f = normalise_factors(raw)
                 dfac = {k: f[k] for k in F.DATA_FACTORS}
                 F.check_real_data(dfac, f"{where}: ")
@@ -257,7 +345,8 @@ def build_plan(config: Mapping[str, Any]) -> Plan:
                 datasets.setdefault(dname, DatasetSpec(dname, dfac))
                 rname = run_name(f)
                 if rname not in runs:
-                    runs[rname] = RunSpec(rname, dname, f, recipes[f["method"]])
+                    recipe = _tower_recipe(f, recipes[f["method"], f["recipe"]], config, where)
+                    runs[rname] = RunSpec(rname, dname, f, recipe)
                 membership.setdefault(rname, [])
                 if study not in membership[rname]:
                     membership[rname].append(study)

@@ -6,13 +6,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cliptail.evaluate.claims import CAPTION_ORDER, CLAIMS, claims, claims_markdown
+from cliptail.evaluate.claims import (
+    CAPTION_ORDER,
+    CLAIMS,
+    PAPER_ONLY,
+    Design,
+    claims,
+    claims_markdown,
+)
 from tests.fixtures.study_rows import study_row
 
 
 def row(run: str, evalset: str = "val", study: str = "s", **kw) -> dict:
     """A study-table row at the default factors (exact schema; only the claims' columns vary)."""
-    return study_row(study, run, evalset, **kw)
+    return study_row(study, run, evalset, **{"num_classes": 500, **kw})
 
 
 def study() -> pd.DataFrame:
@@ -41,6 +48,7 @@ def study() -> pd.DataFrame:
             rho_acc=0.4,
             rho_pred=0.35,
         ),
+        row("sl_k16", method="sl", vocab_size="16", vocab_weight="linear", top1=0.3, rho_pred=0.4),
         row(
             "sl_k32_sqrt",
             method="sl",
@@ -50,11 +58,19 @@ def study() -> pd.DataFrame:
             rho_pred=0.9,
         ),  # another weight: not the claim's comparison
         # scale x text tower; frozen better everywhere
-        row("clip_s0.5", scale=0.5, rho_acc=0.32, top1=0.35),
-        row("clip_s0.25", scale=0.25, rho_acc=0.35, top1=0.25),
+        row("clip_s0.5", scale=0.5, rho_acc=0.32, top1=0.35, nc1=1.5, nc2_m=0.3),
+        row("clip_s0.25", scale=0.25, rho_acc=0.35, top1=0.25, nc1=2.0, nc2_m=0.4),
         row("clipf_s1", text_tower="frozen", rho_acc=0.2, top1=0.55),
-        row("clipf_s0.5", text_tower="frozen", scale=0.5, rho_acc=0.22, top1=0.45),
-        row("clipf_s0.25", text_tower="frozen", scale=0.25, rho_acc=0.3, top1=0.3),
+        row("clipf_s0.5", text_tower="frozen", scale=0.5, rho_acc=0.22, top1=0.45, nc1=1.2),
+        row(
+            "clipf_s0.25",
+            text_tower="frozen",
+            scale=0.25,
+            rho_acc=0.3,
+            top1=0.3,
+            nc1=1.4,
+            nc2_m=0.3,
+        ),
         # open-world concepts (frozen text)
         row(
             "clipf_matched", text_tower="frozen", classes="all_matched", rho_acc=0.15, rho_pred=0.05
@@ -65,6 +81,18 @@ def study() -> pd.DataFrame:
         row("sl_k40c0", method="sl", trim_k=40, trim_ceil=0, tail_acc=0.0, head_acc=0.55),
         row("clip_k40c1", trim_k=40, trim_ceil=1, tail_acc=0.3, head_acc=0.5),
         row("sl_k40c1", method="sl", trim_k=40, trim_ceil=1, tail_acc=0.1, head_acc=0.55),
+        # SL frozen head, full vs subsampled vocabulary, trimmed
+        row("slf_k40c0", method="sl", head="frozen", trim_k=40, trim_ceil=0, tail_acc=0.0),
+        row(
+            "slfv_k40c0",
+            method="sl",
+            head="frozen",
+            vocab_size="16",
+            vocab_weight="linear",
+            trim_k=40,
+            trim_ceil=0,
+            tail_acc=0.1,
+        ),
     ]
     # caption types: rho falls and top-1 rises with descriptiveness (rand text)
     for i, caption in enumerate(CAPTION_ORDER[:-1]):
@@ -81,33 +109,146 @@ def verdicts(df: pd.DataFrame) -> dict:
     return {c: (None if pd.isna(h) else bool(h)) for c, h in zip(df.claim, df.holds, strict=True)}
 
 
-def test_every_claim_holds_on_a_study_built_to_agree():
+def test_every_world_claim_holds_on_a_study_built_to_agree():
     df = claims(study(), "val")
     assert list(df.columns) == ["claim", "figure", "statement", "paper", "evalset", "ours", "holds"]
     assert len(df) == len(CLAIMS) and df.holds.dtype == "boolean"
-    assert verdicts(df) == {c.id: True for c in CLAIMS}
+    assert verdicts(df) == {c.id: (None if c.id in PAPER_ONLY else True) for c in CLAIMS}
     ours = dict(zip(df.claim, df.ours, strict=True))
     assert ours["sl_vs_clip_rho_pred"] == "SL 0.60 vs CLIP 0.08"
-    assert ours["sl_vs_clip_web"] == "SL 0.75 vs CLIP 0.30"
-    assert ours["vocabulary_lowers_rho_pred"] == "K=64 0.35 vs full 0.60"
+    assert ours["sl_vs_clip_web"] == "web: SL 0.75 vs CLIP 0.30"
+    assert ours["vocabulary_lowers_rho_pred"] == "K=16 0.40 vs full 0.60"
+    assert (
+        ours["vocabulary_best_k"]
+        == "K=16 30.0%, K=64 50.0%, K=128 50.0%; best K=64 = 13% of 500 classes"
+    )
     assert (
         ours["descriptive_lowers_rho"]
         == "Spearman(descriptiveness, rho_acc) = -1.00 over 9 caption types"
     )
-    assert (
-        ours["scale_raises_top1"]
-        == "CLIP frozen text: 30.0% -> 55.0%; CLIP rand text: 25.0% -> 45.0%"
+    assert ours["scale_raises_top1"] == (
+        "curated CLIP frozen text: 30.0% -> 55.0%; curated CLIP rand text: 25.0% -> 45.0%"
     )
-    assert (
-        ours["frozen_text_raises_top1"]
-        == "frozen higher in 3 of 3 matched settings (mean difference +8.33 points)"
+    assert ours["scale_lowers_nc1"] == (
+        "curated CLIP frozen text: 1.40 -> 1.00; curated CLIP rand text: 2.00 -> 1.00"
+    )
+    assert ours["frozen_text_raises_top1"] == (
+        "frozen higher than rand in 3 of 3 matched settings (mean difference +8.33 points)"
     )
     assert ours["open_world_lowers_rho_acc"] == "CLIP frozen text: 0.20 -> 0.15"
     assert (
         ours["trim_clip_keeps_tail"]
         == "rand, k=40 0-shot: CLIP 20.0% vs SL 0.0%; rand, k=40 1-shot: CLIP 30.0% vs SL 10.0%"
     )
+    assert ours["subvocabulary_keeps_tail"] == "k=40 0-shot: subsampled 10.0% vs full 0.0%"
+    assert ours["diversity_threshold_raises_rho"].startswith("not tested: needs CLIP runs on two")
     assert "IN-Caps 0.57 vs 0.08" in df.set_index("claim").paper["sl_vs_clip_rho_pred"]
+
+
+def paper_study() -> pd.DataFrame:
+    """The paper preset's factor values (IN-Caps baseline), every claim built to hold."""
+
+    def r(run, evalset="imagenet_val", **kw):
+        kw = {"source": "incaps", "num_classes": 1000, **kw}
+        return row(run, evalset=evalset, **kw)
+
+    rows = [
+        r("clip", rho_acc=0.28, rho_pred=0.08),
+        r("sl", method="sl", rho_acc=0.52, rho_pred=0.57),
+        r("sl_laionet", method="sl", source="laionet", rho_pred=0.76),
+        r("clip_yfcc_cls", source="yfcc15m_cls", rho_acc=0.41, rho_pred=0.14),
+        r("sl_yfcc_cls", method="sl", source="yfcc15m_cls", rho_pred=0.82),
+        r("clip_yfcc", source="yfcc15m", rho_acc=0.3),
+        # shifted source at IN-Caps size, thresholds, =freq
+        r("clip_t0.7", source="laionet_t0.7", rho_acc=0.5),
+        r("clip_t0.82", source="laionet_t0.82", rho_acc=0.6),
+        r("clip_freq", source="laionet_freq", rho_acc=0.4),
+        # towers at two LAIONet scales
+        *[
+            r(
+                f"clip_{tower}_s{scale}",
+                source="laionet",
+                scale=scale,
+                text_tower=tower,
+                top1=base + 0.1 * scale,
+                rho_acc=rho - 0.1 * scale,
+                rho_pred=0.32,
+                nc1=2.0 - scale,
+                nc2_m=0.5 - 0.1 * scale,
+            )
+            for tower, base, rho in (
+                ("rand", 0.3, 0.7),
+                ("frozen", 0.5, 0.5),
+                ("clip_init", 0.31, 0.68),
+                ("roberta", 0.4, 0.6),
+            )
+            for scale in (0.5, 1.0)
+        ],
+        # vocabulary: best top-1 at K = 100
+        *[
+            r(f"sl_k{k}", method="sl", vocab_size=str(k), vocab_weight="linear", top1=t, rho_pred=p)
+            for k, t, p in ((50, 0.40, 0.3), (100, 0.45, 0.35), (200, 0.42, 0.4))
+        ],
+        # open world on IN-100
+        r("clipf_in100", evalset="imagenet100_val", text_tower="frozen", classes="in100"),
+        r(
+            "clipf_in100m",
+            evalset="imagenet100_val",
+            text_tower="frozen",
+            classes="in100_matched",
+            rho_acc=0.2,
+            rho_pred=0.05,
+        ),
+        # trimmed tail
+        r("clip_k50c0", trim_k=50, tail_acc=0.3),
+        r("sl_k50c0", method="sl", trim_k=50, tail_acc=0.0),
+        r("slf_k50c0", method="sl", head="frozen", trim_k=50, tail_acc=0.0),
+        r("slfv_k50c0", method="sl", head="frozen", vocab_size="50", trim_k=50, tail_acc=0.2),
+    ]
+    for i, caption in enumerate(CAPTION_ORDER[:-1]):
+        rows.append(
+            r(f"clip_{caption}", caption=caption, rho_acc=0.5 - 0.02 * i, top1=0.2 + 0.02 * i)
+        )
+    df = pd.DataFrame(rows)
+    for column in ("vocab_size", "vocab_weight", "text_tower", "head"):
+        df[column] = df[column].astype("string")
+    return df
+
+
+def test_every_claim_is_testable_and_holds_on_the_paper_design():
+    design = Design.from_config({"defaults": {"source": "incaps"}})
+    df = claims(paper_study(), "imagenet_val", design)
+    assert verdicts(df) == {c.id: True for c in CLAIMS}, df[["claim", "ours"]].to_string()
+    ours = dict(zip(df.claim, df.ours, strict=True))
+    evalsets = dict(zip(df.claim, df.evalset, strict=True))
+    assert evalsets["open_world_lowers_rho_acc"] == "imagenet100_val"
+    assert evalsets["sl_vs_clip_rho_acc"] == "imagenet_val"
+    assert (
+        ours["sl_vs_clip_web"] == "laionet: SL 0.76 vs CLIP 0.32; yfcc15m_cls: SL 0.82 vs CLIP 0.14"
+    )
+    assert ours["web_raises_rho"] == "CLIP rand text: 0.28 -> 0.50"
+    assert ours["diversity_threshold_raises_rho"] == "CLIP rand text: 0.50 -> 0.60"
+    assert ours["equal_freq_not_enough"] == "CLIP rand text: 0.28 -> 0.40"
+    assert ours["open_world_yfcc"] == "CLIP rand text: 0.41 -> 0.30"
+    assert ours["vocabulary_best_k"].endswith("best K=100 = 10% of 1000 classes")
+    assert ours["clip_init_like_scratch"] == (
+        "top-1 vs scratch: CLIP-init +1.00 points, frozen +20.00 points (mean over 2 settings)"
+    )
+    assert ours["roberta_worse"].startswith("roberta lower than frozen in 2 of 2 matched settings")
+    # the same table judged with the world's design tests none of the IN-Caps comparisons
+    world = verdicts(claims(paper_study(), "imagenet_val"))
+    assert world["sl_vs_clip_rho_acc"] is None and world["web_raises_rho"] is None
+
+
+def test_best_vocabulary_outside_the_band_does_not_hold():
+    t = paper_study()
+    t.loc[t.run == "sl_k100", ["vocab_size", "top1"]] = ["20", 0.9]
+    design = Design.from_config({"defaults": {"source": "incaps"}})
+    out = claims(t, "imagenet_val", design).set_index("claim")
+    assert out.ours["vocabulary_best_k"].endswith("best K=20 = 2% of 1000 classes")
+    assert not out.holds["vocabulary_best_k"]
+    t.loc[t.run == "clip_clip_init_s1.0", "top1"] = 0.9  # CLIP-init far above scratch
+    assert not claims(t, "imagenet_val", design).set_index("claim").holds["clip_init_like_scratch"]
 
 
 def test_claims_fail_when_the_numbers_go_the_other_way():
@@ -195,9 +336,10 @@ def test_markdown_table():
     md = claims_markdown(df)
     lines = md.splitlines()
     n = len(CLAIMS)
+    untested = len(PAPER_ONLY) + 2  # and the two trim-tail claims
     assert lines[0] == (
-        f"**{n - 3} of {n - 1} testable claims hold** (1 not testable with these "
-        f"runs; evaluation set val)."
+        f"**{n - untested - 2} of {n - untested} testable claims hold** ({untested} not "
+        f"testable with these runs; evaluation set val)."
     )
     assert lines[2] == "| Claim | Where | Statement | Paper | Ours | Holds |"
     assert len([x for x in lines if x.startswith("| `")]) == n

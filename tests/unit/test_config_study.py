@@ -154,7 +154,7 @@ BAD_GRID_VALUES = [
     ("trim_k", 2.5, r"grid.trim_k\[0\] .*2.5 is not an integer >= 0"),
     ("trim_ceil", 2, r"grid.trim_ceil\[0\] .*2 is not one of \[0, 1\]"),
     ("method", "dino", r"grid.method\[0\] .*'dino' is not one of"),
-    ("text_tower", "roberta", r"grid.text_tower\[0\] .*'roberta' is not one of"),
+    ("text_tower", "bert", r"grid.text_tower\[0\] .*'bert' is not one of"),
     ("head", "fixed", r"grid.head\[0\] .*'fixed' is not one of"),
     ("vocab_size", 0, r"grid.vocab_size\[0\] .*0 is neither 'full' nor an integer >= 1"),
     ("vocab_size", "half", r"grid.vocab_size\[0\] .*'half' is neither 'full'"),

@@ -212,3 +212,31 @@ def test_webdataset_store_reads_img2dataset_shards(tmp_path):
         store.locate(["train/n0/x.JPEG"])
     with pytest.raises(FileNotFoundError, match="shard '00007.tar' not found"):
         store.locate(["00007.tar/000000000"])
+
+
+def test_evaluation_set_capped_per_class_keeps_the_first_images(tmp_path):
+    from cliptail.data.dataset_dir import DatasetDir
+    from cliptail.data.metadata import imagenet_classes
+
+    classes = imagenet_classes(shared_metadata())
+    labels = np.repeat(np.arange(1000), 5)
+    df = pd.DataFrame(
+        {
+            "image": [f"val/{classes['id'].iat[c]}/{i:05d}.JPEG" for i, c in enumerate(labels)],
+            "label": labels,
+            "caption": "",
+        }
+    )
+    DatasetDir(tmp_path / "imagenet_val").write(
+        df, classes, source={"image_root": "/x", "image_format": "files"}, allow_empty_captions=True
+    )
+    n = real.write_real_evalset(
+        base_dir=tmp_path / "imagenet_val", out_dir=tmp_path / "capped", max_per_class=2
+    )
+    capped = DatasetDir(tmp_path / "capped").read_manifest()
+    assert n == len(capped) == 2000
+    assert capped[capped.label == 7]["image"].tolist() == df[df.label == 7]["image"].tolist()[:2]
+    with pytest.raises(ValueError, match="max_per_class must be >= 1"):
+        real.write_real_evalset(
+            base_dir=tmp_path / "imagenet_val", out_dir=tmp_path / "bad", max_per_class=0
+        )

@@ -135,7 +135,7 @@ def test_bad_records_are_skipped_and_counted(tmp_path, classes):
     ]
     path = tmp_path / "imagenet_captions.json"
     path.write_text(json.dumps(records))
-    df, report = incaps.read_imagenet_captions(path, classes, progress=False)
+    df, report = incaps.read_imagenet_captions(path, classes, keep_empty_text=False, progress=False)
     assert df["image"].tolist() == [
         "train/n01440764/n01440764_1.JPEG",
         "train/n01440764/n01440764_6.JPEG",

@@ -109,7 +109,9 @@ def job(tmp_path, monkeypatch):
     data = DatasetDir(tmp_path / "d")
     io.write_json(data.source, {"image_root": "resources/world", "image_format": "world"})
 
-    def start(gpus: int, visible: int, threads: int = 8, loader_workers: int = 0) -> dict:
+    def start(
+        gpus: int, visible: int, threads: int = 8, loader_workers: int = 0, torchrun: bool = False
+    ) -> dict:
         monkeypatch.setattr(torch.cuda, "is_available", lambda: visible > 0)
         monkeypatch.setattr(torch.cuda, "device_count", lambda: visible)
         script.main(
@@ -122,6 +124,7 @@ def job(tmp_path, monkeypatch):
             threads=threads,
             gpus=gpus,
             loader_workers=loader_workers,
+            torchrun=torchrun,
             log=str(log),
         )
         return calls
@@ -147,7 +150,17 @@ def test_several_gpus_start_torchrun_with_one_process_per_gpu(job):
     # the processes write into the job's log
     assert call["stdout"] is not None and Path(call["stdout"].name) == job.log
     assert call["stderr"] == subprocess.STDOUT
-    assert "on 2 GPUs with torchrun" in job.log.read_text()
+    assert "in 2 process(es) with torchrun (DDP)" in job.log.read_text()
+
+
+def test_torchrun_resource_starts_one_ddp_process_on_cpu(job):
+    calls = job(gpus=0, visible=0, threads=3, torchrun=True)
+    assert not calls["train_run"]
+    [call] = calls["torchrun"]
+    cmd = call["cmd"]
+    assert cmd[cmd.index("--nproc-per-node") + 1] == "1"
+    assert call["spec"]["device"] == "cpu" and call["spec"]["threads"] == 3
+    assert "in 1 process(es) with torchrun (DDP)" in job.log.read_text()
 
 
 @pytest.mark.parametrize("gpus, device", [(0, "cpu"), (1, "cuda")])

@@ -185,3 +185,13 @@ def test_sl_nearest_prototype_beats_chance_and_open_world_subset(world):
             class_names=names + ["extra"],
             progress=False,
         )
+
+
+def test_template_sets():
+    from cliptail.evaluate.zeroshot import prompt_texts, zeroshot_templates
+
+    simple = prompt_texts(["tench", "goldfish"], zeroshot_templates("simple"))
+    assert len(simple) == 2 * 7 and len(prompt_texts(["tench"], zeroshot_templates())) == 80
+    assert simple[0] == "itap of a tench." and simple[7] == "itap of a goldfish."
+    with pytest.raises(ValueError, match="unknown template set 'many'"):
+        zeroshot_templates("many")

@@ -21,6 +21,7 @@ from tests.fixtures.real_sources import (
     incaps_records,
     incaps_zip,
     scaled,
+    write_caption_list,
 )
 from tests.fixtures.rules_harness import REPO, fixture_sources, imagenet_wnids, run_snakemake
 from tests.httpserver import FileServer
@@ -66,12 +67,21 @@ def workspace(tmp_path_factory):
         "metadata": str(base / "laionet_scaled.parquet"),
         "in_caps_size": IN_CAPS_SIZE,
     }
+    # YFCC-15M (and CC-12M): one caption per case of the whole-list reader (E5b): one class,
+    # several classes (overlapping phrases, one lemma of two synsets), no class at all
+    web_list = write_caption_list(
+        base / "web_captions.jsonl",
+        ["a.jpg", "b.jpg", "c.jpg", "d.jpg"],
+        ["a goldfish", "sea lion and lion", "a crane", "a sunny afternoon"],
+    )
+    for web in ("yfcc15m", "cc12m"):
+        sources[web] = {**sources[web], "captions": str(web_list)}
     work = base / "work"
     (work / "config").mkdir(parents=True)
     shutil.copy(REPO / "config" / "config.yaml", work / "config" / "config.yaml")
     config = {
         "preset": "paper-fixture",
-        "evalsets": ["imagenet_val", "imagenetv2"],
+        "evalsets": ["imagenet_val", "imagenetv2", "imagenet100_val"],
         "figures": {"evalset": "imagenet_val"},
         "defaults": {"source": "incaps", "classes": "eval"},
         "studies": {
@@ -84,7 +94,13 @@ def workspace(tmp_path_factory):
                     {
                         "method": "clip",
                         "grid": {
-                            "source": ["laionet_t0.7", "laionet_freq", "yfcc15m_cls", "cc12m_cls"]
+                            "source": [
+                                "laionet_t0.7",
+                                "laionet_freq",
+                                "yfcc15m_cls",
+                                "cc12m_cls",
+                                "yfcc15m",
+                            ]
                         },
                     },
                     {"method": "clip", "source": "laionet", "grid": {"scale": [1.0, 0.5]}},
@@ -120,8 +136,8 @@ def test_real_curation_rules_end_to_end(workspace):
         ("curate_incaps_trim_tail", 2),
         ("curate_laionet_variants", 3),
         ("curate_laionet_freq", 1),
-        ("curate_web_cls", 2),
-        ("real_eval_set", 2),
+        ("curate_web_cls", 3),
+        ("real_eval_set", 3),
     ):
         assert [rule, str(n)] in lines, rule
     assert not any(line[:1] in (["generate_world"], ["curate_world"]) for line in lines)
@@ -166,6 +182,32 @@ def test_real_curation_rules_end_to_end(workspace):
     val = pd.read_parquet(work / "results/data/eval_imagenet_val/manifest.parquet")
     v2 = pd.read_parquet(work / "results/data/eval_imagenetv2/manifest.parquet")
     assert len(val) == 50_000 and len(v2) == 9_999
+    # IN-100: ImageNet val on the 100 IN-Caps-100 classes, 50 images each, common class space
+    eval100 = work / "results/data/eval_imagenet100_val"
+    m100 = pd.read_parquet(eval100 / "manifest.parquet")
+    assert len(m100) == 100 * 50 and len(io.read_classes(eval100 / "classes.tsv")) == 1000
+    assert sorted(m100["label"].unique().tolist()) == sorted(in100.tolist())
+    assert (m100.groupby("label").size() == 50).all()
+    assert set(m100["image"]) <= set(val["image"])
+    assert io.read_json(eval100 / "source.json")["class_subset"] == sorted(in100.tolist())
+    # IN-Caps-100 records its classes (an SL run on it trains 100-way)
+    in100_source = io.read_json(work / "results/data/incaps_full_s1_in100/source.json")
+    assert in100_source["class_subset"] == sorted(in100.tolist())
+    assert "class_subset" not in io.read_json(work / "results/data/eval_imagenet_val/source.json")
+    # the whole YFCC-15M: every caption once; frequency = every match (the -Cls matching with
+    # ambiguous captions counted for each class, as CC-12M-Cls counts them), then no-class count
+    yfcc = pd.read_parquet(work / "results/data/yfcc15m/manifest.parquet")
+    assert yfcc["caption"].tolist() == [
+        "a goldfish",
+        "sea lion and lion",
+        "a crane",
+        "a sunny afternoon",
+    ]
+    full = counts(work, "yfcc15m")
+    assert len(full) == 1001 and full[:1000].tolist() == counts(work, "cc12m_cls").tolist()
+    assert full[1000] == 1 and full[:1000].sum() > counts(work, "yfcc15m_cls").sum() == 1
+    assert yfcc["label"].iloc[3] == 1000 and [len(m) for m in yfcc["matched"]][:1] == [1]
+    assert counts(work, "yfcc15m_full_s1_eval").tolist() == full.tolist()
     frequency_lines = (work / "results/data/incaps_full_s1_in100/frequency.tsv").read_text()
     assert len(frequency_lines.splitlines()) == 1000  # authors' format: every class, zeros too
     assert frequency_lines.splitlines()[0].split("\t") == ["tench", "0"]

@@ -1,7 +1,10 @@
 """Rule claims: which of the paper's claims hold on this study (CSV and Markdown).
 
+The study design (the configured default factors) tells each claim which runs are its baseline:
+the synthetic world's curated pool, or IN-Caps in the paper preset.
+
 Standalone: python workflow/scripts/claims.py --table results/tables/runs.parquet --evalset val \
-    --out results/report/claims
+    --out results/report/claims [--config config/config.yaml --config config/presets/paper.yaml]
 """
 
 import argparse
@@ -9,15 +12,23 @@ import argparse
 import pandas as pd
 
 from cliptail import io
-from cliptail.evaluate.claims import claims, claims_html, claims_markdown
+from cliptail.config import deep_merge, load_yaml
+from cliptail.evaluate.claims import Design, claims, claims_html, claims_markdown
 from cliptail.runlog import logged
 
 
 def main(
-    table: str, evalset: str, out_csv: str, out_md: str, out_html: str, log: str | None = None
+    table: str,
+    evalset: str,
+    out_csv: str,
+    out_md: str,
+    out_html: str,
+    defaults: dict | None = None,
+    log: str | None = None,
 ) -> None:
     with logged(log) as logger:
-        df = claims(pd.read_parquet(table), evalset)
+        design = Design.from_config({"defaults": defaults or {}})
+        df = claims(pd.read_parquet(table), evalset, design)
         with io.atomic_path(out_csv) as tmp:
             df.to_csv(tmp, index=False)
         io.write_text(out_md, claims_markdown(df))
@@ -33,6 +44,7 @@ if "snakemake" in globals():
         _smk.output.csv,
         _smk.output.markdown,
         _smk.output.html,
+        dict(_smk.params.defaults),
         _smk.log[0],
     )
 elif __name__ == "__main__":
@@ -40,5 +52,21 @@ elif __name__ == "__main__":
     parser.add_argument("--table", default="results/tables/runs.parquet")
     parser.add_argument("--evalset", default="val")
     parser.add_argument("--out", default="results/report/claims", help="output stem")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        help="configuration file(s) whose `defaults` are the design's baseline (later win)",
+    )
     args = parser.parse_args()
-    main(args.table, args.evalset, f"{args.out}.csv", f"{args.out}.md", f"{args.out}.html")
+    config: dict = {}
+    for path in args.config:
+        config = deep_merge(config, load_yaml(path))
+    main(
+        args.table,
+        args.evalset,
+        f"{args.out}.csv",
+        f"{args.out}.md",
+        f"{args.out}.html",
+        config.get("defaults", {}),
+    )

@@ -7,6 +7,9 @@ Standalone:
                     "trim_k": 0, "trim_ceil": 0}' [--imagenet100 resources/metadata/imagenet100_idxs.txt]
     python workflow/scripts/curate_real.py --base results/data/imagenetv2 \
         --out results/data/eval_imagenetv2 --evalset
+    python workflow/scripts/curate_real.py --base results/data/imagenet_val \
+        --out results/data/eval_imagenet100_val --evalset \
+        --imagenet100 resources/metadata/imagenet100_idxs.txt
 """
 
 import argparse
@@ -14,6 +17,7 @@ import json
 from pathlib import Path
 
 from cliptail.curate.real_datasets import write_real_dataset, write_real_evalset
+from cliptail.curate.subsets import read_class_indices
 from cliptail.runlog import logged
 
 
@@ -27,11 +31,15 @@ def main(
     pool: str | None = None,
     in_caps_size: int = 448_896,
     wordnet_dir: str | None = None,
+    max_per_class: int | None = None,
     log: str | None = None,
 ) -> None:
     with logged(log) as logger:
         if factors is None:
-            n = write_real_evalset(base_dir=base, out_dir=out_dir)
+            subset = read_class_indices(imagenet100) if imagenet100 else None
+            n = write_real_evalset(
+                base_dir=base, out_dir=out_dir, class_subset=subset, max_per_class=max_per_class
+            )
             logger.info("evaluation set %s: %d images", out_dir, n)
             return
         report = write_real_dataset(
@@ -61,6 +69,7 @@ if "snakemake" in globals():
         pool=_smk.input.get("pool"),
         in_caps_size=_smk.params.get("in_caps_size", 448_896),
         wordnet_dir=_smk.input.get("wordnet"),
+        max_per_class=_smk.params.get("max_per_class"),
         log=_smk.log[0],
     )
 elif __name__ == "__main__":
@@ -70,13 +79,19 @@ elif __name__ == "__main__":
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--factors", help="JSON object of the data factors (a training set)")
     what.add_argument("--evalset", action="store_true", help="write an evaluation set")
-    parser.add_argument("--imagenet100", help="imagenet100_idxs.txt (classes in100, in100_matched)")
+    parser.add_argument(
+        "--imagenet100",
+        help="imagenet100_idxs.txt (classes in100, in100_matched; with --evalset: IN-100)",
+    )
     parser.add_argument("--incaps-frequency", help="IN-Caps frequency.tsv (source laionet_freq)")
     parser.add_argument("--pool", help="retrieval pool parquet (source laionet_freq)")
     parser.add_argument(
         "--in-caps-size", type=int, default=448_896, help="size of the laionet_t<t> variants"
     )
     parser.add_argument("--wordnet-dir", help="WordNet 3.0 folder (synset templates)")
+    parser.add_argument(
+        "--max-per-class", type=int, help="with --evalset: at most this many images per class"
+    )
     args = parser.parse_args()
     main(
         args.base,
@@ -87,4 +102,5 @@ elif __name__ == "__main__":
         pool=args.pool,
         in_caps_size=args.in_caps_size,
         wordnet_dir=args.wordnet_dir,
+        max_per_class=args.max_per_class,
     )

@@ -1,8 +1,10 @@
 """Rules embed_captions / embed_class_prototypes / embed_eval_prompts: pre-trained text embeddings.
 
-Embeds, with the frozen pre-trained encoder (config ``text_encoder``), either a dataset's
+Embeds, with a frozen pre-trained encoder (config ``text_encoder``; ``roberta_encoder`` for the
+``*_roberta`` rules), either a dataset's
 captions (row-aligned with its manifest), "a {name}" for each class of a classes.tsv, or the
-zero-shot prompts (80 templates x class names) of an evaluation set. Given another input of the
+zero-shot prompts (80 templates x class names, config ``evaluation.zeroshot_names``) of an
+evaluation set. Given another input of the
 same mode and its embeddings (``--reuse INPUT EMBEDDINGS``: a dataset this one is a subset of, or
 another evaluation set), texts found there are copied, and only the rest are encoded.
 
@@ -21,18 +23,26 @@ MODES = {
     "embed_captions": "captions",
     "embed_class_prototypes": "prototypes",
     "embed_eval_prompts": "prompts",
+    "embed_captions_roberta": "captions",
+    "embed_eval_prompts_roberta": "prompts",
 }
 
 
-def texts_for(mode: str, path: str) -> list[str]:
+def texts_for(
+    mode: str, path: str, zeroshot_names: str = "openclip", templates: str = "openai"
+) -> list[str]:
+    """The texts to embed; ``zeroshot_names`` and ``templates`` choose the class names and the
+    template set of the prompts."""
     if mode == "captions":
         return manifest.read(path, columns=["caption"])["caption"].tolist()
-    names = io.read_classes(path)["name"].tolist()
+    classes = io.read_classes(path)
     if mode == "prototypes":
-        return [f"a {name}" for name in names]
-    from cliptail.evaluate.zeroshot import prompt_texts
+        return [f"a {name}" for name in classes["name"]]
+    from cliptail.evaluate.zeroshot import prompt_texts, zeroshot_class_names, zeroshot_templates
 
-    return prompt_texts(names)
+    return prompt_texts(
+        zeroshot_class_names(classes, zeroshot_names), zeroshot_templates(templates)
+    )
 
 
 def main(
@@ -43,6 +53,8 @@ def main(
     log: str | None = None,
     encoder: str = "minilm",
     reuse: tuple[str, str] | None = None,
+    zeroshot_names: str = "openclip",
+    templates: str = "openai",
 ) -> None:
     import torch
 
@@ -50,13 +62,13 @@ def main(
 
     with logged(log) as logger:
         torch.set_num_threads(threads)
-        texts = texts_for(mode, source)
+        texts = texts_for(mode, source, zeroshot_names, templates)
         logger.info("embedding %d texts (%d unique) with %s", len(texts), len(set(texts)), encoder)
         if reuse:
             known_source, known_embeddings = reuse
             emb, encoded = embed_reusing(
                 texts,
-                texts_for(mode, known_source),
+                texts_for(mode, known_source, zeroshot_names, templates),
                 np.load(known_embeddings, mmap_mode="r"),
                 progress=True,
                 encoder=encoder,
@@ -88,6 +100,8 @@ if "snakemake" in globals():
         _smk.log[0],
         _smk.params.encoder,
         _reuse,
+        _smk.params.get("zeroshot_names", "openclip"),
+        _smk.params.get("templates", "openai"),
     )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -96,13 +110,27 @@ elif __name__ == "__main__":
     parser.add_argument("out")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
-        "--encoder", default="minilm", help="minilm (default) or openclip:<model>@<pretrained tag>"
+        "--encoder",
+        default="minilm",
+        help="minilm (default), openclip:<model>@<pretrained tag> or roberta:<name or directory>",
     )
     parser.add_argument(
         "--reuse",
         nargs=2,
         metavar=("INPUT", "EMBEDDINGS"),
         help="another input of the same mode and its embeddings (same encoder)",
+    )
+    parser.add_argument(
+        "--zeroshot-names",
+        choices=["openclip", "descriptors"],
+        default="openclip",
+        help="class names of the prompts of ImageNet classes (open_clip's or the descriptors')",
+    )
+    parser.add_argument(
+        "--templates",
+        choices=["openai", "simple"],
+        default="openai",
+        help="prompt templates: OpenAI's 80 (default) or open_clip's 7",
     )
     args = parser.parse_args()
     main(
@@ -112,4 +140,6 @@ elif __name__ == "__main__":
         args.threads,
         encoder=args.encoder,
         reuse=tuple(args.reuse) if args.reuse else None,
+        zeroshot_names=args.zeroshot_names,
+        templates=args.templates,
     )

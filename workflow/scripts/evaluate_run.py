@@ -1,7 +1,9 @@
 """Rule evaluate_run: evaluate one trained run on each evaluation set.
 
 Writes, per evaluation set, the per-class record (parquet) and the scalars (json); the checkpoint
-is read once for all sets. Each evaluation set's images are where its ``source.json`` says.
+is read once for all sets. An evaluation set restricted to a class subset (``source.json``
+``class_subset``: IN-100) is evaluated over those classes only; its records keep the common class
+indices and the run's training counts of those classes. Each evaluation set's images are where its ``source.json`` says.
 
 Standalone: python workflow/scripts/evaluate_run.py --run results/runs/R --data results/data/D \
     --evalset results/data/eval_val [--evalset results/data/eval_v2 ...] --out results/eval/R
@@ -35,11 +37,18 @@ def main(
     evalsets: list[EvalSet],
     threads: int = 1,
     log: str | None = None,
+    zeroshot_names: str = "openclip",
+    nc1_pinv: str = "float32",
+    templates: str = "openai",
 ) -> None:
     import torch
 
     from cliptail.evaluate.records import evaluation_records
-    from cliptail.evaluate.zeroshot import evaluate_checkpoint
+    from cliptail.evaluate.zeroshot import (
+        evaluate_checkpoint,
+        zeroshot_class_names,
+        zeroshot_templates,
+    )
 
     with logged(log) as logger:
         torch.set_num_threads(max(1, threads))
@@ -47,7 +56,8 @@ def main(
         train_freq = io.read_frequency(data.frequency)
         tail = data.read_report().get("tail_classes") or None
         for ev in evalsets:
-            class_names = ev.folder.read_classes()["name"].tolist()
+            classes = ev.folder.read_classes()
+            class_names = classes["name"].tolist()
             if train_freq["name"].tolist()[: len(class_names)] != class_names:
                 raise ValueError(
                     f"{data.frequency}: its first {len(class_names)} classes are not the "
@@ -58,18 +68,26 @@ def main(
                 manifest=ev.folder.manifest,
                 images_root=ev.folder.image_root(),
                 class_names=class_names,
+                prompt_names=zeroshot_class_names(classes, zeroshot_names),
+                templates=zeroshot_templates(templates),
                 prompt_embeddings=np.load(ev.prompt_embeddings) if ev.prompt_embeddings else None,
+                class_subset=ev.folder.class_subset(),
                 progress=True,
             )
+            # the evaluated classes (a class subset: IN-100; an SL model trained on a subset),
+            # as indices of the common class space: their training counts, names and records
+            evaluated = out.classes if out.classes is not None else np.arange(len(class_names))
             per_class, scalars = evaluation_records(
                 features=out.features,
                 targets=out.targets,
                 preds=out.preds,
                 top5=out.top5,
                 classifier=out.classifier,
-                freq=train_freq["count"].to_numpy()[: len(class_names)],
-                class_names=class_names,
+                freq=train_freq["count"].to_numpy()[evaluated],
+                class_names=[class_names[c] for c in evaluated],
+                class_ids=evaluated,
                 tail_classes=tail,
+                nc1_pinv=nc1_pinv,
             )
             io.write_parquet(ev.out_parquet, per_class)
             io.write_json(
@@ -113,6 +131,9 @@ if "snakemake" in globals():
         ],
         threads=_smk.threads,
         log=_smk.log[0],
+        zeroshot_names=_smk.params.zeroshot_names,
+        templates=_smk.params.get("templates", "openai"),
+        nc1_pinv=_smk.params.nc1_pinv,
     )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -128,12 +149,35 @@ elif __name__ == "__main__":
         "--out", required=True, help="output folder (writes <evalset>.parquet and <evalset>.json)"
     )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument(
+        "--zeroshot-names",
+        choices=["openclip", "descriptors"],
+        default="openclip",
+        help="class names in the prompts of ImageNet classes (must match the prompt embeddings)",
+    )
+    parser.add_argument(
+        "--nc1-pinv",
+        choices=["float32", "float64"],
+        default="float32",
+        help="pseudo-inverse cut-off of NC1 (D x eps of that type)",
+    )
+    parser.add_argument(
+        "--templates",
+        choices=["openai", "simple"],
+        default="openai",
+        help="prompt templates of a trained text tower (must match the prompt embeddings)",
+    )
     args = parser.parse_args()
     out = Path(args.out)
+    import torch
+
+    _ckpt = torch.load(Path(args.run) / "checkpoint.pt", map_location="cpu", weights_only=False)
+    _suffix = "_roberta" if _ckpt.get("text_tower") == "roberta" else ""
+    del _ckpt
     sets = []
     for folder in map(Path, args.evalset):
         name = folder.name.removeprefix("eval_")
-        prompts = folder / "prompt_embeddings.npy"
+        prompts = folder / f"prompt_embeddings{_suffix}.npy"
         sets.append(
             EvalSet(
                 name,
@@ -149,4 +193,7 @@ elif __name__ == "__main__":
         run=Path(args.run).name,
         evalsets=sets,
         threads=args.threads,
+        zeroshot_names=args.zeroshot_names,
+        nc1_pinv=args.nc1_pinv,
+        templates=args.templates,
     )

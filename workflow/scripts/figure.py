@@ -51,7 +51,9 @@ elif __name__ == "__main__":
     if entry is None:
         parser.error(f"unknown figure {args.figure!r}; known: {sorted(BY_ID)}")
     evalset = args.evalset or config["figures"]["evalset"]
-    job = plan_figures(build_plan(config), evalset).get(entry.stem)
+    # without --evalset, a figure that names its own evaluation set (Fig. 6) shows it
+    evalsets = None if args.evalset else config["evalsets"]
+    job = plan_figures(build_plan(config), evalset, evalsets).get(entry.stem)
     if job is None:
         parser.error(f"{entry.id}: the configuration plans none of the studies it reads")
     params, inputs = dict(job.params), dict(job.inputs)

@@ -1,7 +1,12 @@
 """Rule read_incaps: the ImageNet-Captions base manifest (title, tags, description per image).
 
 Standalone: python workflow/scripts/read_incaps.py --json resources/incaps/imagenet_captions.json \
-    --metadata resources/metadata --out results/data/incaps [--imagenet-root /data/imagenet] [--keep-empty-text]
+    --metadata resources/metadata --out results/data/incaps [--imagenet-root /data/imagenet] \
+    [--drop-empty-text]
+
+Records whose title, tags and description are all empty are kept by default (the curation gives
+them the class prompt; the released IN-Caps counts include them); ``--drop-empty-text`` (config
+``sources.incaps.keep_empty_text: false``) leaves them out.
 """
 
 import argparse
@@ -75,7 +80,11 @@ elif __name__ == "__main__":
         default=None,
         help="check that train/<wnid>/<file> exists under this ImageNet root",
     )
-    parser.add_argument("--keep-empty-text", action="store_true")
+    parser.add_argument(
+        "--drop-empty-text",
+        action="store_true",
+        help="leave out records whose title, tags and description are all empty",
+    )
     args = parser.parse_args()
     main(
         args.json,
@@ -83,5 +92,5 @@ elif __name__ == "__main__":
         args.out,
         args.imagenet_root,
         args.imagenet_root is not None,
-        args.keep_empty_text,
+        not args.drop_empty_text,
     )

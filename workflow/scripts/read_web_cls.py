@@ -1,7 +1,9 @@
-"""Rule read_web_cls: YFCC-15M-Cls / CC-12M-Cls from a caption list (WordNet lemma matching).
+"""Rule read_web_cls: YFCC-15M-Cls / CC-12M-Cls from a caption list (WordNet lemma matching), or
+the whole list (``yfcc15m``: every caption, its ImageNet-concept frequency counting every match).
 
 Standalone: python workflow/scripts/read_web_cls.py --captions yfcc15m.jsonl --dataset yfcc15m_cls \
     --metadata resources/metadata --out results/data/yfcc15m_cls [--ambiguous drop] [--processes 4]
+(``--dataset yfcc15m`` writes the whole list.)
 """
 
 import argparse
@@ -9,7 +11,7 @@ from pathlib import Path
 
 from cliptail.data.dataset_dir import DatasetDir
 from cliptail.data.metadata import imagenet_classes
-from cliptail.data.web_captions import class_phrases, read_web_cls
+from cliptail.data.web_captions import class_phrases, read_web_cls, read_web_full
 from cliptail.runlog import logged
 
 
@@ -32,16 +34,18 @@ def main(
             metadata_root=metadata,
             wordnet_dir=wordnet_dir,
         )
-        df, report = read_web_cls(
-            captions,
-            classes,
-            phrases,
-            ambiguous=options.get("ambiguous", "all"),
+        columns = dict(
             image_column=options.get("image_column", "filepath"),
             caption_column=options.get("caption_column", "caption"),
             source=dataset.removesuffix("_cls"),
             processes=max(1, threads),
         )
+        if dataset.endswith("_cls"):
+            df, report = read_web_cls(
+                captions, classes, phrases, ambiguous=options.get("ambiguous", "all"), **columns
+            )
+        else:  # the whole list
+            df, classes, report = read_web_full(captions, classes, phrases, **columns)
         DatasetDir(out_dir).write(
             df,
             classes,
@@ -70,7 +74,9 @@ if "snakemake" in globals():
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--captions", required=True)
-    parser.add_argument("--dataset", required=True, help="e.g. yfcc15m_cls or cc12m_cls")
+    parser.add_argument(
+        "--dataset", required=True, help="yfcc15m_cls, cc12m_cls, or yfcc15m (the whole list)"
+    )
     parser.add_argument("--metadata", default="resources/metadata")
     parser.add_argument("--out", required=True)
     parser.add_argument("--ambiguous", choices=["all", "drop"], default="all")

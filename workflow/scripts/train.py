@@ -4,7 +4,8 @@ The job's runtime settings come from Snakemake, not from the recipe: ``threads``
 shared by the processes), the ``gpu`` resource (0 trains on CPU, 1 on the job's GPU in this
 process, N > 1 starts ``torchrun --nproc-per-node N``, DDP with one process per GPU; a job with
 GPUs first checks that it sees exactly N of them) and ``loader_workers`` (data-loader processes).
-The images are where the dataset's ``source.json`` says.
+The images are where the dataset's ``source.json`` says; an SL run on a dataset whose
+``source.json`` names a ``class_subset`` (IN-Caps-100) trains over those classes only.
 
 Standalone: python workflow/scripts/train.py --spec run.json --data results/data/X --out results/runs/Y
 """
@@ -30,6 +31,7 @@ def main(
     threads: int = 1,
     gpus: int = 0,
     loader_workers: int = 0,
+    torchrun: bool = False,
     log: str | None = None,
 ) -> None:
     import torch
@@ -40,7 +42,12 @@ def main(
         check_visible_gpus(gpus)
         processes = training_processes(gpus)
         spec = dict(spec, device="cuda" if gpus > 0 else "cpu", workers=loader_workers)
+        # SL on a class-restricted dataset (IN-Caps-100) trains over its classes only (K-way)
+        subset = data.class_subset() if spec["method"] == "sl" else None
+        if subset is not None:
+            logger.info("%s: %d-way over the dataset's class subset", spec["run"], len(subset))
         paths = dict(
+            class_subset=subset,
             manifest=str(data.manifest),
             classes=str(data.classes),
             images_root=data.image_root(),
@@ -49,9 +56,9 @@ def main(
             class_embeddings=class_embeddings,
             resume_dir=resume_dir,
         )
-        if processes > 1:
+        if processes > 1 or torchrun:
             spec["threads"] = max(1, threads // processes)  # the job's threads, shared
-            logger.info("training %s on %d GPUs with torchrun (DDP)", spec["run"], processes)
+            logger.info("training %s in %d process(es) with torchrun (DDP)", spec["run"], processes)
             summary = train_distributed(
                 spec,
                 processes,
@@ -78,6 +85,7 @@ if "snakemake" in globals():
         threads=_smk.threads,
         gpus=int(_smk.resources.get("gpu", 0)),
         loader_workers=int(_smk.resources.get("loader_workers", 0)),
+        torchrun=bool(int(_smk.resources.get("torchrun", 0))),
         log=_smk.log[0],
     )
 elif __name__ == "__main__":
@@ -96,7 +104,8 @@ elif __name__ == "__main__":
     for key in ("threads", "workers", "device"):
         spec.pop(key, None)
     data = DatasetDir(args.data)
-    emb = data.root / "text_embeddings.npy"
+    suffix = "_roberta" if spec.get("text_tower") == "roberta" else ""
+    emb = data.root / f"text_embeddings{suffix}.npy"
     protos = data.root / "class_embeddings.npy"
     main(
         spec,

@@ -19,6 +19,14 @@ curation functions are the shared ones (:mod:`cliptail.curate.captions`,
 - ``laionet_freq``: "=freq", LAIONet resampled to IN-Caps' per-class counts, topped up from a
   retrieval pool (:func:`cliptail.curate.matching.match_frequency`).
 - ``yfcc15m_cls``, ``cc12m_cls``: the -Cls subsets as read (``scale`` subsamples them).
+- ``yfcc15m``: the whole YFCC-15M caption list as read (E5b; CLIP only, no ``trim_k``): one row
+  per caption, the ImageNet classes it names in ``matched``, a 1001st class ``none`` for the
+  captions naming none, and a frequency counting every match
+  (:func:`cliptail.data.web_captions.read_web_full`).
+
+``classes: in100`` records its 100 classes as the dataset's ``class_subset`` (``source.json``):
+an SL run on it trains 100-way. Evaluation sets: ``imagenet_val``, ``imagenetv2`` as read;
+``imagenet100_val`` = ImageNet val restricted to the IN-100 classes (:func:`write_real_evalset`).
 
 Web sources keep their own captions: their ``caption`` must be ``full`` (the text as is) and their
 ``classes`` ``eval``. After the source step, every source applies, in this order, ``scale`` (a
@@ -211,7 +219,9 @@ def build_variant(
 def _read_base(base: DatasetDir) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Manifest, classes and ``source.json`` (without its per-dataset keys) of a base dataset."""
     source = base.read_source()
-    source = {k: v for k, v in source.items() if k not in ("dataset", "manifest_rows")}
+    source = {
+        k: v for k, v in source.items() if k not in ("dataset", "manifest_rows", "class_subset")
+    }
     return base.read_manifest(), base.read_classes(), source
 
 
@@ -270,16 +280,54 @@ def write_real_dataset(
         in_caps_size=in_caps_size,
     )
     report["base"] = str(base_dir)
-    DatasetDir(out_dir).write(df, classes, source=source, report=report, allow_empty_captions=True)
+    # IN-Caps-100 is a 100-class dataset in the 1000-class space: SL trains over those classes
+    subset = (
+        sorted(int(c) for c in np.unique(imagenet100)) if factors["classes"] == "in100" else None
+    )
+    DatasetDir(out_dir).write(
+        df,
+        classes,
+        source=source,
+        report=report,
+        allow_empty_captions=True,
+        class_subset=subset,
+    )
     return report
 
 
-def write_real_evalset(*, base_dir: str | os.PathLike, out_dir: str | os.PathLike) -> int:
-    """The evaluation manifest of a real evaluation set (ImageNet val, ImageNetV2) as read."""
+def write_real_evalset(
+    *,
+    base_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    class_subset: list[int] | None = None,
+    max_per_class: int | None = None,
+) -> int:
+    """The evaluation manifest of a real evaluation set (ImageNet val, ImageNetV2) as read, or,
+    with ``class_subset`` (e.g. the IN-100 classes), its images of those classes only: the set is
+    then evaluated over those classes (K-way), its labels and ``classes.tsv`` stay in the base
+    dataset's class space and ``source.json`` records the subset. ``max_per_class``: keep only
+    the first that many images of each class (manifest order; config
+    ``evaluation.max_per_class``, for quick checks: the paper evaluates every image)."""
     df, classes, source = _read_base(DatasetDir(base_dir))
+    if class_subset is not None:
+        subset = sorted({int(c) for c in class_subset})
+        if not subset or subset[0] < 0 or subset[-1] >= len(classes):
+            raise ValueError(f"class subset out of range for {len(classes)} classes")
+        df = df[df["label"].isin(subset)].reset_index(drop=True)
+        empty = sorted(set(subset) - set(df["label"].unique().tolist()))
+        if empty:
+            raise ValueError(
+                f"{base_dir}: no evaluation images for {len(empty)} classes of the subset "
+                f"(first: {classes['id'].iat[empty[0]]})"
+            )
+        class_subset = subset
+    if max_per_class is not None:
+        if max_per_class < 1:
+            raise ValueError(f"max_per_class must be >= 1, got {max_per_class}")
+        df = df.groupby("label", sort=False).head(max_per_class).reset_index(drop=True)
     if len(df) == 0:
         raise ValueError(f"{base_dir}: the evaluation set has no images")
     names = classes["name"].tolist()
     df = df.assign(caption=[f"a {names[i]}" for i in df["label"]])
-    DatasetDir(out_dir).write(df, classes, source=source)
+    DatasetDir(out_dir).write(df, classes, source=source, class_subset=class_subset)
     return len(df)

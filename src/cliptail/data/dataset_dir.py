@@ -10,7 +10,10 @@ folder with the same files::
                        (the authors' format; training sets only)
     report.json        what the reader or the curation did: counts, skipped records, tail
                        classes, the data factors (training sets only)
-    source.json        where the images live: image_root, image_format (world|files|webdataset)
+    source.json        where the images live: image_root, image_format (world|files|webdataset);
+                       ``class_subset`` (class indices, optional): the classes the dataset is
+                       restricted to, which an SL run trains over (labels remapped to
+                       0..K-1) and an evaluation set is evaluated over (K-way)
 
 The workflow's rules name these files through :meth:`DatasetDir.layout`; the library reads and
 writes them through :class:`DatasetDir`; training and evaluation find the images through
@@ -125,6 +128,11 @@ class DatasetDir:
     def read_source(self) -> dict[str, Any]:
         return io.read_json(self._require(self.source))
 
+    def class_subset(self) -> list[int] | None:
+        """The class indices the dataset is restricted to (``source.json``), or None (all)."""
+        subset = self.read_source().get("class_subset")
+        return None if subset is None else [int(c) for c in subset]
+
     def image_root(self) -> str:
         """Where this dataset's images live (``source.json``); ValueError if it is not set."""
         source = self.read_source()
@@ -146,13 +154,23 @@ class DatasetDir:
         source: dict[str, Any],
         report: dict[str, Any] | None = None,
         allow_empty_captions: bool = False,
+        class_subset: list[int] | None = None,
     ) -> pd.DataFrame:
         """Write every part (atomically, file by file); return the validated manifest.
 
         ``report=None`` writes an evaluation set (manifest, classes, source). A training set also
         gets ``frequency.tsv`` and ``report.json`` (with ``images`` and ``nonempty_classes``
-        added).
+        added). ``class_subset``: sorted class indices the dataset is restricted to (recorded in
+        ``source.json``; every label must be one of them).
         """
+        if class_subset is not None:
+            class_subset = sorted({int(c) for c in class_subset})
+            outside = set(df["label"].astype("int64").unique().tolist()) - set(class_subset)
+            if outside:
+                raise ValueError(
+                    f"{self.root}: labels {sorted(outside)[:5]} are outside the class subset"
+                )
+            source = {**source, "class_subset": class_subset}
         df = manifest.write(
             self.manifest, df, num_classes=len(classes), allow_empty_captions=allow_empty_captions
         )

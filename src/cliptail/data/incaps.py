@@ -26,9 +26,9 @@ positions per reason go to the curation report (json):
 - ``bad_filename``: empty, a path (``/`` or ``\\``) or ``.``/``..``;
 - ``unknown_wnid``: a wnid outside the 1000 classes;
 - ``duplicate``: the same ``wnid/filename`` again (the first is kept);
-- ``empty_text``: title, tags and description all blank (kept instead with
-  ``keep_empty_text=True``: the curation prepends the class prompt to every caption, so such a row
-  still gets a caption there);
+- ``empty_text``: title, tags and description all blank, only with ``keep_empty_text=False``
+  (by default such rows are kept with an empty ``caption``: the curation prepends the class
+  prompt to every caption, so they still get one there, and the released counts include them);
 - ``missing_image``: with ``image_root`` given, no file at ``<image_root>/train/<wnid>/<filename>``.
 
 A file that is not a JSON list, or leaves no record, is a clear failure. The released IN-Caps has
@@ -149,7 +149,7 @@ def read_imagenet_captions(
     classes: pd.DataFrame,
     *,
     image_root: str | os.PathLike | None = None,
-    keep_empty_text: bool = False,
+    keep_empty_text: bool = True,
     progress: bool = True,
 ) -> tuple[pd.DataFrame, dict]:
     """Manifest and curation report of ``imagenet_captions.json`` (see the module docstring)."""

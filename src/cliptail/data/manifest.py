@@ -8,7 +8,9 @@ A manifest is a parquet table with one row per (image, label, caption):
 - ``caption`` (string): may be empty only where a variant allows it.
 
 Optional columns (``wnid``, ``source``, ``similarity``, ``split``, ``title``, ``tags``,
-``description``, ...) are kept through curation.
+``description``, ...) are kept through curation. ``matched`` (a list of class indices per row:
+every class the caption names) marks a whole web caption list, whose frequency counts every match
+(:func:`frequency_counts`).
 """
 
 from __future__ import annotations
@@ -104,9 +106,27 @@ def rarest_classes(counts, k: int) -> np.ndarray:
     return np.argsort(counts, kind="stable")[:k]
 
 
+def frequency_counts(manifest: pd.DataFrame, num_classes: int) -> np.ndarray:
+    """Training frequency of every class: the label counts (:func:`class_counts`), or, for a
+    manifest with a ``matched`` column (a whole web caption list: every class its caption names),
+    each row counted once for every class it names and, when it names none, for its label."""
+    if "matched" not in manifest.columns:
+        return class_counts(manifest["label"], num_classes)
+    matched = manifest["matched"]
+    sizes = np.fromiter((len(m) for m in matched), dtype=np.int64, count=len(matched))
+    flat = (
+        np.concatenate([np.asarray(m, dtype=np.int64) for m in matched if len(m)])
+        if sizes.any()
+        else np.zeros(0, dtype=np.int64)
+    )
+    unmatched = manifest["label"].to_numpy(np.int64)[sizes == 0]
+    return class_counts(flat, num_classes) + class_counts(unmatched, num_classes)
+
+
 def write_frequency_for(
     manifest: pd.DataFrame, classes: pd.DataFrame, path: str | os.PathLike
 ) -> None:
-    """Write the frequency file (authors' format) of ``manifest`` over every class of ``classes``."""
-    counts = class_counts(manifest["label"], len(classes))
+    """Write the frequency file (authors' format) of ``manifest`` over every class of ``classes``
+    (:func:`frequency_counts`)."""
+    counts = frequency_counts(manifest, len(classes))
     io.write_frequency(path, classes["name"].tolist(), counts.tolist())

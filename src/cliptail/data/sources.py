@@ -147,11 +147,13 @@ _DATASET_SOURCES = {
     **{f"laionet_t{t:g}": "laionet" for t in factors.LAIONET_THRESHOLDS},
     "yfcc15m_cls": "yfcc15m",
     "cc12m_cls": "cc12m",
+    "yfcc15m": "yfcc15m",
 }
 #: Evaluation set -> registry source of its images.
 _EVALSET_SOURCES = {
     **{e: "world" for e in factors.WORLD_EVALSETS},
     "imagenet_val": "imagenet",
+    "imagenet100_val": "imagenet",
     "imagenetv2": "imagenetv2",
 }
 
@@ -235,7 +237,8 @@ def laion_part_sha256(configured: Mapping[str, Any], part: int) -> str | None:
 
 
 def web_captions(configured: Mapping[str, Any], dataset_source: str) -> str:
-    """The caption list of a -Cls dataset source; ValueError saying which key to set."""
+    """The caption list of a web dataset source (``yfcc15m_cls``, ``yfcc15m``...); ValueError
+    saying which key to set."""
     name = for_dataset_source(dataset_source).name
     path = configured[name].get("captions")
     if not path:

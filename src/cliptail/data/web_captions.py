@@ -44,6 +44,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
@@ -254,6 +255,54 @@ def class_phrases(
     raise ValueError(f"phrase source must be one of {list(PHRASE_SOURCES)}, got {source!r}")
 
 
+def _matcher(wnids: Sequence[str], phrases: dict[str, list[str]]) -> PhraseMatcher:
+    missing = [w for w in wnids if w not in phrases]
+    if missing:
+        raise ValueError(f"no phrases for {len(missing)} classes (first: {missing[:3]})")
+    return PhraseMatcher([phrases[w] for w in wnids])
+
+
+def _matched_batches(
+    path: str | os.PathLike,
+    matcher: PhraseMatcher,
+    *,
+    image_column: str,
+    caption_column: str,
+    processes: int,
+    batch_size: int,
+    progress: bool,
+    skipped: Counter,
+) -> Iterator[tuple[list[int], list[str], list[str], list[list[int]]]]:
+    """Batches ``(rows, images, captions, matched classes)`` of the usable rows of a list."""
+    pool = (
+        multiprocessing.get_context("fork").Pool(processes, _init_worker, (matcher,))
+        if processes > 1
+        else None
+    )
+    _init_worker(matcher)
+    try:
+        batches = iter_caption_batches(path, image_column, caption_column, batch_size, skipped)
+        bar = tqdm(
+            desc=f"matching {Path(path).name}", unit="cap", disable=not progress, mininterval=5
+        )
+        chunk = max(1, batch_size // max(processes, 1) // 4)
+        for rows, batch_images, batch_captions in batches:
+            if pool is not None:
+                parts = [
+                    batch_captions[i : i + chunk] for i in range(0, len(batch_captions), chunk)
+                ]
+                matched = [m for part in pool.map(_match_batch, parts) for m in part]
+            else:
+                matched = _match_batch(batch_captions)
+            yield rows, batch_images, batch_captions, matched
+            bar.update(len(batch_images))
+        bar.close()
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+
+
 def read_web_cls(
     path: str | os.PathLike,
     classes: pd.DataFrame,
@@ -274,50 +323,31 @@ def read_web_cls(
     if ambiguous not in AMBIGUOUS_POLICIES:
         raise ValueError(f"ambiguous must be one of {list(AMBIGUOUS_POLICIES)}, got {ambiguous!r}")
     wnids = classes["id"].tolist()
-    missing = [w for w in wnids if w not in phrases]
-    if missing:
-        raise ValueError(f"no phrases for {len(missing)} classes (first: {missing[:3]})")
-    matcher = PhraseMatcher([phrases[w] for w in wnids])
+    matcher = _matcher(wnids, phrases)
     skipped: Counter = Counter()
     pairs_row, pairs_label, images, captions = [], [], {}, {}
     usable = dropped = 0
-    pool = (
-        multiprocessing.get_context("fork").Pool(processes, _init_worker, (matcher,))
-        if processes > 1
-        else None
-    )
-    _init_worker(matcher)
-    try:
-        batches = iter_caption_batches(path, image_column, caption_column, batch_size, skipped)
-        bar = tqdm(
-            desc=f"matching {Path(path).name}", unit="cap", disable=not progress, mininterval=5
-        )
-        chunk = max(1, batch_size // max(processes, 1) // 4)
-        for rows, batch_images, batch_captions in batches:
-            usable += len(rows)
-            if pool is not None:
-                parts = [
-                    batch_captions[i : i + chunk] for i in range(0, len(batch_captions), chunk)
-                ]
-                matched = [m for part in pool.map(_match_batch, parts) for m in part]
-            else:
-                matched = _match_batch(batch_captions)
-            for row, image, caption, labels in zip(
-                rows, batch_images, batch_captions, matched, strict=True
-            ):
-                if len(labels) > 1 and ambiguous == "drop":
-                    dropped += 1
-                elif labels:
-                    images[row] = image
-                    captions[row] = caption
-                    pairs_row.extend([row] * len(labels))
-                    pairs_label.extend(labels)
-            bar.update(len(batch_images))
-        bar.close()
-    finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
+    for rows, batch_images, batch_captions, matched in _matched_batches(
+        path,
+        matcher,
+        image_column=image_column,
+        caption_column=caption_column,
+        processes=processes,
+        batch_size=batch_size,
+        progress=progress,
+        skipped=skipped,
+    ):
+        usable += len(rows)
+        for row, image, caption, labels in zip(
+            rows, batch_images, batch_captions, matched, strict=True
+        ):
+            if len(labels) > 1 and ambiguous == "drop":
+                dropped += 1
+            elif labels:
+                images[row] = image
+                captions[row] = caption
+                pairs_row.extend([row] * len(labels))
+                pairs_label.extend(labels)
     df = pd.DataFrame(
         {"row": pd.array(pairs_row, dtype="int64"), "label": pd.array(pairs_label, dtype="int64")}
     )
@@ -341,3 +371,91 @@ def read_web_cls(
         "phrases": matcher.phrase_count(),
     }
     return df[["image", "label", "caption", "wnid", "row", "source"]], report
+
+
+# --- whole caption lists (E5b) --------------------------------------------------------------------
+
+#: The class appended after the ImageNet classes of a whole caption list: captions naming none.
+NO_CLASS_ID = "none"
+NO_CLASS_NAME = "no ImageNet class"
+
+
+def with_no_class(classes: pd.DataFrame) -> pd.DataFrame:
+    """``classes`` with the :data:`NO_CLASS_ID` class appended (index C)."""
+    extra = pd.DataFrame({"index": [len(classes)], "id": [NO_CLASS_ID], "name": [NO_CLASS_NAME]})
+    return pd.concat([classes[["index", "id", "name"]], extra], ignore_index=True)
+
+
+def read_web_full(
+    path: str | os.PathLike,
+    classes: pd.DataFrame,
+    phrases: dict[str, list[str]],
+    *,
+    image_column: str = "filepath",
+    caption_column: str = "caption",
+    source: str = "web",
+    processes: int = 1,
+    batch_size: int = BATCH_SIZE,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The whole caption list as a manifest (one row per usable caption, list order), its classes
+    and report: what CLIP trains on in E5b (YFCC-15M rather than YFCC-15M-Cls).
+
+    Captions are matched to the classes with the -Cls rule (:class:`PhraseMatcher`, the same
+    ``phrases``). ``matched`` holds every class a caption names (sorted; empty when none);
+    ``label`` is the first of them, or the appended class :data:`NO_CLASS_ID` (index C of the
+    returned classes) when it names none. The dataset's frequency
+    (:func:`cliptail.data.manifest.frequency_counts`) counts every match: a caption naming k
+    classes counts once for each, which is the ImageNet-concept frequency of the list.
+    """
+    wnids = classes["id"].tolist()
+    matcher = _matcher(wnids, phrases)
+    none = len(wnids)
+    skipped: Counter = Counter()
+    out_rows: list[int] = []
+    out_images: list[str] = []
+    out_captions: list[str] = []
+    out_matched: list[list[int]] = []
+    for rows, batch_images, batch_captions, matched in _matched_batches(
+        path,
+        matcher,
+        image_column=image_column,
+        caption_column=caption_column,
+        processes=processes,
+        batch_size=batch_size,
+        progress=progress,
+        skipped=skipped,
+    ):
+        out_rows.extend(rows)
+        out_images.extend(batch_images)
+        out_captions.extend(clean_caption(c) for c in batch_captions)
+        out_matched.extend(matched)
+    labels = [m[0] if m else none for m in out_matched]
+    all_classes = with_no_class(classes)
+    df = pd.DataFrame(
+        {
+            "image": out_images,
+            "label": pd.array(labels, dtype="int64"),
+            "caption": out_captions,
+            "wnid": [all_classes["id"].iat[i] for i in labels],
+            "row": pd.array(out_rows, dtype="int64"),
+            "source": source,
+            "matched": out_matched,
+        }
+    )
+    n_matched = np.array([len(m) for m in out_matched], dtype=np.int64)
+    report = {
+        "source": str(path),
+        "rows_read": len(df) + sum(skipped.values()),
+        "rows_usable": len(df),
+        "skipped": {k: int(skipped[k]) for k in ("bad_json", "missing_image", "empty_caption")},
+        "captions_matched": int((n_matched > 0).sum()),
+        "captions_no_class": int((n_matched == 0).sum()),
+        "multi_label_captions": int((n_matched > 1).sum()),
+        "class_matches": int(n_matched.sum()),
+        "manifest_rows": len(df),
+        "frequency": "every match: a caption naming k ImageNet classes counts once for each; "
+        f"the last class ({NO_CLASS_ID!r}) counts the captions naming none",
+        "phrases": matcher.phrase_count(),
+    }
+    return df, all_classes, report

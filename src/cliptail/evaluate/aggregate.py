@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cliptail.factors import RUN_FACTORS
+from cliptail.factors import DEFAULT_RECIPE, RUN_FACTORS
 
 IDENTITY_COLUMNS = ["study", "run", "evalset", "dataset", "preset"]
 
@@ -32,7 +32,7 @@ def study_table(
         name = doc["run"]
         if name not in runs:
             raise ValueError(f"evaluation of run {name!r} does not belong to study {study!r}")
-        factors = dict(runs[name])
+        factors = {"recipe": DEFAULT_RECIPE, **runs[name]}  # runs planned before the factor
         row = {
             "study": study,
             "run": name,
@@ -48,7 +48,7 @@ def study_table(
     if df.empty:
         return df
     # one dtype per factor column, so tables of different studies concatenate cleanly
-    for column in ("vocab_size", "vocab_weight", "text_tower", "head"):
+    for column in ("vocab_size", "vocab_weight", "text_tower", "head", "recipe"):
         df[column] = df[column].map(lambda v: None if pd.isna(v) else str(v)).astype("string")
     df["scale"] = df["scale"].astype(float)
     for column in ("trim_k", "trim_ceil", "seed", "n_train"):

@@ -32,6 +32,14 @@ from scipy.stats import rankdata
 NC_COLUMNS: tuple[str, ...] = ("nc1", "nc2_m", "nc2nn_m", "nc2_w", "nc2nn_w")
 """Per-class neural-collapse columns, in the order of the per-class record."""
 
+#: Cut-offs of the pseudo-inverse in NC1 (config ``evaluation.nc1_pinv``): eigenvalues of Sigma_B
+#: below ``D x eps`` times the largest are dropped, with eps of float32 (``torch.linalg.pinv``'s
+#: default on the float32 matrices of the authors' code) or of float64 (numpy's exact cut-off).
+PINV_EPS: dict[str, float] = {
+    "float32": float(np.finfo(np.float32).eps),
+    "float64": float(np.finfo(np.float64).eps),
+}
+
 # Rows of the feature matrix converted to float64 at a time in nc_metrics (about 32 MB at D=1024).
 _CHUNK_ROWS = 4096
 
@@ -362,6 +370,7 @@ def nc_metrics(
     classifier: Any,
     *,
     pinv_rtol: float | None = None,
+    pinv: str = "float32",
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Per-class and overall neural-collapse metrics (docs/study.md section 2), on unnormalised features.
 
@@ -376,7 +385,9 @@ def nc_metrics(
       as ``NC1_c = (1/N) sum_{i in c} z_i^T Sigma_B^+ z_i`` with ``z_i = h_i - mu_c``.
       ``Sigma_B^+`` comes from the SVD of the centred means ``M = U S V^T`` (float64):
       ``Sigma_B^+ = C' V S^-2 V^T`` over the eigenvalues ``S^2/C'`` of ``Sigma_B`` above
-      ``pinv_rtol`` times the largest (default ``D * eps(float64)``, numpy's ``pinv`` cut-off).
+      ``pinv_rtol`` times the largest; by default ``D * eps`` with the eps of ``pinv``
+      (:data:`PINV_EPS`): ``float32`` (the authors' ``torch.linalg.pinv`` on float32, default)
+      or ``float64`` (numpy's ``pinv`` cut-off).
       A class with one sample has ``NC1_c = 0``.
     * ``NC2_M``/``NC2nn_M``: :func:`_etf_deviation` of the centred means ``mu_c - mu_G`` of the
       C' present classes (``1/(C'-1)`` in G); ``NC2_W``/``NC2nn_W``: of the C classifier rows
@@ -427,7 +438,9 @@ def nc_metrics(
     _, sing, vt = np.linalg.svd(centred, full_matrices=False)
     if sing.size == 0 or sing[0] == 0.0:
         raise ValueError("all class means coincide (Sigma_B = 0); NC metrics are undefined")
-    rtol = dim * np.finfo(np.float64).eps if pinv_rtol is None else float(pinv_rtol)
+    if pinv not in PINV_EPS:
+        raise ValueError(f"pinv must be one of {list(PINV_EPS)}, got {pinv!r}")
+    rtol = dim * PINV_EPS[pinv] if pinv_rtol is None else float(pinv_rtol)
     if not 0.0 <= rtol < 1.0:
         raise ValueError(f"pinv_rtol must lie in [0, 1), got {pinv_rtol}")
     keep = sing**2 > rtol * sing[0] ** 2

@@ -1,6 +1,7 @@
 """Per-class records and scalar summaries of one evaluated run (docs/architecture.md, data flow).
 
-The per-class record has one row per evaluation class: ``class``, ``name``, ``freq`` (training
+The per-class record has one row per evaluated class: ``class`` (its index in the common class
+space, also when the evaluation set is a class subset such as IN-100), ``name``, ``freq`` (training
 count), ``acc``, ``npred`` and the neural-collapse metrics ``nc1``, ``nc2_m``, ``nc2nn_m``,
 ``nc2_w``, ``nc2nn_w``. The scalars are overall top-1/top-5, the robustness correlations, the
 overall NC metrics, their per-class correlations with frequency and accuracy, and, for runs with
@@ -41,18 +42,36 @@ def evaluation_records(
     freq: Sequence[int],
     class_names: Sequence[str],
     tail_classes: Sequence[int] | None = None,
+    nc1_pinv: str = "float32",
+    class_ids: Sequence[int] | None = None,
 ) -> tuple[pd.DataFrame, dict]:
-    """Build the per-class record and the scalars of one (run, evaluation set)."""
+    """Build the per-class record and the scalars of one (run, evaluation set).
+
+    ``nc1_pinv``: the pseudo-inverse cut-off of NC1 (:data:`cliptail.evaluate.metrics.PINV_EPS`).
+    ``class_ids``: the class index (common class space) of each evaluated class, when they are a
+    subset (``targets``/``preds`` are positions 0..C-1 in it): the record's ``class`` column;
+    ``tail_classes`` are given in the common space too. Default 0..C-1.
+    """
     num_classes = len(class_names)
+    ids = (
+        np.arange(num_classes, dtype=np.int64)
+        if class_ids is None
+        else np.asarray(class_ids, dtype=np.int64)
+    )
+    if ids.shape != (num_classes,):
+        raise ValueError(f"{len(ids)} class ids for {num_classes} evaluation classes")
+    if class_ids is not None and tail_classes is not None:
+        position = {int(c): i for i, c in enumerate(ids)}
+        tail_classes = [position[int(t)] for t in tail_classes if int(t) in position]
     freq = np.asarray(freq, dtype=np.int64)
     if freq.shape != (num_classes,):
         raise ValueError(f"{freq.shape[0]} frequencies for {num_classes} evaluation classes")
     confusion = metrics.confusion_matrix(targets, preds, num_classes)
     per_class = metrics.per_class_metrics(confusion)
-    nc_table, nc_overall = metrics.nc_metrics(features, targets, classifier)
+    nc_table, nc_overall = metrics.nc_metrics(features, targets, classifier, pinv=nc1_pinv)
     table = pd.DataFrame(
         {
-            "class": np.arange(num_classes, dtype=np.int64),
+            "class": ids,
             "name": list(class_names),
             "freq": freq,
             "acc": per_class["acc"].to_numpy(),
@@ -66,7 +85,7 @@ def evaluation_records(
         "num_classes": num_classes,
         "num_images": int(len(targets)),
         "top1": metrics.top1(per_class),
-        "top5": metrics.topk_accuracy(targets, top5, 5),
+        "top5": metrics.topk_accuracy(targets, top5, min(5, np.shape(top5)[1])),
     }
     scalars.update(metrics.robustness(freq, per_class))
     scalars.update({k: float(v) for k, v in nc_overall.items()})

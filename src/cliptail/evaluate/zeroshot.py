@@ -8,9 +8,23 @@ Classifier (one unit vector per evaluation class, [C, D]):
   ``prompt_embeddings`` precomputed by the frozen encoder for :func:`prompt_texts`;
 - SL: the normalised head prototypes.
 
+Class names in the prompts (:func:`zeroshot_class_names`, config ``evaluation.zeroshot_names``):
+for ImageNet evaluation sets open_clip's ``IMAGENET_CLASSNAMES`` (the authors' choice, default) or
+the names of ``classes.tsv`` (``descriptors_imagenet.json``, used by captions and SL heads; the two
+differ at classes 27, 638, 744 and 836); other evaluation sets use their own names.
+
 Prediction = the class whose vector has the largest cosine with the image embedding. The
 evaluation classes are the first C classes of the model's label set (a model trained with extra
 open-world classes is evaluated over the first C only; CLIP builds its classifier from the names).
+
+**Class subsets** (``class_subset``, e.g. the IN-100 evaluation set): only the K listed classes
+compete (K-way): the classifier has their K rows only (CLIP: their prompts; SL: their prototypes),
+images of other classes are left out, and targets and predictions are positions 0..K-1 in the
+sorted subset (:attr:`ZeroShotResult.classes` maps them back to the evaluation set's classes). An
+SL model trained on a class subset (checkpoint ``class_ids``, e.g. IN-Caps-100 trained 100-way)
+finds each evaluation class's prototype through ``class_ids``; evaluated on classes it was not
+trained on, it is evaluated over the classes it knows (logged), since it has no prototype for
+the others.
 """
 
 from __future__ import annotations
@@ -25,7 +39,11 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES
+from open_clip.zero_shot_metadata import (
+    IMAGENET_CLASSNAMES,
+    OPENAI_IMAGENET_TEMPLATES,
+    SIMPLE_IMAGENET_TEMPLATES,
+)
 from tqdm.auto import tqdm
 
 from cliptail.data import manifest as manifest_lib
@@ -38,6 +56,22 @@ logger = logging.getLogger("cliptail.evaluate")
 
 Template = str | Callable[[str], str]
 
+#: Choices of ``evaluation.zeroshot_names``.
+ZEROSHOT_NAMES = ("openclip", "descriptors")
+#: Prompt template sets (config ``evaluation.templates``): OpenAI's 80 ImageNet templates (the
+#: paper's) or open_clip's 7-template subset of them (a tenth of the text-encoding cost).
+TEMPLATE_SETS: dict[str, tuple[Template, ...]] = {
+    "openai": tuple(OPENAI_IMAGENET_TEMPLATES),
+    "simple": tuple(SIMPLE_IMAGENET_TEMPLATES),
+}
+
+
+def zeroshot_templates(name: str = "openai") -> tuple[Template, ...]:
+    """The prompt templates called ``name`` (a key of :data:`TEMPLATE_SETS`)."""
+    if name not in TEMPLATE_SETS:
+        raise ValueError(f"unknown template set {name!r}; use one of {sorted(TEMPLATE_SETS)}")
+    return TEMPLATE_SETS[name]
+
 
 @dataclass
 class ZeroShotResult:
@@ -46,6 +80,9 @@ class ZeroShotResult:
     preds: np.ndarray  # int64 [N]: top-1 class
     top5: np.ndarray  # int64 [N, min(5, C)]: best classes first
     classifier: np.ndarray  # float32 [C, D]: unit class vectors
+    #: int64 [C]: the evaluation set's class index of each evaluated class (targets and
+    #: predictions index this array); 0..C-1 without a class subset.
+    classes: np.ndarray | None = None
 
 
 def _fill(template: Template, name: str) -> str:
@@ -63,6 +100,27 @@ def prompt_texts(
     """
     templates = OPENAI_IMAGENET_TEMPLATES if templates is None else templates
     return [_fill(t, name) for name in class_names for t in templates]
+
+
+def zeroshot_class_names(classes: pd.DataFrame, choice: str = "openclip") -> list[str]:
+    """The names filled into the zero-shot prompts of an evaluation set's classes.
+
+    ``classes``: its ``classes.tsv`` (``id``, ``name``). ``openclip``: when every id is an
+    ImageNet wnid, open_clip's ``IMAGENET_CLASSNAMES`` entry of that wnid (ImageNet, ImageNetV2,
+    an ImageNet subset); else the table's names. ``descriptors``: the table's names.
+    """
+    if choice not in ZEROSHOT_NAMES:
+        raise ValueError(f"zero-shot names must be one of {list(ZEROSHOT_NAMES)}, got {choice!r}")
+    names = classes["name"].tolist()
+    if choice == "descriptors":
+        return names
+    from cliptail.data.metadata import imagenet_wnids
+
+    index = {w: i for i, w in enumerate(imagenet_wnids())}
+    ids = classes["id"].tolist()
+    if not ids or not all(w in index for w in ids):
+        return names
+    return [IMAGENET_CLASSNAMES[index[w]] for w in ids]
 
 
 def _mean_of_normalised(text_features: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -114,12 +172,70 @@ def frozen_text_classifier(
     return _mean_of_normalised(model.encode_text(torch.from_numpy(emb).to(device)), num_classes)
 
 
+def select_prompt_embeddings(
+    prompt_embeddings: np.ndarray, num_classes: int, classes: Sequence[int]
+) -> np.ndarray:
+    """The [K*T, D] prompt embeddings of ``classes`` out of those of all ``num_classes``
+    ([C*T, D] class-major or [C, T, D])."""
+    emb = np.asarray(prompt_embeddings)
+    if emb.ndim == 2:
+        if len(emb) % num_classes:
+            raise ValueError(
+                f"prompt embeddings of shape {emb.shape} are not [C*T, D] for C={num_classes}"
+            )
+        emb = emb.reshape(num_classes, -1, emb.shape[-1])
+    if emb.ndim != 3 or emb.shape[0] != num_classes:
+        raise ValueError(
+            f"prompt embeddings of shape {emb.shape} are not for {num_classes} classes"
+        )
+    return emb[np.asarray(classes, dtype=np.int64)].reshape(-1, emb.shape[-1])
+
+
+def sl_rows(ckpt: dict[str, Any], classes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Head rows of the evaluation ``classes`` in an SL checkpoint: (rows, classes kept).
+
+    A model trained on a class subset (``class_ids``) has row r for class ``class_ids[r]``;
+    classes it was not trained on are left out (logged). Otherwise row c is class c.
+    """
+    classes = np.asarray(classes, dtype=np.int64)
+    class_ids = ckpt.get("class_ids")
+    if class_ids is None:
+        return classes, classes
+    row_of = {int(c): r for r, c in enumerate(class_ids)}
+    known = np.array([int(c) in row_of for c in classes], dtype=bool)
+    if not known.any():
+        raise ValueError(
+            f"the SL model was trained on {len(row_of)} classes, none of the "
+            f"{len(classes)} evaluation classes"
+        )
+    if not known.all():
+        logger.warning(
+            "the SL model was trained on %d classes: evaluated over the %d of the %d "
+            "evaluation classes it knows",
+            len(row_of),
+            int(known.sum()),
+            len(classes),
+        )
+    kept = classes[known]
+    return np.array([row_of[int(c)] for c in kept], dtype=np.int64), kept
+
+
 @torch.no_grad()
 def sl_classifier(
-    model: PrototypeClassifier, ckpt: dict[str, Any], class_names: Sequence[str]
+    model: PrototypeClassifier,
+    ckpt: dict[str, Any],
+    class_names: Sequence[str],
+    rows: Sequence[int] | None = None,
 ) -> torch.Tensor:
-    """[C, D] normalised prototypes of the first C classes of the model's label set."""
+    """[C, D] normalised prototypes of the first C classes of the model's label set, or of the
+    head ``rows`` (:func:`sl_rows`) for the classes ``class_names``."""
     trained = ckpt["class_names"]
+    if rows is not None:
+        rows = np.asarray(rows, dtype=np.int64)
+        differ = sum(class_names[i] != trained[r] for i, r in enumerate(rows))
+        if differ:
+            logger.info("%d evaluation class names differ from the training names", differ)
+        return model.classifier()[torch.from_numpy(rows)]
     if len(class_names) > len(trained):
         raise ValueError(
             f"{len(class_names)} evaluation classes but the SL model knows only {len(trained)}"
@@ -159,6 +275,19 @@ def encode_images(
     return torch.cat(chunks).numpy() if chunks else np.zeros((0, 0), dtype=np.float32)
 
 
+@torch.no_grad()
+def top_classes(
+    features: np.ndarray, classifier: torch.Tensor | np.ndarray, k: int = 5, device=None
+) -> np.ndarray:
+    """int64 [N, min(k, C)]: the classes (rows of ``classifier``, unit vectors [C, D]) with the
+    largest cosine to each image embedding, best first; column 0 is the prediction. Only the
+    rows given compete: pass the K rows of a class subset for a K-way evaluation."""
+    device = device or torch.device("cpu")
+    classifier = torch.as_tensor(classifier).to(device)
+    sims = F.normalize(torch.as_tensor(features).to(device), dim=-1) @ classifier.T
+    return sims.topk(min(k, classifier.shape[0]), dim=-1).indices.cpu().numpy().astype(np.int64)
+
+
 def evaluate_checkpoint(
     checkpoint: str | os.PathLike | dict[str, Any],
     *,
@@ -167,26 +296,47 @@ def evaluate_checkpoint(
     class_names: Sequence[str],
     templates: Sequence[Template] | None = None,
     prompt_embeddings: np.ndarray | None = None,
+    prompt_names: Sequence[str] | None = None,
+    class_subset: Sequence[int] | None = None,
     batch_size: int = 512,
     progress: bool = True,
 ) -> ZeroShotResult:
-    """Zero-shot predictions of a trained run on an evaluation manifest (labels in 0..C-1)."""
+    """Zero-shot predictions of a trained run on an evaluation manifest (labels in 0..C-1).
+
+    ``prompt_names``: the names filled into the prompts of a CLIP text tower
+    (:func:`zeroshot_class_names`); default ``class_names``. ``class_subset``: the classes
+    evaluated (K-way; module docstring); default all C. ``prompt_embeddings`` are always those
+    of all C classes.
+    """
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, ckpt = load_checkpoint(checkpoint)
     model = model.to(device, memory_format=torch.channels_last)
     class_names = list(class_names)
     num_classes = len(class_names)
+    subset = class_subset is not None or ckpt.get("class_ids") is not None
+    classes = np.arange(num_classes, dtype=np.int64)
+    if class_subset is not None:
+        classes = np.unique(np.asarray(class_subset, dtype=np.int64))
+        if len(classes) == 0 or classes[0] < 0 or classes[-1] >= num_classes:
+            raise ValueError(f"class subset out of range for {num_classes} classes")
     if isinstance(model, ClipModel):
-        classifier = clip_text_classifier(
-            model, ckpt["model_config"], class_names, templates, batch_size
-        )
+        names = class_names if prompt_names is None else list(prompt_names)
+        if len(names) != num_classes:
+            raise ValueError(f"{len(names)} prompt names for {num_classes} classes")
+        names = [names[c] for c in classes]
+        classifier = clip_text_classifier(model, ckpt["model_config"], names, templates, batch_size)
     elif isinstance(model, FrozenTextClipModel):
         if prompt_embeddings is None:
             raise ValueError(
                 "a CLIP model with a frozen text tower needs prompt_embeddings: the "
                 "frozen encoder's embeddings of prompt_texts(class_names)"
             )
-        classifier = frozen_text_classifier(model, prompt_embeddings, num_classes)
+        if subset:
+            prompt_embeddings = select_prompt_embeddings(prompt_embeddings, num_classes, classes)
+        classifier = frozen_text_classifier(model, prompt_embeddings, len(classes))
+    elif subset:
+        rows, classes = sl_rows(ckpt, classes)
+        classifier = sl_classifier(model, ckpt, [class_names[c] for c in classes], rows)
     else:
         classifier = sl_classifier(model, ckpt, class_names)
     df = manifest if isinstance(manifest, pd.DataFrame) else manifest_lib.read(manifest)
@@ -196,6 +346,10 @@ def evaluate_checkpoint(
         where=str(manifest) if not isinstance(manifest, pd.DataFrame) else "evaluation manifest",
         allow_empty_captions=True,
     )
+    if subset:
+        df = df[df["label"].isin(classes)].reset_index(drop=True)
+        df["label"] = np.searchsorted(classes, df["label"].to_numpy(np.int64))
+    num_classes = len(classes)
     store = open_image_store(images_root)
     handles = store.locate(df["image"].tolist())
     cfg = ckpt["model_config"]
@@ -205,12 +359,12 @@ def evaluate_checkpoint(
         resize=ckpt["spec"]["model"].get("eval_resize"),
     )
     features = encode_images(model, store, handles, transform, batch_size, progress)
-    sims = F.normalize(torch.from_numpy(features).to(device), dim=-1) @ classifier.to(device).T
-    top = sims.topk(min(5, num_classes), dim=-1).indices.cpu().numpy().astype(np.int64)
+    top = top_classes(features, classifier, device=device)
     return ZeroShotResult(
         features=features.astype(np.float32),
         targets=df["label"].to_numpy(np.int64),
         preds=top[:, 0].copy(),
         top5=top,
         classifier=classifier.float().cpu().numpy(),
+        classes=classes,
     )

@@ -21,6 +21,7 @@ What an entry reads (:data:`READS`):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,10 @@ class Entry:
     concept_sets: tuple[str, ...] = ()
     #: A CSV table (``results/tables/<stem>.csv``) rather than a figure.
     table: bool = False
+    #: The evaluation set this figure shows when it is configured (else ``figures.evalset``).
+    evalset: str | None = None
+    #: Drawn only when a run of its studies has one of these ``source`` values.
+    needs_sources: tuple[str, ...] = ()
 
 
 CATALOGUE: tuple[Entry, ...] = (
@@ -95,8 +100,8 @@ CATALOGUE: tuple[Entry, ...] = (
         "fig05",
         "fig05_scale",
         "Top-1 accuracy, Corr. freq vs acc, NC1 and NC2 of the class means against the number "
-        "of training images (log2 scale), one line per CLIP text tower (and SL head where "
-        "present).",
+        "of training images (log2 scale), one line per CLIP text tower (from scratch, frozen "
+        "CLIP, CLIP-init, frozen RoBERTa) and the SL point (frozen head) where present.",
         "studies",
         "cliptail.figures.scale:fig05",
         studies=("scale",),
@@ -105,11 +110,23 @@ CATALOGUE: tuple[Entry, ...] = (
         "fig06",
         "fig06_open_world",
         "Corr. freq vs acc, Corr. freq vs #pred and top-1 accuracy on the evaluation concepts "
-        "when training on those concepts only, on all concepts at the same size, and on all "
-        "concepts with all their data.",
+        "(real data: the 100 classes of IN-100, evaluated 100-way) when training on those "
+        "concepts only (IN-Caps-100), on all concepts at the same size (IN-Caps (10%)), and on "
+        "all concepts with all their data (IN-Caps).",
         "studies",
         "cliptail.figures.open_world:fig06",
         studies=("open_world",),
+        evalset="imagenet100_val",
+    ),
+    Entry(
+        "fig06b",
+        "fig06b_open_world_web",
+        "Corr. freq vs acc, Corr. freq vs #pred and top-1 accuracy of models trained on "
+        "YFCC-15M-Cls (captions naming an ImageNet class) and on the whole YFCC-15M.",
+        "studies",
+        "cliptail.figures.open_world:fig06b",
+        studies=("open_world",),
+        needs_sources=(*factors.WEB_FULL_SOURCES,),
     ),
     Entry(
         "fig07a",
@@ -237,6 +254,10 @@ def _job(entry: Entry, plan: Any, evalset: str) -> FigureJob | None:
         params["files"] = files
         return FigureJob(entry, {"freqs": [p for f in files.values() for p in f.values()]}, params)
     studies = [s for s in entry.studies if s in plan.studies]
+    if entry.needs_sources and not any(
+        r.factors["source"] in entry.needs_sources for s in studies for r in plan.runs_of(s)
+    ):
+        return None
     if entry.reads == "studies":
         if not studies:
             return None
@@ -264,7 +285,17 @@ def _job(entry: Entry, plan: Any, evalset: str) -> FigureJob | None:
     return FigureJob(entry, inputs, params)
 
 
-def plan_figures(plan: Any, evalset: str) -> dict[str, FigureJob]:
-    """Stem -> figure job of every catalogue entry the plan can draw (``evalset`` shown)."""
-    jobs = (_job(entry, plan, evalset) for entry in CATALOGUE)
+def plan_figures(
+    plan: Any, evalset: str, evalsets: Sequence[str] | None = None
+) -> dict[str, FigureJob]:
+    """Stem -> figure job of every catalogue entry the plan can draw (``evalset`` shown).
+
+    ``evalsets``: the configured evaluation sets; an entry that names its own evaluation set
+    (Fig. 6: ``imagenet100_val``) shows that one when it is among them.
+    """
+    configured = set(evalsets or ())
+    jobs = (
+        _job(entry, plan, entry.evalset if entry.evalset in configured else evalset)
+        for entry in CATALOGUE
+    )
     return {job.stem: job for job in jobs if job is not None}

@@ -15,7 +15,8 @@ def fig05(table: pd.DataFrame, *, evalset: str | None = None) -> Figure:
     """Fig. 5: ``top1``, ``rho_acc``, ``nc1`` and ``nc2_m`` against ``n_train`` (log2 x axis).
 
     Reads the ``scale`` study rows of one evaluation set; one line per model family (CLIP per
-    ``text_tower``, SL per ``head``/vocabulary, a single marker when a family has one scale).
+    ``text_tower``: ``rand``, ``frozen``, ``clip_init``, ``roberta``; SL per ``head``/vocabulary,
+    a single marker when a family has one scale, e.g. the paper's frozen-head SL point).
     Points are seed means per (family, ``scale``) placed at the mean ``n_train``.
     """
     rows = tables.one_evalset(

@@ -87,18 +87,32 @@ CLASSES_LABELS = {
     "all_matched": "+open-world\n(size-matched)",
     "all": "+open-world\n(all data)",
 }
+#: The same ladder on the real data (Fig. 6a): IN-Caps-100 -> IN-Caps (10%) -> IN-Caps.
+REAL_CLASSES_ORDER = ("in100", "in100_matched", "eval")
+REAL_CLASSES_LABELS = {
+    "in100": "IN-Caps-100",
+    "in100_matched": "IN-Caps (10%)",
+    "eval": "IN-Caps",
+}
+#: Fig. 6b: a web caption list's -Cls subset, then the whole list.
+WEB_FULL_ORDER = ("yfcc15m_cls", "yfcc15m")
+WEB_FULL_LABELS = {"yfcc15m_cls": "YFCC-15M-Cls", "yfcc15m": "YFCC-15M"}
 
 #: Base colours of the families (seaborn "colorblind" palette).
 _PALETTE = sns.color_palette("colorblind", 10)
+#: Legend names of the CLIP text towers (``CLIP (<name> text)``); others are shown as stored.
+TOWER_LABELS = {"clip_init": "CLIP-init", "roberta": "frozen RoBERTa"}
 FAMILY_COLORS = {
     "CLIP (rand text)": _PALETTE[0],
     "CLIP (frozen text)": _PALETTE[2],
+    "CLIP (CLIP-init text)": _PALETTE[3],
+    "CLIP (frozen RoBERTa text)": _PALETTE[9],
     "SL (rand head)": _PALETTE[1],
     "SL (frozen head)": _PALETTE[4],
 }
 #: Plain method labels (e.g. the baselines of Fig. 11) take their default family's colour.
 METHOD_COLORS = {"CLIP": FAMILY_COLORS["CLIP (rand text)"], "SL": FAMILY_COLORS["SL (rand head)"]}
-_EXTRA_COLORS = [_PALETTE[i] for i in (3, 9, 5, 6, 8, 7)]
+_EXTRA_COLORS = [_PALETTE[i] for i in (5, 6, 8, 7, 3, 9)]
 
 
 @contextlib.contextmanager
@@ -145,15 +159,20 @@ def _missing(value: Any) -> bool:
 
 
 def family(factors: Mapping[str, Any], *, with_vocab: bool = False) -> str:
-    """Legend name of a run's model family, e.g. ``CLIP (frozen text)`` or ``SL (rand head)``.
+    """Legend name of a run's model family, e.g. ``CLIP (frozen text)``,
+    ``CLIP (CLIP-init text)`` (:data:`TOWER_LABELS`) or ``SL (rand head)``.
 
     With ``with_vocab`` an SL run with a subsampled vocabulary gets ``, K=<size>`` appended
-    (and the sampling weight when it is not the default ``linear``).
+    (and the sampling weight when it is not the default ``linear``). A run with a named training
+    recipe (factor ``recipe`` other than ``default``) gets ``, <recipe>`` before the bracket.
     """
+    recipe = factors.get("recipe")
+    suffix = "" if _missing(recipe) or str(recipe) == "default" else f", {recipe}"
     method = str(factors["method"])
     if method == "clip":
         tower = factors.get("text_tower")
-        return f"CLIP ({'rand' if _missing(tower) else tower} text)"
+        tower = "rand" if _missing(tower) else str(tower)
+        return f"CLIP ({TOWER_LABELS.get(tower, tower)} text{suffix})"
     if method == "sl":
         head = factors.get("head")
         name = f"SL ({'rand' if _missing(head) else head} head"
@@ -163,7 +182,7 @@ def family(factors: Mapping[str, Any], *, with_vocab: bool = False) -> str:
             weight = factors.get("vocab_weight")
             if not _missing(weight) and str(weight) != "linear":
                 name += f" {weight}"
-        return name + ")"
+        return name + suffix + ")"
     raise ValueError(f"unknown method {method!r}; expected 'clip' or 'sl'")
 
 

@@ -54,7 +54,7 @@ def one_evalset(
 #: Factors of a run apart from its method and seed.
 FACTORS = tuple(f for f in factors.RUN_FACTORS if f not in ("method", "seed"))
 #: Factors that name a model family (one legend entry per family).
-FAMILY_FACTORS = ("text_tower", "head", "vocab_size", "vocab_weight")
+FAMILY_FACTORS = ("text_tower", "head", "vocab_size", "vocab_weight", "recipe")
 #: Factors a method ignores (:func:`cliptail.study.normalise_factors`); their entries carry no meaning.
 IGNORED = {
     "clip": frozenset({"head", "vocab_size", "vocab_weight"}),

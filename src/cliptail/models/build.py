@@ -50,10 +50,16 @@ def build_model(
     text_projection: str = "linear",
     prototypes: np.ndarray | torch.Tensor | None = None,
 ) -> nn.Module:
-    """A freshly initialised model (initialisation follows the global torch seed)."""
-    if method == "clip" and text_tower == "rand":
+    """A freshly initialised model (initialisation follows the global torch seed).
+
+    ``text_tower``: ``rand`` and ``clip_init`` build a trainable open_clip text tower (the
+    trainer then copies the pre-trained weights into a ``clip_init`` one,
+    :func:`cliptail.models.clip.init_text_tower`); ``frozen`` and ``roberta`` take pre-computed
+    embeddings of ``text_dim`` through the projection ``text_projection``.
+    """
+    if method == "clip" and text_tower in ("rand", "clip_init"):
         return ClipModel(cfg)
-    if method == "clip" and text_tower == "frozen":
+    if method == "clip" and text_tower in ("frozen", "roberta"):
         if text_dim is None:
             raise ValueError("a frozen text tower needs the dimension of the text embeddings")
         return FrozenTextClipModel(cfg, text_dim, text_projection)

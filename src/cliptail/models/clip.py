@@ -1,6 +1,8 @@
 """CLIP models: a trainable text tower (open_clip) or a frozen pre-trained one (embeddings).
 
-Both return, from ``forward``, the L2-normalised image and text features and the logit scale
+The trainable tower starts from random weights (``text_tower: rand``) or from a pre-trained
+open_clip model's text tower and projection (``clip_init``, :func:`init_text_tower`); the frozen
+one is a frozen encoder's embeddings (``frozen``, ``roberta``) with a projection. All return, from ``forward``, the L2-normalised image and text features and the logit scale
 ``exp(s)``; the contrastive loss is open_clip's ``ClipLoss``. ``s`` starts at ln(1/0.07) and is
 clamped to [0, ln 100] after every optimiser step (:meth:`clamp_logit_scale`).
 """
@@ -15,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from open_clip.model import CustomTextCLIP, _build_vision_tower
 from open_clip.tokenizer import HFTokenizer
-from open_clip.transformer import text_global_pool
+from open_clip.transformer import QuickGELU, text_global_pool
 from torch import nn
 
 LOGIT_SCALE_INIT = math.log(1 / 0.07)
@@ -127,6 +129,83 @@ class FrozenTextClipModel(_ScaledModel):
         image = F.normalize(self.encode_image(images), dim=-1)
         text = F.normalize(self.encode_text(embeddings), dim=-1)
         return image, text, self.logit_scale.exp()
+
+
+def text_tower_state(clip: nn.Module) -> dict[str, torch.Tensor]:
+    """The text tower of an open_clip model (``CLIP`` or ``CustomTextCLIP``): its parameters and
+    buffers (token and positional embeddings, transformer, final norm, text projection, causal
+    attention mask), i.e. everything but the image tower and the logit scale / bias."""
+    entries = dict(clip.named_parameters())
+    entries.update(clip.named_buffers())
+    return {
+        k: v
+        for k, v in entries.items()
+        if not k.startswith("visual.") and k not in ("logit_scale", "logit_bias")
+    }
+
+
+def uses_quick_gelu(clip: nn.Module) -> bool:
+    """Whether an open_clip model's transformers use QuickGELU (OpenAI's weights do)."""
+    return any(isinstance(m, QuickGELU) for m in clip.modules())
+
+
+def load_pretrained_clip(text_encoder: str) -> nn.Module:
+    """The open_clip model named ``openclip:<model>@<tag or checkpoint file>`` (config key
+    ``text_encoder``), on the CPU, for :func:`init_text_tower`."""
+    from cliptail.models.text_encoder import create_pretrained_clip, parse_openclip
+
+    if not str(text_encoder).startswith("openclip:"):
+        raise ValueError(
+            f"text_tower 'clip_init' loads its text tower from text_encoder, which must name an "
+            f"open_clip model ('openclip:<model>@<tag or checkpoint path>'), got {text_encoder!r}"
+        )
+    model_name, pretrained = parse_openclip(text_encoder)
+    return create_pretrained_clip(model_name, pretrained, device="cpu").float().eval()
+
+
+def pretrained_text_config(cfg: dict[str, Any], source: nn.Module) -> dict[str, Any]:
+    """``cfg`` with the activation of the pre-trained ``source`` (QuickGELU for OpenAI weights), so
+    the text tower initialised from it computes what it computed when it was trained."""
+    return {**cfg, "quick_gelu": uses_quick_gelu(source)}
+
+
+@torch.no_grad()
+def init_text_tower(model: ClipModel, source: nn.Module, where: str = "text_encoder") -> list[str]:
+    """Copy the text tower and text projection of the pre-trained open_clip ``source`` into
+    ``model`` (``text_tower: clip_init``); the image tower and the logit scale keep their
+    initialisation. Returns the copied names. Raises ``ValueError`` naming the entries when the
+    two text towers differ (``where``: the config key that named ``source``)."""
+    target = text_tower_state(model.clip)
+    src = text_tower_state(source)
+    missing = sorted(set(target) - set(src))
+    extra = sorted(set(src) - set(target))
+    shapes = [
+        f"{k}: {tuple(src[k].shape)} vs {tuple(target[k].shape)}"
+        for k in sorted(set(src) & set(target))
+        if src[k].shape != target[k].shape
+    ]
+    if missing or extra or shapes:
+        parts = []
+        if missing:
+            parts.append(f"entries missing from the pre-trained model: {missing[:8]}")
+        if extra:
+            parts.append(f"entries the trained model lacks: {extra[:8]}")
+        if shapes:
+            parts.append(f"shapes differ (pre-trained vs trained): {shapes[:8]}")
+        raise ValueError(
+            f"text_tower 'clip_init': the text tower of {where} does not fit the trained "
+            f"model's (train.model): " + "; ".join(parts) + ". Use the same open_clip model "
+            "config (train.model.name and its text overrides) as the text encoder"
+        )
+    if uses_quick_gelu(source) != uses_quick_gelu(model.clip):
+        raise ValueError(
+            f"text_tower 'clip_init': {where} uses "
+            f"{'QuickGELU' if uses_quick_gelu(source) else 'GELU'} but the trained model does "
+            "not; build the model from pretrained_text_config(cfg, source)"
+        )
+    for k, value in src.items():
+        target[k].copy_(value.to(target[k].dtype))
+    return sorted(src)
 
 
 def tokenizer_for(cfg: dict[str, Any]):

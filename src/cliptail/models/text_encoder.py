@@ -10,7 +10,13 @@ and the trainer reads the embeddings. Two encoders share the :class:`TextEncoder
   the paper's frozen CLIP text tower, 1024-d, unnormalised ``encode_text`` output). Without a tag
   the tower is randomly initialised (offline testing only). LAIONet's caption-to-definition
   scorer (:class:`cliptail.data.laion.DefinitionScorer`) uses the same class with
-  ``normalize=True``.
+  ``normalize=True``. For a tag whose weights were trained with QuickGELU (OpenAI's), the tower
+  is built with QuickGELU (:func:`create_pretrained_clip`).
+- ``roberta:<name or directory>``: a Hugging Face encoder (the paper's frozen RoBERTa is
+  ``roberta:roberta-base``, 768-d), loaded with ``AutoModel`` / ``AutoTokenizer`` from the hub or
+  a local directory saved with ``save_pretrained``; the embedding is the mean of the last hidden
+  states over the caption's tokens (attention-masked, so padding does not change it), not
+  normalised. Config key ``roberta_encoder`` (the ``text_tower: roberta`` runs).
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ import torch
 from tqdm.auto import tqdm
 
 DEFAULT_ENCODER = "minilm"
+#: The frozen RoBERTa of ``text_tower: roberta`` (config key ``roberta_encoder``).
+DEFAULT_ROBERTA = "roberta-base"
 
 
 class TextEncoder(Protocol):
@@ -86,7 +94,7 @@ class OpenClipTextEncoder:
         register_model_configs()
         self.name = f"openclip:{model_name}" + (f"@{pretrained}" if pretrained else "")
         self.device = device or _device()
-        self.model = open_clip.create_model(model_name, pretrained=pretrained, device=self.device)
+        self.model = create_pretrained_clip(model_name, pretrained, device=self.device)
         self.model.eval()
         self.tokenizer = open_clip.get_tokenizer(model_name)
         self.dim = int(
@@ -116,8 +124,84 @@ class OpenClipTextEncoder:
         return out
 
 
+def create_pretrained_clip(model_name: str, pretrained: str | None, device: str = "cpu"):
+    """``open_clip.create_model(model_name, pretrained=...)`` (``pretrained``: a tag, a checkpoint
+    file or None), with QuickGELU when the tag's weights were trained with it (open_clip builds
+    ``RN50`` with GELU and only warns when given OpenAI's QuickGELU weights)."""
+    import open_clip
+
+    from cliptail.models.configs import register_model_configs
+
+    register_model_configs()
+    quick_gelu = bool(
+        pretrained
+        and not os.path.isfile(pretrained)
+        and open_clip.get_pretrained_cfg(model_name, pretrained).get("quick_gelu", False)
+    )
+    return open_clip.create_model(
+        model_name, pretrained=pretrained, device=device, force_quick_gelu=quick_gelu
+    )
+
+
+def parse_openclip(name: str) -> tuple[str, str | None]:
+    """``openclip:<model>[@<tag or checkpoint path>]`` -> (model, tag or path or None)."""
+    if not name.startswith("openclip:"):
+        raise ValueError(f"{name!r} is not an open_clip encoder name 'openclip:<model>[@<tag>]'")
+    model, _, tag = name.removeprefix("openclip:").partition("@")
+    return model, tag or None
+
+
+class RobertaTextEncoder:
+    """A frozen Hugging Face encoder (RoBERTa): mean of the last hidden states over the tokens.
+
+    ``model``: a hub name (``roberta-base``, fetched into the Hugging Face cache on first use) or
+    a directory holding a model and tokenizer saved with ``save_pretrained``. Texts longer than
+    the model's positions are truncated.
+    """
+
+    def __init__(self, model: str = DEFAULT_ROBERTA, device: str | None = None) -> None:
+        from transformers import AutoModel, AutoTokenizer
+
+        self.name = f"roberta:{model}"
+        self.device = device or _device()
+        self.tokenizer = AutoTokenizer.from_pretrained(model)
+        self.model = AutoModel.from_pretrained(model).to(self.device).eval()
+        self.model.requires_grad_(False)
+        self.dim = int(self.model.config.hidden_size)
+        positions = int(getattr(self.model.config, "max_position_embeddings", 514))
+        # RoBERTa's position ids start after the padding index (2 positions are not usable)
+        self.max_length = min(int(self.tokenizer.model_max_length), positions - 2)
+
+    @torch.no_grad()
+    def embed_batch(self, texts: Sequence[str]) -> torch.Tensor:
+        """float32 [len(texts), dim]: masked mean of the last hidden states."""
+        batch = self.tokenizer(
+            list(texts),
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+        ).to(self.device)
+        hidden = self.model(**batch).last_hidden_state.float()
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp_min(1.0)
+
+    def encode(self, texts: Sequence[str], *, batch_size: int, progress: bool) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in tqdm(
+            range(0, len(texts), batch_size),
+            disable=not progress,
+            desc=f"embedding ({self.name})",
+            unit="batch",
+        ):
+            chunk = texts[start : start + batch_size]
+            out[start : start + len(chunk)] = self.embed_batch(chunk).cpu().numpy()
+        return out
+
+
 def get_encoder(name: str = DEFAULT_ENCODER) -> TextEncoder:
-    """The encoder called ``name`` (``minilm`` or ``openclip:<model>[@<tag>]``), loaded once."""
+    """The encoder called ``name`` (``minilm``, ``openclip:<model>[@<tag>]`` or
+    ``roberta:<name or directory>``), loaded once."""
     return _load_encoder(name)
 
 
@@ -126,9 +210,13 @@ def _load_encoder(name: str) -> TextEncoder:
     if name == "minilm":
         return MiniLMEncoder()
     if name.startswith("openclip:"):
-        model, _, tag = name.removeprefix("openclip:").partition("@")
-        return OpenClipTextEncoder(model, tag or None)
-    raise ValueError(f"unknown text encoder {name!r}: use 'minilm' or 'openclip:<model>[@<tag>]'")
+        return OpenClipTextEncoder(*parse_openclip(name))
+    if name.startswith("roberta:") and name != "roberta:":
+        return RobertaTextEncoder(name.removeprefix("roberta:"))
+    raise ValueError(
+        f"unknown text encoder {name!r}: use 'minilm', 'openclip:<model>[@<tag>]' or "
+        "'roberta:<name or directory>'"
+    )
 
 
 def embed_texts(

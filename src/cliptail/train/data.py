@@ -40,6 +40,9 @@ class TrainData:
     captions: list[str]
     class_names: list[str]
     text_embeddings: np.ndarray | None = None  # [N, D_text], memory-mapped
+    #: Class index in the dataset's class space of each trained class (``labels`` index it),
+    #: or None when the training classes are the dataset's classes (:func:`remap_labels`).
+    class_ids: np.ndarray | None = None
 
     @property
     def num_classes(self) -> int:
@@ -60,6 +63,8 @@ class TrainData:
             pd.util.hash_pandas_object(pd.Series(self.captions), index=False).to_numpy().tobytes()
         )
         h.update("\n".join(self.class_names).encode())
+        if self.class_ids is not None:
+            h.update(np.ascontiguousarray(self.class_ids, dtype=np.int64).tobytes())
         if self.text_embeddings is not None:
             emb = self.text_embeddings
             h.update(str(emb.shape).encode())
@@ -71,13 +76,36 @@ def _frame(obj: str | os.PathLike | pd.DataFrame, reader) -> pd.DataFrame:
     return obj if isinstance(obj, pd.DataFrame) else reader(obj)
 
 
+def remap_labels(labels: np.ndarray, class_subset) -> tuple[np.ndarray, np.ndarray]:
+    """Labels in a dataset's class space -> positions 0..K-1 in the sorted ``class_subset``;
+    returns (remapped labels, class ids: position -> class index). The inverse is
+    ``class_ids[remapped]``. ValueError when a label is outside the subset."""
+    class_ids = np.unique(np.asarray(class_subset, dtype=np.int64))
+    labels = np.asarray(labels, dtype=np.int64)
+    pos = np.searchsorted(class_ids, labels)
+    pos = np.minimum(pos, len(class_ids) - 1)
+    bad = class_ids[pos] != labels
+    if bad.any():
+        raise ValueError(
+            f"{int(bad.sum())} labels (first: {int(labels[bad][0])}) are outside the class "
+            f"subset of {len(class_ids)} classes"
+        )
+    return pos.astype(np.int64), class_ids
+
+
 def load_train_data(
     manifest: str | os.PathLike | pd.DataFrame,
     classes: str | os.PathLike | pd.DataFrame,
     images_root: str | os.PathLike,
     text_embeddings: str | os.PathLike | None = None,
+    class_subset=None,
 ) -> TrainData:
-    """Read and check a training manifest, its classes and (optionally) row-aligned embeddings."""
+    """Read and check a training manifest, its classes and (optionally) row-aligned embeddings.
+
+    ``class_subset``: class indices the training runs over (SL on IN-Caps-100: the 100 classes,
+    the authors' 100-way training); labels become positions 0..K-1 in the sorted subset and
+    :attr:`TrainData.class_ids` maps them back.
+    """
     class_df = _frame(classes, io.read_classes)
     where = str(manifest) if not isinstance(manifest, pd.DataFrame) else "manifest"
     df = manifest_lib.validate(
@@ -94,13 +122,22 @@ def load_train_data(
                 f"{text_embeddings}: expected [{len(df)}, D] text embeddings aligned "
                 f"with the manifest rows, got shape {emb.shape}; re-embed the captions"
             )
+    labels = df["label"].to_numpy(np.int64)
+    names = class_df["name"].tolist()
+    class_ids = None
+    if class_subset is not None:
+        labels, class_ids = remap_labels(labels, class_subset)
+        if class_ids[-1] >= len(names):
+            raise ValueError(f"class subset out of range for the {len(names)} classes")
+        names = [names[c] for c in class_ids]
     return TrainData(
         store=store,
         handles=store.locate(df["image"].tolist()),
-        labels=df["label"].to_numpy(np.int64),
+        labels=labels,
         captions=df["caption"].tolist(),
-        class_names=class_df["name"].tolist(),
+        class_names=names,
         text_embeddings=emb,
+        class_ids=class_ids,
     )
 
 

@@ -95,6 +95,7 @@ def launch_args(
     class_embeddings: str | os.PathLike | None = None,
     resume_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    class_subset=None,
 ) -> list[str]:
     """The arguments of ``python -m cliptail.train.launch``."""
     args = ["--spec", str(spec_file)]
@@ -110,6 +111,8 @@ def launch_args(
     for name, value in values.items():
         if value is not None:
             args += [f"--{name.replace('_', '-')}", str(value)]
+    if class_subset is not None:
+        args += ["--class-subset", ",".join(str(int(c)) for c in class_subset)]
     return args + ([] if progress else ["--no-progress"])
 
 
@@ -162,6 +165,7 @@ def train_distributed(
     class_embeddings=None,
     resume_dir=None,
     progress: bool = True,
+    class_subset=None,
     nnodes: int = 1,
     rdzv_endpoint: str | None = None,
     output=None,
@@ -189,6 +193,7 @@ def train_distributed(
             class_embeddings=class_embeddings,
             resume_dir=resume_dir,
             progress=progress,
+            class_subset=class_subset,
         )
         if output is not None:
             output.flush()  # what the caller wrote so far comes before the processes' output
@@ -213,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
             f"--{name.replace('_', '-')}",
             required=name in ("manifest", "classes", "images_root", "out_dir"),
         )
+    parser.add_argument(
+        "--class-subset", help="comma-separated class indices to train over (SL, 100-way)"
+    )
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -223,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     summary = train_run(
         spec,
         progress=not args.no_progress and rank == 0,
+        class_subset=(
+            [int(c) for c in args.class_subset.split(",")] if args.class_subset else None
+        ),
         **{name: getattr(args, name) for name in PATH_ARGS},
     )
     if rank == 0:

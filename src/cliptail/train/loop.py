@@ -43,7 +43,12 @@ from cliptail import io
 from cliptail.data.images import ImageTransform
 from cliptail.models.batchnorm import convert_sync_batchnorm
 from cliptail.models.build import CHECKPOINT_FORMAT, build_model, resolve_model_config
-from cliptail.models.clip import tokenizer_for
+from cliptail.models.clip import (
+    init_text_tower,
+    load_pretrained_clip,
+    pretrained_text_config,
+    tokenizer_for,
+)
 from cliptail.models.sl import load_prototypes
 from cliptail.train import checkpoint as ckpt_io
 from cliptail.train import distributed
@@ -73,14 +78,19 @@ def train_run(
     class_embeddings: str | os.PathLike | None = None,
     resume_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    class_subset=None,
 ) -> dict[str, Any]:
     """Train one run and write ``checkpoint.pt``, ``train.jsonl`` and ``run.json`` to ``out_dir``.
 
     ``spec``: the run's training config (keys of :class:`TrainSpec`). ``text_embeddings``: .npy
-    [rows, D] aligned with the manifest (CLIP with ``text_tower: frozen``). ``class_embeddings``:
+    [rows, D] aligned with the manifest (CLIP with ``text_tower: frozen`` or ``roberta``); a
+    ``clip_init`` text tower is loaded from ``spec['text_encoder']``. ``class_embeddings``:
     [C, D] prototypes, .npy or torch tensor file (SL with ``head: frozen``). ``resume_dir``: where
     the per-epoch resume state lives; a restarted run continues from its last finished epoch.
-    Under torchrun (several processes) the processes train together with DDP.
+    Under torchrun (several processes) the processes train together with DDP. ``class_subset``:
+    class indices an SL run trains over (K-way, labels remapped to 0..K-1; a frozen head takes
+    those rows of ``class_embeddings``); the checkpoint's ``class_ids`` maps the K outputs back
+    to the dataset's classes.
 
     Returns a summary: run, method, epochs, steps, loss, images_per_s, wall_time_s,
     resumed_from (epochs at which the run was restarted), checkpoint.
@@ -99,15 +109,24 @@ def train_run(
             text_embeddings=text_embeddings,
             class_embeddings=class_embeddings,
             resume_dir=resume_dir,
+            class_subset=class_subset,
         )
     finally:
         distributed.teardown(env)
 
 
+#: CLIP text towers that train on pre-computed caption embeddings.
+EMBEDDED_TOWERS = ("frozen", "roberta")
+
+
+def _embedded_text(spec: TrainSpec) -> bool:
+    return spec.method == "clip" and spec.text_tower in EMBEDDED_TOWERS
+
+
 def _check_inputs(spec: TrainSpec, text_embeddings, class_embeddings) -> None:
-    if spec.method == "clip" and spec.text_tower == "frozen" and text_embeddings is None:
+    if _embedded_text(spec) and text_embeddings is None:
         raise ValueError(
-            "text_tower 'frozen' needs text_embeddings: the captions embedded by the "
+            f"text_tower {spec.text_tower!r} needs text_embeddings: the captions embedded by the "
             "frozen encoder (cliptail.models.text_encoder.embed_texts), row-aligned"
         )
     if spec.method == "sl" and spec.head == "frozen" and class_embeddings is None:
@@ -126,12 +145,18 @@ class _Trainer:
         prototypes = None
         if spec.method == "sl" and spec.head == "frozen":
             prototypes = load_prototypes(class_embeddings)
+            if data.class_ids is not None and prototypes.shape[0] > data.class_ids[-1]:
+                prototypes = prototypes[data.class_ids]  # the K trained classes
             if prototypes.shape[0] != data.num_classes:
                 raise ValueError(
                     f"{class_embeddings}: {prototypes.shape[0]} prototypes for "
                     f"{data.num_classes} classes"
                 )
         self.cfg = resolve_model_config(spec, prototypes)
+        source = None
+        if spec.method == "clip" and spec.text_tower == "clip_init":
+            source = load_pretrained_clip(spec.text_encoder)
+            self.cfg = pretrained_text_config(self.cfg, source)
         self.text_dim = (
             int(data.text_embeddings.shape[1]) if data.text_embeddings is not None else None
         )
@@ -145,6 +170,11 @@ class _Trainer:
             text_projection=spec.text_projection,
             prototypes=prototypes,
         )
+        if source is not None:
+            init_text_tower(model, source, f"text_encoder {spec.text_encoder!r}")
+            if self.env.is_main:
+                logger.info("%s: text tower initialised from %s", spec.run, spec.text_encoder)
+            del source
         if spec.sync_bn and self.env.distributed:
             model = convert_sync_batchnorm(model, self.device)
         self.model = model.to(self.device, memory_format=torch.channels_last)
@@ -210,12 +240,17 @@ class _Trainer:
         text_embeddings,
         class_embeddings,
         resume_dir,
+        class_subset=None,
     ) -> dict[str, Any]:
         spec, env = self.spec, self.env
         started = time.time()
-        frozen_text = spec.method == "clip" and spec.text_tower == "frozen"
+        frozen_text = _embedded_text(spec)
         data = load_train_data(
-            manifest, classes, images_root, text_embeddings if frozen_text else None
+            manifest,
+            classes,
+            images_root,
+            text_embeddings if frozen_text else None,
+            class_subset=class_subset,
         )
         self._build(data, class_embeddings)
         o = spec.optim
@@ -407,6 +442,7 @@ class _Trainer:
                 "text_dim": self.text_dim,
                 "num_classes": data.num_classes,
                 "class_names": data.class_names,
+                "class_ids": None if data.class_ids is None else data.class_ids.tolist(),
                 "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
                 "versions": _versions(),
             },

@@ -2,7 +2,9 @@
 
 - CLIP: AdamW(betas, eps); SL: SGD(momentum, nesterov). Weight decay is applied to weight
   matrices / kernels only, never to norms, biases or the logit scale (open_clip's rule:
-  parameters with fewer than 2 dimensions or named ``bn``/``ln``/``bias``/``logit_scale``).
+  parameters with fewer than 2 dimensions or named ``bn``/``ln``/``bias``/``logit_scale``),
+  unless ``optim.decay_all`` is set: then every trainable parameter is decayed (the released
+  SL scripts' plain ``SGD(model.parameters(), weight_decay=...)``).
 - lr(step): linear warm-up ``lr * (step + 1) / warmup_steps`` for the first ``warmup_steps``
   optimiser steps, then the schedule, evaluated at the step (``schedule_unit: step``) or at the
   start of the step's epoch (``schedule_unit: epoch``):
@@ -26,11 +28,13 @@ def _no_decay(name: str, param: torch.Tensor) -> bool:
     return param.ndim < 2 or "bn" in name or "ln" in name or "bias" in name or "logit_scale" in name
 
 
-def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+def param_groups(model: nn.Module, weight_decay: float, decay_all: bool = False) -> list[dict]:
+    """Two groups: undecayed (empty with ``decay_all``) and decayed trainable parameters."""
     decay, no_decay = [], []
     for name, param in model.named_parameters():
         if param.requires_grad:
-            (no_decay if _no_decay(name, param) else decay).append(param)
+            skip = not decay_all and _no_decay(name, param)
+            (no_decay if skip else decay).append(param)
     return [
         {"params": no_decay, "weight_decay": 0.0},
         {"params": decay, "weight_decay": weight_decay},
@@ -40,7 +44,7 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 def build_optimizer(model: nn.Module, spec: TrainSpec) -> torch.optim.Optimizer:
     """The method's optimiser over ``model``'s trainable parameters (``spec`` resolved)."""
     o = spec.optim
-    groups = param_groups(model, o.weight_decay)
+    groups = param_groups(model, o.weight_decay, o.decay_all)
     if spec.method == "clip":
         return torch.optim.AdamW(groups, lr=o.lr, betas=tuple(o.betas), eps=o.eps)
     return torch.optim.SGD(groups, lr=o.lr, momentum=o.momentum, nesterov=o.nesterov)

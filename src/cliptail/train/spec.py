@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 METHODS = ("clip", "sl")
+TEXT_TOWERS = ("rand", "frozen", "clip_init", "roberta")
 SCHEDULES = ("cosine", "multistep")
 SCHEDULE_UNITS = ("step", "epoch")
 VOCAB_WEIGHTS = ("linear", "sqrt", "uniform")
@@ -85,8 +86,10 @@ class OptimSpec:
     """Optimiser and learning-rate schedule. ``None`` = the method's default (CLIP / SL).
 
     - ``epochs`` (32 / 90), ``batch_size`` (global batch: 1024 / 256).
-    - ``lr`` (1e-3 / 0.1 x batch_size / 256), ``weight_decay`` (0.2 / 1e-4; never applied to
-      norms, biases and the logit scale).
+    - ``lr`` (1e-3 / 0.1 x batch_size / 256), ``weight_decay`` (0.2 / 1e-4).
+    - ``decay_all`` (false): apply the weight decay to every trainable parameter; false leaves
+      norms, biases and the logit scale undecayed (open_clip's rule). The released SL scripts
+      decayed every parameter (the paper preset's SL recipe).
     - CLIP uses AdamW with ``betas`` (0.9, 0.999) and ``eps`` 1e-8; SL uses SGD with
       ``momentum`` 0.9 and ``nesterov`` (default: on for ``multistep``, off for ``cosine``).
     - ``warmup_steps`` (500 / 0): linear warm-up from 0 over that many optimiser steps.
@@ -111,6 +114,7 @@ class OptimSpec:
     gamma: float = 0.1
     momentum: float = 0.9
     nesterov: bool | None = None
+    decay_all: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,9 +124,14 @@ class TrainSpec:
     - ``run``: the run's name (logs, progress bar).
     - ``method``: ``clip`` (contrastive image-text) or ``sl`` (supervised prototype classifier).
     - ``seed``: model initialisation, data order, augmentation and vocabulary sampling.
-    - ``text_tower`` (CLIP): ``rand`` (trained from scratch) or ``frozen`` (pre-computed
-      embeddings of a frozen pre-trained encoder, passed as ``text_embeddings``).
+    - ``text_tower`` (CLIP): ``rand`` (trained from scratch), ``frozen`` (pre-computed
+      embeddings of a frozen pre-trained encoder, passed as ``text_embeddings``), ``clip_init``
+      (the text tower and projection of the open_clip model ``text_encoder``, fine-tuned) or
+      ``roberta`` (pre-computed embeddings of a frozen RoBERTa, like ``frozen``).
     - ``text_projection`` (CLIP, frozen text tower): ``linear`` (trainable) or ``none``.
+    - ``text_encoder`` (CLIP): the pre-trained encoder behind the text tower:
+      ``openclip:<model>@<tag or checkpoint file>`` for ``clip_init`` (required there), the
+      encoder of the embeddings otherwise (recorded only).
     - ``head`` (SL): ``rand`` (learned prototypes) or ``frozen`` (``class_embeddings``).
     - ``vocab`` (SL): :class:`VocabSpec`; ``model``: :class:`ModelSpec`; ``optim``:
       :class:`OptimSpec`.
@@ -139,6 +148,7 @@ class TrainSpec:
     seed: int = 0
     text_tower: str = "rand"
     text_projection: str = "linear"
+    text_encoder: str | None = None
     head: str = "rand"
     vocab: VocabSpec = field(default_factory=VocabSpec)
     model: ModelSpec = field(default_factory=ModelSpec)
@@ -190,6 +200,8 @@ class TrainSpec:
     def resume_key(self, data_fingerprint: str = "") -> str:
         """Hash of everything that shapes the result (spec minus :data:`RUNTIME_KEYS`, data)."""
         payload = {k: v for k, v in self.resolved().to_dict().items() if k not in RUNTIME_KEYS}
+        if payload.get("text_encoder") is None:  # keys of runs from before the key existed
+            payload.pop("text_encoder", None)
         blob = json.dumps({"spec": payload, "data": data_fingerprint}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -197,14 +209,30 @@ class TrainSpec:
 
     def validate(self) -> None:
         _choice("method", self.method, METHODS)
-        _choice("text_tower", self.text_tower, ("rand", "frozen"))
+        _choice("text_tower", self.text_tower, TEXT_TOWERS)
         _choice("text_projection", self.text_projection, ("linear", "none"))
         _choice("head", self.head, ("rand", "frozen"))
         if self.method == "clip" and (self.head != "rand" or self.vocab != VocabSpec()):
             raise SpecError("train spec: 'head' and 'vocab' apply to method 'sl' only")
-        if self.method == "sl" and (self.text_tower != "rand" or self.text_projection != "linear"):
+        if self.method == "sl" and (
+            self.text_tower != "rand"
+            or self.text_projection != "linear"
+            or self.text_encoder is not None
+        ):
             raise SpecError(
-                "train spec: 'text_tower' and 'text_projection' apply to method 'clip' only"
+                "train spec: 'text_tower', 'text_projection' and 'text_encoder' apply to "
+                "method 'clip' only"
+            )
+        if self.text_encoder is not None and not isinstance(self.text_encoder, str):
+            raise SpecError(
+                f"train spec: text_encoder: must be a string, got {self.text_encoder!r}"
+            )
+        if self.text_tower == "clip_init" and not str(self.text_encoder or "").startswith(
+            "openclip:"
+        ):
+            raise SpecError(
+                "train spec: text_tower 'clip_init' needs text_encoder "
+                f"'openclip:<model>@<tag or checkpoint path>', got {self.text_encoder!r}"
             )
         _int("seed", self.seed, 0)
         _int("vocab.size", self.vocab.size, 1, optional=True)
@@ -262,6 +290,7 @@ class TrainSpec:
         _number("optim.momentum", o.momentum, 0)
         if o.nesterov is not None:
             _bool("optim.nesterov", o.nesterov)
+        _bool("optim.decay_all", o.decay_all)
         _int("threads", self.threads, 1, optional=True)
         _int("workers", self.workers, 0)
         if not isinstance(self.device, str) or not (
