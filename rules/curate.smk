@@ -73,7 +73,12 @@ rule curate_incaps_captions:
         runtime=30,
     params:
         factors=lambda w: PLAN.datasets[w.dataset].factors,
-        in_caps_size=SOURCES["laionet"]["in_caps_size"],
+        # only the IN-Caps-sized LAIONet variants read it: a change reruns only them
+        in_caps_size=lambda w: (
+            SOURCES["laionet"]["in_caps_size"]
+            if real_datasets.sized_to_incaps(PLAN.datasets[w.dataset].factors)
+            else None
+        ),
     script:
         "../workflow/scripts/curate_real.py"
 

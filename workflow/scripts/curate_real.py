@@ -67,7 +67,7 @@ if "snakemake" in globals():
         imagenet100=_smk.input.get("imagenet100"),
         incaps_frequency=_smk.input.get("incaps_frequency"),
         pool=_smk.input.get("pool"),
-        in_caps_size=_smk.params.get("in_caps_size", 448_896),
+        in_caps_size=_smk.params.get("in_caps_size") or 448_896,
         wordnet_dir=_smk.input.get("wordnet"),
         max_per_class=_smk.params.get("max_per_class"),
         log=_smk.log[0],

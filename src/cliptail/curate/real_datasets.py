@@ -98,6 +98,12 @@ def family(factors: dict[str, Any]) -> str:
     return "web_cls"
 
 
+def sized_to_incaps(factors: dict[str, Any]) -> bool:
+    """A LAIONet threshold variant sampled to IN-Caps' size (``laionet_t<t>``): the only variants
+    that read ``sources.laionet.in_caps_size`` (so a change of it reruns only them)."""
+    return factors["source"].startswith("laionet_t")
+
+
 def check_factors(data: dict[str, Any]) -> None:
     """Raise ValueError naming the factor when a real variant's factors do not fit its source
     (:func:`cliptail.factors.check_real_data`, after each value's own check)."""
