@@ -428,6 +428,27 @@ def _thresholds(metric: str, sign: int) -> Callable:
     return test
 
 
+def _tail_comparison(
+    first: pd.DataFrame, second: pd.DataFrame, names: tuple[str, str], prefix: str = ""
+) -> tuple[list[str], list[bool | None]]:
+    """Tail accuracy of ``first`` vs ``second`` at every trimmed (k, shots) both have: one
+    summary and one verdict (first > second; None when undefined) per setting."""
+    settings = sorted(
+        set(zip(first["trim_k"], first["trim_ceil"], strict=True))
+        & set(zip(second["trim_k"], second["trim_ceil"], strict=True))
+    )
+    parts, verdicts = [], []
+    for k, ceil in settings:
+        a = _mean(_select(first, trim_k=k, trim_ceil=ceil), "tail_acc")
+        b = _mean(_select(second, trim_k=k, trim_ceil=ceil), "tail_acc")
+        parts.append(
+            f"{prefix}k={k} {ceil}-shot: {names[0]} {_fmt(a, 'tail_acc')} vs "
+            f"{names[1]} {_fmt(b, 'tail_acc')}"
+        )
+        verdicts.append(bool(a > b) if np.isfinite(a + b) else None)
+    return parts, verdicts
+
+
 def _trim_tail(t: pd.DataFrame, design: Design) -> Outcome:
     """CLIP vs SL tail accuracy at each (k, shots) with matching tower/head kind."""
     trimmed = t[t["trim_k"] > 0]
@@ -439,17 +460,9 @@ def _trim_tail(t: pd.DataFrame, design: Design) -> Outcome:
             & trimmed["head"].isin([kind])
             & trimmed["vocab_size"].isin(["full"])
         ]
-        settings = sorted(
-            set(zip(clip["trim_k"], clip["trim_ceil"], strict=True))
-            & set(zip(sl["trim_k"], sl["trim_ceil"], strict=True))
-        )
-        for k, ceil in settings:
-            a = _mean(_select(clip, trim_k=k, trim_ceil=ceil), "tail_acc")
-            b = _mean(_select(sl, trim_k=k, trim_ceil=ceil), "tail_acc")
-            parts.append(
-                f"{kind}, k={k} {ceil}-shot: CLIP {_fmt(a, 'tail_acc')} vs SL {_fmt(b, 'tail_acc')}"
-            )
-            verdicts.append(bool(a > b) if np.isfinite(a + b) else None)
+        more = _tail_comparison(clip, sl, ("CLIP", "SL"), prefix=f"{kind}, ")
+        parts += more[0]
+        verdicts += more[1]
     if not parts:
         return _absent("needs trimmed CLIP and SL runs (same k, shots and tower/head kind)")
     return _verdict(parts, verdicts)
@@ -461,22 +474,11 @@ def _subvocabulary_tail(t: pd.DataFrame, design: Design) -> Outcome:
     trimmed = t[(t["trim_k"] > 0) & t["method"].isin(["sl"]) & t["head"].isin(["frozen"])]
     full = trimmed[trimmed["vocab_size"].isin(["full"])]
     sub = trimmed[~trimmed["vocab_size"].isin(["full"]) & trimmed["vocab_size"].notna()]
-    settings = sorted(
-        set(zip(full["trim_k"], full["trim_ceil"], strict=True))
-        & set(zip(sub["trim_k"], sub["trim_ceil"], strict=True))
-    )
-    if not settings:
+    parts, verdicts = _tail_comparison(sub, full, ("subsampled", "full"))
+    if not parts:
         return _absent(
             "needs trimmed SL frozen-head runs with the full and a subsampled vocabulary"
         )
-    parts, verdicts = [], []
-    for k, ceil in settings:
-        a = _mean(_select(sub, trim_k=k, trim_ceil=ceil), "tail_acc")
-        b = _mean(_select(full, trim_k=k, trim_ceil=ceil), "tail_acc")
-        parts.append(
-            f"k={k} {ceil}-shot: subsampled {_fmt(a, 'tail_acc')} vs full {_fmt(b, 'tail_acc')}"
-        )
-        verdicts.append(bool(a > b) if np.isfinite(a + b) else None)
     return _verdict(parts, verdicts)
 
 
