@@ -9,9 +9,11 @@ COMPLETED; ``sinfo`` shows one default partition; ``sacctmgr`` lists the account
 Jobs never run: rules under test should have no outputs.
 """
 
+import functools
 import json
 import shlex
 import sys
+import tempfile
 from pathlib import Path
 
 FAKE_ACCOUNT = "mylab"
@@ -40,6 +42,24 @@ _SACCTMGR = f"print('{FAKE_ACCOUNT}')\n"
 _NO_CONTROLLER = (
     "import sys\nsys.exit('slurm_load_ctl_conf error: Unable to contact slurm controller')\n"
 )
+
+
+@functools.cache
+def no_controller_bin() -> Path:
+    """A folder (one per test process) whose ``scontrol``, ``squeue``, ``sshare`` and ``scancel``
+    fail at once, like clients without a controller. For local-run tests, first on PATH.
+
+    Snakemake's SLURM executor plugin runs ``scontrol show config`` whenever Snakemake starts,
+    also for local runs. Where the SLURM clients are installed but no controller runs (as after
+    the cluster tests stop theirs) that call waits about 9 s before it fails, in every Snakemake
+    invocation of every later test.
+    """
+    bindir = Path(tempfile.mkdtemp(prefix="cliptail-no-slurm-"))
+    for name in ("scontrol", "squeue", "sshare", "scancel"):
+        path = bindir / name
+        path.write_text(f"#!{sys.executable}\n{_NO_CONTROLLER}")
+        path.chmod(0o755)
+    return bindir
 
 
 def install(bindir: Path, record: Path) -> None:

@@ -111,6 +111,37 @@ def test_clip_classifier_and_predictions(world):
     assert (default.preds == default.targets).mean() > 0.5  # chance: 1/6
 
 
+def test_text_head_cache_encodes_each_prompt_set_once(world, monkeypatch):
+    """Sets with the same classes and templates reuse the trainable tower's classifier; a
+    different prompt set is encoded anew; results equal the uncached evaluation."""
+    root, names = world
+    from cliptail.evaluate import zeroshot
+
+    calls = []
+    real = zeroshot.clip_text_classifier
+    monkeypatch.setattr(
+        zeroshot, "clip_text_classifier", lambda *a, **k: calls.append(a[2]) or real(*a, **k)
+    )
+    kwargs = dict(manifest=root / "val.parquet", images_root=root, progress=False)
+    ckpt = root / "clip" / "checkpoint.pt"
+    cache = {}
+    first = evaluate_checkpoint(
+        ckpt, class_names=names, templates=TEMPLATES, text_head_cache=cache, **kwargs
+    )
+    second = evaluate_checkpoint(
+        ckpt, class_names=names, templates=TEMPLATES, text_head_cache=cache, **kwargs
+    )
+    assert len(calls) == 1 and len(cache) == 1
+    np.testing.assert_array_equal(first.classifier, second.classifier)
+    other = evaluate_checkpoint(
+        ckpt, class_names=names, templates=TEMPLATES[:1], text_head_cache=cache, **kwargs
+    )
+    assert len(calls) == 2 and len(cache) == 2
+    uncached = evaluate_checkpoint(ckpt, class_names=names, templates=TEMPLATES[:1], **kwargs)
+    np.testing.assert_allclose(other.classifier, uncached.classifier, atol=1e-6)
+    np.testing.assert_array_equal(other.preds, uncached.preds)
+
+
 def test_frozen_text_classifier_matches_literal(world):
     root, names = world
     prompts = np.random.default_rng(1).standard_normal((C, 3, 16)).astype(np.float32)

@@ -64,7 +64,7 @@ def run_with_profile(workdir: Path, *args: str, timeout: int = 900) -> subproces
             *args,
         ],
         cwd=workdir,
-        env=env_for(workdir),
+        env=env_for(workdir, slurm=True),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.cluster.fake_slurm import no_controller_bin
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 SNAKEMAKE = str(VENV_BIN / "snakemake")
@@ -33,10 +35,14 @@ def copy_project(dest: Path, root: Path = ROOT) -> Path:
     return dest
 
 
-def env_for(workdir: Path) -> dict[str, str]:
+def env_for(workdir: Path, *, slurm: bool = False) -> dict[str, str]:
+    """The environment of a Snakemake run in ``workdir``: its ``src`` on PYTHONPATH, the venv
+    first on PATH and, unless ``slurm`` (runs on the test cluster), SLURM clients that fail at
+    once (tests.cluster.fake_slurm.no_controller_bin)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(workdir / "src")
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    local = [] if slurm else [str(no_controller_bin())]
+    env["PATH"] = os.pathsep.join([*local, str(VENV_BIN), env.get("PATH", "")])
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TRANSFORMERS_OFFLINE", "1")
     return env

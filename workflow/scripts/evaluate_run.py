@@ -55,6 +55,7 @@ def main(
         ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
         train_freq = io.read_frequency(data.frequency)
         tail = data.read_report().get("tail_classes") or None
+        text_heads = {}  # a trainable text tower's classifier per prompt set, shared by sets
         for ev in evalsets:
             classes = ev.folder.read_classes()
             class_names = classes["name"].tolist()
@@ -73,6 +74,7 @@ def main(
                 prompt_embeddings=np.load(ev.prompt_embeddings) if ev.prompt_embeddings else None,
                 class_subset=ev.folder.class_subset(),
                 progress=True,
+                text_head_cache=text_heads,
             )
             # the evaluated classes (a class subset: IN-100; an SL model trained on a subset),
             # as indices of the common class space: their training counts, names and records

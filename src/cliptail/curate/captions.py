@@ -50,9 +50,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES
 
 from cliptail import factors
+from cliptail.openclip import open_clip_data
+
+OPENAI_IMAGENET_TEMPLATES = open_clip_data("zero_shot_metadata").OPENAI_IMAGENET_TEMPLATES
 
 #: The caption types (nine of Fig. 3, least to most descriptive, then "a {class}").
 CAPTION_TYPES = factors.CAPTION_TYPES

@@ -39,8 +39,11 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 
+from cliptail.openclip import open_clip_data
+
+OPENAI_DATASET_MEAN = open_clip_data("constants").OPENAI_DATASET_MEAN
+OPENAI_DATASET_STD = open_clip_data("constants").OPENAI_DATASET_STD
 ATTEMPTS = 10  # torchvision's RandomResizedCrop tries this many random boxes
 
 

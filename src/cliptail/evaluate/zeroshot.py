@@ -39,11 +39,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from open_clip.zero_shot_metadata import (
-    IMAGENET_CLASSNAMES,
-    OPENAI_IMAGENET_TEMPLATES,
-    SIMPLE_IMAGENET_TEMPLATES,
-)
 from tqdm.auto import tqdm
 
 from cliptail.data import manifest as manifest_lib
@@ -51,8 +46,14 @@ from cliptail.data.images import ImageTransform, open_image_store
 from cliptail.models.build import load_checkpoint
 from cliptail.models.clip import ClipModel, FrozenTextClipModel, tokenizer_for
 from cliptail.models.sl import PrototypeClassifier
+from cliptail.openclip import open_clip_data
 
 logger = logging.getLogger("cliptail.evaluate")
+
+_METADATA = open_clip_data("zero_shot_metadata")
+IMAGENET_CLASSNAMES = _METADATA.IMAGENET_CLASSNAMES
+OPENAI_IMAGENET_TEMPLATES = _METADATA.OPENAI_IMAGENET_TEMPLATES
+SIMPLE_IMAGENET_TEMPLATES = _METADATA.SIMPLE_IMAGENET_TEMPLATES
 
 Template = str | Callable[[str], str]
 
@@ -300,13 +301,16 @@ def evaluate_checkpoint(
     class_subset: Sequence[int] | None = None,
     batch_size: int = 512,
     progress: bool = True,
+    text_head_cache: dict[tuple[str, ...], torch.Tensor] | None = None,
 ) -> ZeroShotResult:
     """Zero-shot predictions of a trained run on an evaluation manifest (labels in 0..C-1).
 
     ``prompt_names``: the names filled into the prompts of a CLIP text tower
     (:func:`zeroshot_class_names`); default ``class_names``. ``class_subset``: the classes
     evaluated (K-way; module docstring); default all C. ``prompt_embeddings`` are always those
-    of all C classes.
+    of all C classes. ``text_head_cache``: classifiers of this checkpoint's trainable text tower
+    by prompt texts, filled and reused across calls (ImageNet val and ImageNetV2 share their
+    classes, so their prompts are encoded once).
     """
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, ckpt = load_checkpoint(checkpoint)
@@ -324,7 +328,13 @@ def evaluate_checkpoint(
         if len(names) != num_classes:
             raise ValueError(f"{len(names)} prompt names for {num_classes} classes")
         names = [names[c] for c in classes]
-        classifier = clip_text_classifier(model, ckpt["model_config"], names, templates, batch_size)
+        key = tuple(prompt_texts(names, templates))
+        cache = {} if text_head_cache is None else text_head_cache
+        if key not in cache:
+            cache[key] = clip_text_classifier(
+                model, ckpt["model_config"], names, templates, batch_size
+            )
+        classifier = cache[key]
     elif isinstance(model, FrozenTextClipModel):
         if prompt_embeddings is None:
             raise ValueError(

@@ -12,13 +12,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import open_clip
 import torch
 import torch.nn.functional as F
-from open_clip.model import CustomTextCLIP, _build_vision_tower
-from open_clip.tokenizer import HFTokenizer
-from open_clip.transformer import QuickGELU, text_global_pool
 from torch import nn
+
+from cliptail.openclip import load_open_clip
+
+open_clip = load_open_clip()
+CustomTextCLIP = open_clip.model.CustomTextCLIP
+HFTokenizer = open_clip.tokenizer.HFTokenizer
+QuickGELU = open_clip.transformer.QuickGELU
+_build_vision_tower = open_clip.model._build_vision_tower
+text_global_pool = open_clip.transformer.text_global_pool
 
 LOGIT_SCALE_INIT = math.log(1 / 0.07)
 LOGIT_SCALE_MAX = math.log(100)

@@ -13,8 +13,9 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import open_clip
+from cliptail.openclip import load_open_clip
 
+open_clip = load_open_clip()
 CONFIG_DIR = Path(__file__).resolve().parent / "model_configs"
 DEFAULT_MODEL = "cliptail-tiny-rn"
 
@@ -41,7 +42,8 @@ def register_model_configs() -> None:
 def model_config(name: str, **overrides: Any) -> dict[str, Any]:
     """The open_clip config of model ``name`` with ``overrides`` (keys of :data:`OVERRIDES`) applied.
 
-    ``None`` values leave the config's own value. Raises ``ValueError`` for an unknown name or key.
+    ``None`` values leave the config's own value. Raises ``ValueError`` for an unknown name or key
+    and for configs with a Hugging Face or timm tower (see :mod:`cliptail.openclip`).
     """
     register_model_configs()
     base = open_clip.get_model_config(name)
@@ -50,6 +52,16 @@ def model_config(name: str, **overrides: Any) -> dict[str, Any]:
         raise ValueError(
             f"unknown model config {name!r}: use one of cliptail's {ours} or an "
             f"open_clip name such as 'RN50' (open_clip.list_models() lists them)"
+        )
+    foreign = [
+        f"{section}.{key}"
+        for section, key in (("text_cfg", "hf_model_name"), ("vision_cfg", "timm_model_name"))
+        if base.get(section, {}).get(key)
+    ]
+    if foreign:
+        raise ValueError(
+            f"model config {name!r} builds a Hugging Face or timm tower ({', '.join(foreign)}); "
+            "cliptail trains open_clip's own towers only (modified ResNet, ViT, transformer)"
         )
     cfg = copy.deepcopy(base)
     for key, value in overrides.items():

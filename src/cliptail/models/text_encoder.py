@@ -87,9 +87,7 @@ class OpenClipTextEncoder:
     def __init__(
         self, model_name: str, pretrained: str | None = None, device: str | None = None
     ) -> None:
-        import open_clip
-
-        from cliptail.models.configs import register_model_configs
+        from cliptail.models.configs import open_clip, register_model_configs
 
         register_model_configs()
         self.name = f"openclip:{model_name}" + (f"@{pretrained}" if pretrained else "")
@@ -128,9 +126,7 @@ def create_pretrained_clip(model_name: str, pretrained: str | None, device: str 
     """``open_clip.create_model(model_name, pretrained=...)`` (``pretrained``: a tag, a checkpoint
     file or None), with QuickGELU when the tag's weights were trained with it (open_clip builds
     ``RN50`` with GELU and only warns when given OpenAI's QuickGELU weights)."""
-    import open_clip
-
-    from cliptail.models.configs import register_model_configs
+    from cliptail.models.configs import open_clip, register_model_configs
 
     register_model_configs()
     quick_gelu = bool(

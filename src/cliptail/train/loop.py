@@ -31,11 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import open_clip
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from open_clip.loss import ClipLoss
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
@@ -50,6 +48,7 @@ from cliptail.models.clip import (
     tokenizer_for,
 )
 from cliptail.models.sl import load_prototypes
+from cliptail.openclip import load_open_clip
 from cliptail.train import checkpoint as ckpt_io
 from cliptail.train import distributed
 from cliptail.train.data import EpochBatches, TrainData, load_train_data, vocab_rng
@@ -57,6 +56,8 @@ from cliptail.train.optim import build_optimizer, learning_rate, set_learning_ra
 from cliptail.train.spec import TrainSpec
 from cliptail.train.vocab import class_weights, shard_vocabularies, subsampled_cross_entropy
 
+open_clip = load_open_clip()
+ClipLoss = open_clip.loss.ClipLoss
 logger = logging.getLogger("cliptail.train")
 
 SEEDS = {
