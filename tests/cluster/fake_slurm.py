@@ -39,6 +39,7 @@ if "--name" in sys.argv:  # the plugin's status query: every submitted job has c
 
 _SINFO = f"print('PARTITION')\nprint('{FAKE_DEFAULT_PARTITION}*')\n"
 _SACCTMGR = f"print('{FAKE_ACCOUNT}')\n"
+_NO_CONTROLLER_COMMANDS = ("scontrol", "squeue", "sshare", "scancel")
 _NO_CONTROLLER = (
     "import sys\nsys.exit('slurm_load_ctl_conf error: Unable to contact slurm controller')\n"
 )
@@ -55,27 +56,29 @@ def no_controller_bin() -> Path:
     invocation of every later test.
     """
     bindir = Path(tempfile.mkdtemp(prefix="cliptail-no-slurm-"))
-    for name in ("scontrol", "squeue", "sshare", "scancel"):
-        path = bindir / name
-        path.write_text(f"#!{sys.executable}\n{_NO_CONTROLLER}")
-        path.chmod(0o755)
+    _write_commands(bindir, dict.fromkeys(_NO_CONTROLLER_COMMANDS, _NO_CONTROLLER))
     return bindir
+
+
+def _write_commands(bindir: Path, scripts: dict[str, str]) -> None:
+    """Executable Python scripts ``bindir/<name>`` with the bodies ``scripts[name]``."""
+    bindir.mkdir(parents=True, exist_ok=True)
+    for name, body in scripts.items():
+        path = bindir / name
+        path.write_text(f"#!{sys.executable}\n{body}")
+        path.chmod(0o755)
 
 
 def install(bindir: Path, record: Path) -> None:
     """Write the stand-in commands into ``bindir`` (created if needed), recording into ``record``."""
-    bindir.mkdir(parents=True, exist_ok=True)
     scripts = {
         "sbatch": _SBATCH.format(record=str(record)),
         "sacct": _SACCT.format(record=str(record)),
         "sinfo": _SINFO,
         "sacctmgr": _SACCTMGR,
-        **{name: _NO_CONTROLLER for name in ("scontrol", "squeue", "sshare", "scancel")},
+        **dict.fromkeys(_NO_CONTROLLER_COMMANDS, _NO_CONTROLLER),
     }
-    for name, body in scripts.items():
-        path = bindir / name
-        path.write_text(f"#!{sys.executable}\n{body}")
-        path.chmod(0o755)
+    _write_commands(bindir, scripts)
 
 
 # Options of sbatch that take a separate value in the plugin's call (all others are --key=value

@@ -42,8 +42,9 @@ import torch.nn.functional as F
 
 from cliptail.openclip import open_clip_data
 
-OPENAI_DATASET_MEAN = open_clip_data("constants").OPENAI_DATASET_MEAN
-OPENAI_DATASET_STD = open_clip_data("constants").OPENAI_DATASET_STD
+_CONSTANTS = open_clip_data("constants")
+OPENAI_DATASET_MEAN = _CONSTANTS.OPENAI_DATASET_MEAN
+OPENAI_DATASET_STD = _CONSTANTS.OPENAI_DATASET_STD
 ATTEMPTS = 10  # torchvision's RandomResizedCrop tries this many random boxes
 
 
