@@ -61,10 +61,16 @@ localrules:
 
 
 rule all:
-    """The configured studies end to end: figures, claims, tables and plot data."""
+    """The configured studies end to end: figures, claims, tables and plot data.
+
+    It also names every checkpoint and evaluation record the tables summarise, so that a deleted
+    or killed run is trained and evaluated again (cliptail.layout.JobFiles.eval_records).
+    """
     default_target: True
     input:
         rules.report.input,
+        RUN_OUTPUTS,
+        EVAL_RECORDS,
 
 
 rule data:
@@ -77,10 +83,12 @@ rule data:
 rule train:
     """Every training run of the configured studies."""
     input:
-        [layout.RUN_FILES["model"].format(run=r) for r in PLAN.runs],
+        RUN_OUTPUTS,
 
 
 rule evaluate:
     """Every evaluation and the tidy tables."""
     input:
         layout.RUNS_TABLE,
+        RUN_OUTPUTS,
+        EVAL_RECORDS,

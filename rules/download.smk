@@ -44,6 +44,7 @@ use rule download_imagenetv2 as download_metadata_file with:
     params:
         url=lambda w: metadata.metadata_url(w.metadata_path, SOURCES["metadata"]["base_url"]),
         sha256=lambda w: metadata.pinned(w.metadata_path).sha256,
+        size=lambda w: metadata.pinned(w.metadata_path).size,
         download=SOURCES["download"],
 
 

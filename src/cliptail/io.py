@@ -2,7 +2,11 @@
 
 Every writer here goes through :func:`atomic_path`: the content is written to a temporary file in
 the destination directory, flushed and fsynced, then renamed over the destination. A crash never
-leaves a half-written file that looks complete.
+leaves a half-written file that looks complete. Files that belong together (a manifest and its
+frequency file) go through :func:`atomic_paths`: both are renamed only once both are complete.
+
+Parquet tables are read through :func:`read_parquet` / :func:`open_parquet`, which turn pyarrow's
+errors for a truncated or damaged file into a :class:`FileReadError` naming the file.
 """
 
 from __future__ import annotations
@@ -10,11 +14,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 
 @contextlib.contextmanager
@@ -43,6 +53,68 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+def _temporary(path: Path) -> Path:
+    """An empty temporary file next to ``path`` (same naming as :func:`atomic_path`)."""
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=path.suffix + ".tmp", dir=path.parent
+    )
+    os.close(fd)
+    return Path(tmp)
+
+
+@contextlib.contextmanager
+def atomic_paths(*paths: str | os.PathLike) -> Iterator[tuple[Path, ...]]:
+    """Yield one temporary path per destination; rename them all once the block succeeds.
+
+    For files that must match each other (a manifest and its frequency file): nothing is renamed
+    until every temporary is written and fsynced, and they are renamed in the order given (put the
+    file that marks the pair complete last). On any failure, inside the block or while renaming,
+    every temporary is removed and every destination keeps its old content (or stays absent).
+    """
+    dests = [Path(p) for p in paths]
+    if len(set(dests)) != len(dests):
+        raise ValueError(
+            f"atomic_paths: the same destination given twice: {[str(p) for p in dests]}"
+        )
+    temps: list[Path] = []
+    backups: dict[Path, Path | None] = {}  # destination -> hard link to its old content
+    try:
+        for dest in dests:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            temps.append(_temporary(dest))
+        yield tuple(temps)
+        for tmp in temps:
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
+        for dest in dests:  # keep the old files reachable until every rename went through
+            backup = None
+            if dest.exists():
+                backup = _temporary(dest)
+                try:  # a hard link costs nothing; a copy where links are not supported
+                    backup.unlink()
+                    os.link(dest, backup)
+                except OSError:
+                    shutil.copy2(dest, backup)
+            backups[dest] = backup
+        renamed: list[Path] = []
+        try:
+            for tmp, dest in zip(temps, dests, strict=True):
+                os.replace(tmp, dest)
+                renamed.append(dest)
+        except BaseException:
+            for dest in reversed(renamed):
+                backup = backups.pop(dest)
+                if backup is None:
+                    dest.unlink(missing_ok=True)
+                else:
+                    os.replace(backup, dest)
+            raise
+    finally:
+        for leftover in [*temps, *(b for b in backups.values() if b is not None)]:
+            leftover.unlink(missing_ok=True)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
@@ -76,6 +148,78 @@ def read_json(path: str | os.PathLike):
 def write_parquet(path: str | os.PathLike, df: pd.DataFrame) -> None:
     with atomic_path(path) as tmp:
         df.to_parquet(tmp, index=False)
+
+
+# --- reading parquet with errors that name the file ---------------------------------------------
+
+#: What to do about a damaged file that a workflow step wrote.
+REMAKE_HINT = "re-create it (delete it and rerun the step that writes it)"
+
+
+class FileReadError(ValueError):
+    """A file exists but cannot be read as it should be (truncated, damaged, wrong content).
+
+    The message starts with the file's path, says what is wrong and what to do.
+    """
+
+
+def _is_read_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is pyarrow's (or the OS's) way of saying a file's bytes are unreadable;
+    a missing file, a directory or a permission problem is not (it keeps its own error)."""
+    import pyarrow as pa
+
+    if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)):
+        return False
+    return isinstance(exc, (pa.ArrowException, OSError))
+
+
+def parquet_read_error(
+    path: str | os.PathLike, exc: BaseException, hint: str = REMAKE_HINT
+) -> FileReadError:
+    """The :class:`FileReadError` for pyarrow's error ``exc`` while reading ``path``."""
+    text = str(exc).strip()
+    detail = text.splitlines()[0] if text else type(exc).__name__
+    detail = re.sub(r"^Could not open Parquet input source '.*?': ", "", detail).rstrip(".")
+    return FileReadError(f"{path}: truncated or corrupt parquet file ({detail}); {hint}")
+
+
+def open_parquet(path: str | os.PathLike, *, hint: str = REMAKE_HINT, **options) -> pq.ParquetFile:
+    """``pyarrow.parquet.ParquetFile(path, **options)``; a damaged file raises
+    :class:`FileReadError` naming it and saying ``hint``."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path, **options)
+    except Exception as exc:
+        if _is_read_error(exc):
+            raise parquet_read_error(path, exc, hint) from None
+        raise
+
+
+def read_parquet(
+    path: str | os.PathLike, columns: Sequence[str] | None = None, *, hint: str = REMAKE_HINT
+) -> pd.DataFrame:
+    """``pandas.read_parquet(path, columns=columns)`` with errors that name the file: a damaged
+    file raises :class:`FileReadError` (saying ``hint``), a missing column a ValueError listing
+    the file's columns. A missing file raises pandas' FileNotFoundError as before."""
+    import pyarrow.parquet as pq
+
+    if Path(path).is_file():
+        try:
+            names = pq.read_schema(path).names
+        except Exception as exc:
+            if _is_read_error(exc):
+                raise parquet_read_error(path, exc, hint) from None
+            raise
+        missing = [c for c in columns or () if c not in names]
+        if missing:
+            raise ValueError(f"{path}: no column(s) {missing}; its columns are {names[:20]}")
+    try:
+        return pd.read_parquet(path, columns=list(columns) if columns is not None else None)
+    except Exception as exc:
+        if _is_read_error(exc):
+            raise parquet_read_error(path, exc, hint) from None
+        raise
 
 
 # --- frequency files: ``name<TAB>count``, no header, one line per class, class order ---------

@@ -235,6 +235,26 @@ class JobFiles:
             ]
         return inputs
 
+    def run_outputs(self) -> list[str]:
+        """Every run's checkpoint, training log and run record (named by the default target, see
+        :meth:`eval_records`)."""
+        return [path.format(run=r) for r in self.plan.runs for path in RUN_FILES.values()]
+
+    def eval_records(self) -> list[str]:
+        """Every run's per-class record and scalars on every evaluation set.
+
+        The default target names these and :meth:`run_outputs` besides the tables and figures
+        that summarise them: Snakemake rebuilds a missing intermediate file only when a target
+        needs it, so a deleted or killed run would otherwise leave its old evaluation, table rows
+        and figures in place.
+        """
+        return [
+            path
+            for r in self.plan.runs
+            for e in self.evalsets
+            for path in (per_class_record(r, e), eval_scalars(r, e))
+        ]
+
     def study_scalars(self, study: str) -> list[str]:
         """Scalars of every run of ``study`` on every evaluation set (rule study_table)."""
         return [eval_scalars(r, e) for r in self.plan.studies[study] for e in self.evalsets]

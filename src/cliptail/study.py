@@ -278,10 +278,11 @@ def _check_recipes(train_config: Mapping[str, Any]) -> dict[tuple[str, str], dic
     return recipes
 
 
-def _recipe_key(group: Mapping[str, Any], where: str) -> str:
+def _recipe_key(group: Mapping[str, Any], where: str, recipe: str) -> str:
     """The configuration key a run group's ``recipe`` value comes from."""
-    if "recipe" in (group.get("grid") or {}):
-        return f"{where}.grid.recipe"
+    grid = (group.get("grid") or {}).get("recipe")
+    if grid is not None:
+        return f"{where}.grid.recipe[{list(grid).index(recipe)}]"
     return f"{where}.recipe" if "recipe" in group else "defaults.recipe"
 
 
@@ -333,7 +334,7 @@ def build_plan(config: Mapping[str, Any]) -> Plan:
                 F.check_run(raw, training_classes(dfac, world_classes), f"{where}: ")
                 if (raw["method"], raw["recipe"]) not in recipes:
                     raise ConfigError(
-                        f"{_recipe_key(group, where)}: recipe {raw['recipe']!r} is not defined; "
+                        f"{_recipe_key(group, where, raw['recipe'])}: recipe {raw['recipe']!r} is not defined; "
                         f"define it under train.{RECIPES_KEY} (defined: "
                         f"{sorted({r for _, r in recipes} - {F.DEFAULT_RECIPE})}) or use "
                         f"{F.DEFAULT_RECIPE!r}"

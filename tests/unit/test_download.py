@@ -80,7 +80,7 @@ def test_exhausted_retries_keep_partial_for_a_later_resume(served, tmp_path):
 def test_truncated_body_without_checksum_is_not_placed(served, tmp_path):
     served.add_fault("data.bin", Fault(drop_after=1000))
     dest = tmp_path / "data.bin"
-    with pytest.raises(DownloadError, match="1000 of"):
+    with pytest.raises(DownloadError, match="1,000 of"):
         download(served.url("data.bin"), dest, None, retries=0, **FAST)
     assert not dest.exists()
 

@@ -1,36 +1,21 @@
 """The smoke study end to end, and partial reruns: Snakemake reruns exactly what a change affects.
 
-One session-scoped run of the smoke preset in a copy of the repository; each rerun test works in
-its own copy of that finished workspace and asks Snakemake (dry run) what it would run.
+One session-scoped run of the smoke preset in a copy of the repository (``finished_smoke``,
+tests/conftest.py); each rerun test works in its own copy of that finished workspace
+(``workspace``) and asks Snakemake (dry run) what it would run.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from tests.workflow.workspace import copy_project, planned_jobs, snakemake
+from tests.workflow.workspace import SMOKE, planned_jobs, snakemake
 
-SMOKE = ["--configfile", "config/presets/smoke.yaml"]
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="session")
-def finished_smoke(tmp_path_factory) -> Path:
-    work = copy_project(tmp_path_factory.mktemp("smoke") / "cliptail")
-    snakemake(work, *SMOKE)
-    return work
-
-
-@pytest.fixture
-def workspace(finished_smoke, tmp_path) -> Path:
-    dest = tmp_path / "cliptail"
-    shutil.copytree(finished_smoke, dest, symlinks=True)
-    return dest
 
 
 def dry_run(work: Path, *extra: str) -> dict[str, int]:

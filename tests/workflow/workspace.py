@@ -14,6 +14,7 @@ from tests.cluster.fake_slurm import no_controller_bin
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 SNAKEMAKE = str(VENV_BIN / "snakemake")
+SMOKE = ["--configfile", "config/presets/smoke.yaml"]
 
 
 def project_files(root: Path = ROOT) -> list[str]:

@@ -1,8 +1,9 @@
 """Download rules (metadata files, ImageNetV2, ImageNet-Captions, LAION-400M parts): one file,
-resumable, sha256-checked when a checksum is pinned; otherwise the observed checksum is logged
-and recorded beside the file (``<file>.sha256``) so that it can be pinned.
+resumable, checked against the sha256 and size the rule passes on from the source registry (each
+optional); without a checksum the observed one is logged and recorded beside the file
+(``<file>.sha256``) so that it can be pinned.
 
-Standalone: python workflow/scripts/download.py URL DEST [--sha256 HEX]
+Standalone: python workflow/scripts/download.py URL DEST [--sha256 HEX] [--size BYTES]
 """
 
 import argparse
@@ -12,9 +13,16 @@ from cliptail.data.download import download, write_sha256_sidecar
 from cliptail.runlog import logged
 
 
-def main(url: str, dest: str, sha256: str | None, options: dict, log: str | None = None) -> None:
+def main(
+    url: str,
+    dest: str,
+    sha256: str | None,
+    options: dict,
+    log: str | None = None,
+    size: int | None = None,
+) -> None:
     with logged(log) as logger:
-        path = download(url, dest, sha256, **options)
+        path = download(url, dest, sha256, size=size, **options)
         if sha256:
             logger.info("%s: sha256 verified", path)
         else:
@@ -25,12 +33,14 @@ def main(url: str, dest: str, sha256: str | None, options: dict, log: str | None
 
 if "snakemake" in globals():
     _smk = snakemake
+    _size = _smk.params.get("size")
     main(
         _smk.params.url,
         str(_smk.output[0]),
-        _smk.params.sha256,
+        _smk.params.sha256 or None,
         dict(_smk.params.download),
         _smk.log[0],
+        int(_size) if _size is not None else None,
     )
 elif __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
@@ -38,6 +48,7 @@ elif __name__ == "__main__":
     parser.add_argument("url", help="what to download")
     parser.add_argument("dest", help="where to write it")
     parser.add_argument("--sha256", help="expected checksum (hex)")
+    parser.add_argument("--size", type=int, help="expected length in bytes")
     parser.add_argument("--retries", type=int, default=5, help="attempts after the first")
     args = parser.parse_args()
-    main(args.url, args.dest, args.sha256, {"retries": args.retries})
+    main(args.url, args.dest, args.sha256, {"retries": args.retries}, size=args.size)

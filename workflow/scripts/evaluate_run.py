@@ -49,10 +49,11 @@ def main(
         zeroshot_class_names,
         zeroshot_templates,
     )
+    from cliptail.models.build import read_checkpoint
 
     with logged(log) as logger:
         torch.set_num_threads(max(1, threads))
-        ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        ckpt = read_checkpoint(checkpoint)
         train_freq = io.read_frequency(data.frequency)
         tail = data.read_report().get("tail_classes") or None
         text_heads = {}  # a trainable text tower's classifier per prompt set, shared by sets
@@ -171,9 +172,9 @@ elif __name__ == "__main__":
     )
     args = parser.parse_args()
     out = Path(args.out)
-    import torch
+    from cliptail.models.build import read_checkpoint
 
-    _ckpt = torch.load(Path(args.run) / "checkpoint.pt", map_location="cpu", weights_only=False)
+    _ckpt = read_checkpoint(Path(args.run) / "checkpoint.pt")
     _suffix = "_roberta" if _ckpt.get("text_tower") == "roberta" else ""
     del _ckpt
     sets = []

@@ -20,12 +20,16 @@ How it is fast without changing the result (:class:`ConceptMatcher`):
 Inputs are streamed (:func:`iter_caption_batches`): parquet (by record batches), tsv/csv (header
 row; ``.tsv`` is read without quote handling, one record per line), jsonl (objects or strings),
 plain text (one caption per line), optionally gzip-compressed (``.gz``), and MetaCLIP datacard
-json (entry -> count, read incrementally).
+json (entry -> count, read incrementally). Readers run in the parent process; any error while
+reading a file (a missing or non-text column, a malformed line, a truncated ``.gz`` or parquet
+file) is a :class:`CaptionReadError` that names the file (and the line where known) and says what
+to do, whatever the number of workers.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import csv
 import gzip
 import io as _io
@@ -34,8 +38,10 @@ import multiprocessing
 import os
 import sys
 import time
+import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
@@ -236,6 +242,14 @@ def clean_joined(joined: str) -> bytes:
 
 # --- streaming readers -----------------------------------------------------------------------
 
+#: What to do about a damaged caption file (they are downloaded, not made by the workflow).
+DAMAGED_HINT = "download it again"
+
+
+class CaptionReadError(io.FileReadError):
+    """A caption file cannot be read: the message starts with the file (and line, where known)
+    and says what is wrong and what to do."""
+
 
 @dataclass(frozen=True)
 class CaptionSource:
@@ -285,12 +299,15 @@ def _open_text(path: Path):
 def _pick_column(path: Path, available: Sequence[str], column: str | None) -> str:
     if column is not None:
         if column not in available:
-            raise ValueError(f"{path}: no column {column!r}; columns are {list(available)[:20]}")
+            raise CaptionReadError(
+                f"{path}: no column {column!r}; columns are {list(available)[:20]}; "
+                "choose the caption column with --column"
+            )
         return column
     for name in DEFAULT_COLUMNS:
         if name in available:
             return name
-    raise ValueError(
+    raise CaptionReadError(
         f"{path}: none of the default caption columns {list(DEFAULT_COLUMNS)} is "
         f"present (columns: {list(available)[:20]}); choose one with --column"
     )
@@ -299,9 +316,9 @@ def _pick_column(path: Path, available: Sequence[str], column: str | None) -> st
 def count_rows(source: CaptionSource) -> int | None:
     """Number of captions when known without reading the data (parquet metadata), else None."""
     if (source.fmt or detect_format(source.path)) == "parquet":
-        import pyarrow.parquet as pq
-
-        return pq.ParquetFile(source.path).metadata.num_rows
+        path = Path(source.path)
+        with _reading(path, "parquet"), io.open_parquet(path, hint=DAMAGED_HINT) as pf:
+            return pf.metadata.num_rows
     return None
 
 
@@ -323,26 +340,70 @@ def iter_caption_batches(
     }
     if fmt not in readers:
         raise ValueError(f"unknown caption format {fmt!r}; use one of {', '.join(FORMATS)}")
-    yield from readers[fmt](path, fmt, source.column, batch_size)
+    with _reading(path, fmt):
+        yield from readers[fmt](path, fmt, source.column, batch_size)
+
+
+@contextlib.contextmanager
+def _reading(path: Path, fmt: str) -> Iterator[None]:
+    """Turn any error about the content of ``path`` raised in the block into
+    :func:`read_error`'s :class:`CaptionReadError`."""
+    try:
+        yield
+    except CaptionReadError:
+        raise
+    except Exception as exc:
+        error = read_error(path, fmt, exc)
+        if error is None:
+            raise
+        raise error from None
+
+
+def read_error(path: Path, fmt: str, exc: BaseException) -> CaptionReadError | None:
+    """The :class:`CaptionReadError` for an error raised while reading ``path`` (of format
+    ``fmt``): what is wrong with the file, named, and what to do. None for errors that are not
+    about the file's content (the file vanished, no permission: those keep their own message)."""
+    import pyarrow as pa
+
+    gz = path.name.lower().endswith(".gz")
+    if isinstance(exc, io.FileReadError):
+        return CaptionReadError(str(exc))
+    if isinstance(exc, EOFError):
+        what = "truncated gzip stream" if gz else "the file ends unexpectedly"
+        return CaptionReadError(f"{path}: {what} (the file is incomplete; {DAMAGED_HINT})")
+    if isinstance(exc, (gzip.BadGzipFile, zlib.error)):
+        return CaptionReadError(
+            f"{path}: corrupt gzip stream ({exc}); the file is damaged or not gzip-compressed: "
+            f"{DAMAGED_HINT}, or drop the .gz suffix if it is plain text"
+        )
+    if isinstance(exc, csv.Error):
+        return CaptionReadError(f"{path}: not a readable table ({exc}); {DAMAGED_HINT}")
+    if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)):
+        return None
+    if fmt == "parquet" and isinstance(exc, (pa.ArrowException, OSError)):
+        return CaptionReadError(str(io.parquet_read_error(path, exc, DAMAGED_HINT)))
+    if isinstance(exc, OSError):
+        return CaptionReadError(f"{path}: cannot read the file ({exc}); {DAMAGED_HINT}")
+    if isinstance(exc, ValueError):
+        text = str(exc).strip() or type(exc).__name__
+        return CaptionReadError(text if text.startswith(str(path)) else f"{path}: {text}")
+    return None
 
 
 def _parquet_batches(path: Path, fmt: str, column: str | None, batch_size: int):
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    try:  # a buffered stream without pre-buffering: pyarrow's default caches what it has read
-        pf = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
-    except Exception as exc:  # pyarrow raises several types for a damaged file
-        raise ValueError(f"{path}: not a readable parquet file ({exc})") from None
-    name = _pick_column(path, pf.schema_arrow.names, column)
-    kind = pf.schema_arrow.field(name).type
-    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-        raise ValueError(
-            f"{path}: column {name!r} holds {kind}, not text; choose the caption "
-            "column with --column"
-        )
-    for batch in pf.iter_batches(batch_size=batch_size, columns=[name]):
-        yield CaptionBatch(batch.column(0).to_pylist())
+    # a buffered stream without pre-buffering: pyarrow's default caches what it has read
+    with io.open_parquet(path, hint=DAMAGED_HINT, buffer_size=1 << 20, pre_buffer=False) as pf:
+        name = _pick_column(path, pf.schema_arrow.names, column)
+        kind = pf.schema_arrow.field(name).type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            raise CaptionReadError(
+                f"{path}: column {name!r} holds {kind}, not text (expected the caption text); "
+                "choose the caption column with --column"
+            )
+        for batch in pf.iter_batches(batch_size=batch_size, columns=[name]):
+            yield CaptionBatch(batch.column(0).to_pylist())
 
 
 def _delimited_batches(path: Path, fmt: str, column: str | None, batch_size: int):
@@ -355,11 +416,16 @@ def _delimited_batches(path: Path, fmt: str, column: str | None, batch_size: int
             return
         index = header.index(_pick_column(path, header, column))
         batch: list[str | None] = []
-        for row in reader:
-            batch.append(row[index] if index < len(row) else None)
-            if len(batch) == batch_size:
-                yield CaptionBatch(batch)
-                batch = []
+        try:
+            for row in reader:
+                batch.append(row[index] if index < len(row) else None)
+                if len(batch) == batch_size:
+                    yield CaptionBatch(batch)
+                    batch = []
+        except csv.Error as exc:
+            raise CaptionReadError(
+                f"{path}:{reader.line_num}: not a readable {fmt} line ({exc}); {DAMAGED_HINT}"
+            ) from None
         if batch:
             yield CaptionBatch(batch)
 
@@ -374,7 +440,10 @@ def _jsonl_batches(path: Path, fmt: str, column: str | None, batch_size: int):
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}: not a JSON line ({exc.msg})") from None
+                raise CaptionReadError(
+                    f"{path}:{lineno}: not a JSON line ({exc.msg} at column {exc.colno}); "
+                    "each line must be one JSON object or string"
+                ) from None
             if isinstance(obj, dict):
                 if key is None:
                     key = _pick_column(path, list(obj), column)
@@ -407,7 +476,7 @@ def _datacard_batches(path: Path, fmt: str, column: str | None, batch_size: int)
     with _open_text(path) as fh:
         for entry, count in iter_json_object(fh, where=str(path)):
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                raise ValueError(
+                raise CaptionReadError(
                     f"{path}: entry {entry!r} has count {count!r}; a MetaCLIP "
                     "datacard maps each entry to a non-negative integer count"
                 )
@@ -550,18 +619,19 @@ def estimate_frequency(
             initializer=_init_worker,
             initargs=(matcher,),
         )
-    totals = [count_rows(s) for s in sources]
-    total = sum(totals) if all(t is not None for t in totals) else None
-    bar = tqdm(
-        total=total,
-        unit=" captions",
-        unit_scale=True,
-        disable=not progress,
-        desc="concept frequency",
-        mininterval=1.0,
-        smoothing=0.1,
-    )
+    bar = None
     try:
+        totals = [count_rows(s) for s in sources]
+        total = sum(totals) if all(t is not None for t in totals) else None
+        bar = tqdm(
+            total=total,
+            unit=" captions",
+            unit_scale=True,
+            disable=not progress,
+            desc="concept frequency",
+            mininterval=1.0,
+            smoothing=0.1,
+        )
         pending: deque[tuple[cf.Future, int]] = deque()
 
         def collect(future: cf.Future, size: int) -> None:
@@ -586,13 +656,14 @@ def estimate_frequency(
                     collect(*pending.popleft())
         while pending:
             collect(*pending.popleft())
-    except cf.process.BrokenProcessPool:
+    except BrokenProcessPool:
         raise RuntimeError(
             "a concept-frequency worker process died (out of memory?); "
             "retry with fewer --workers or a smaller --batch-size"
         ) from None
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return FrequencyResult(matcher.concept_set.names, counts, n, time.perf_counter() - start)

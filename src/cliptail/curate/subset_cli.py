@@ -3,7 +3,8 @@
 Both read a manifest and the ``classes.tsv`` beside it, and write the new manifest to ``--out`` and
 its frequency file (authors' format, every class of ``classes.tsv`` in class order, zeros
 included) beside it: ``x.parquet`` -> ``x.freq.tsv``. Everything is checked before anything is
-written; both files are written atomically.
+written; the two files are written as a pair (:func:`cliptail.io.atomic_paths`): both appear,
+manifest last, or, on any failure, neither changes.
 """
 
 from __future__ import annotations
@@ -60,9 +61,13 @@ def _load(manifest_path: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _write(df: pd.DataFrame, classes: pd.DataFrame, out: str) -> None:
+    """Write the manifest ``out`` and its frequency file as a pair (both or neither)."""
     df = manifest.validate(df, len(classes), where=out, allow_empty_captions=True)
-    manifest.write_frequency_for(df, classes, frequency_path(out))
-    manifest.write(out, df, num_classes=len(classes), allow_empty_captions=True)
+    with io.atomic_paths(frequency_path(out), out) as (frequency_tmp, manifest_tmp):
+        manifest.write_frequency_for(df, classes, frequency_tmp)
+        manifest.write(
+            manifest_tmp, df, num_classes=len(classes), allow_empty_captions=True, where=out
+        )
 
 
 def run_subset(args: argparse.Namespace) -> int:

@@ -1,24 +1,31 @@
-"""Robust HTTP downloads: retries with backoff, resume, sha256 verification, atomic placement.
+"""Robust HTTP downloads: retries with backoff, resume, length and sha256 checks, atomic placement.
 
 :func:`download` fetches ``url`` into ``dest`` as follows:
 
 - bytes go to ``<dest>.part`` first; ``dest`` itself only ever appears by an atomic rename of a
   complete, verified file (fsync, then ``os.replace``), so a file at ``dest`` is always whole;
-- an interrupted transfer (connection dropped, timeout, server error 5xx/429) is retried up to
-  ``retries`` times, waiting ``backoff * 2**k`` seconds before retry ``k``; each retry resumes
-  from the bytes already in ``<dest>.part`` with an HTTP ``Range: bytes=<n>-`` request
-  (a server that ignores the range answers 200 and the file restarts from zero);
-- the received length is checked against the announced length (a truncated body is an
-  interrupted transfer, never a finished file; only a server that announces no length and just
-  closes the connection can hide a truncation, which the sha256 then catches);
+- an interrupted transfer (connection dropped or stalled for ``timeout`` seconds, an incomplete
+  chunked body, server error 5xx/408/429) is retried up to ``retries`` times, waiting
+  ``backoff * 2**k`` seconds before retry ``k``; each retry resumes from the bytes already in
+  ``<dest>.part`` with an HTTP ``Range: bytes=<n>-`` request (a server that ignores the range
+  answers 200 and the file restarts from zero); every byte received before an interruption is
+  kept, and the messages give the true counts;
+- the received length is checked against the expected length, taken from the response
+  (``Content-Length``, or the total of a ``206``'s ``Content-Range``) or else from ``size``
+  (e.g. a size pinned in a registry): a short body is an interrupted transfer, never a finished
+  file; a server announcing a length other than ``size`` is an error. A chunked body's end is
+  signalled by the encoding itself. Only a body with none of these, ended by the server closing
+  the connection, can hide a truncation: without ``sha256`` such a download is placed with a
+  warning saying so;
 - with ``sha256`` given, the complete file's digest must match; on a mismatch after a resumed
   transfer the file is fetched once more from scratch (a resume may have stitched two versions);
   a mismatch on a fresh transfer raises :class:`ChecksumError` naming the URL, the file, the
   expected and the actual hash, and removes the partial file;
-- an existing ``dest`` whose digest matches is kept without any request; one that does not match
-  is downloaded again.
+- an existing ``dest`` whose size and digest match (those given) is kept without any request; one
+  that does not match is downloaded again.
 
 Client errors (404, 403, ...) are not retried: they raise :class:`DownloadError` at once.
+Messages name ``<dest>.part`` only while it exists.
 """
 
 from __future__ import annotations
@@ -76,53 +83,66 @@ def download(
     dest: str | os.PathLike,
     sha256: str | None = None,
     *,
+    size: int | None = None,
     retries: int = 5,
     backoff: float = 2.0,
     timeout: float = 60.0,
     progress: bool = True,
     chunk_size: int = CHUNK_SIZE,
 ) -> Path:
-    """Download ``url`` to ``dest`` (guarantees in the module docstring); return ``dest``."""
+    """Download ``url`` to ``dest`` (guarantees in the module docstring); return ``dest``.
+
+    ``sha256``: expected hex digest; ``size``: expected length in bytes (both optional);
+    ``timeout``: seconds without data before a transfer counts as stalled.
+    """
     dest = Path(dest)
     expected = sha256.lower() if sha256 else None
     if dest.is_file():
-        if expected is None or sha256_file(dest) == expected:
+        problem = _mismatch(dest, expected, size)
+        if problem is None:
             log.info("%s: present, not downloaded again", dest)
             return dest
-        log.warning(
-            "%s: present but its sha256 differs from %s; downloading it again", dest, expected
-        )
+        log.warning("%s: present but %s; downloading it again", dest, problem)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(dest)
     fresh_retry_done = False
     attempt = 0
     while True:
-        resumed = part.exists() and part.stat().st_size > 0
+        resumed = _size_of(part) > 0
         try:
-            _transfer(
+            framed = _transfer(
                 url,
                 part,
+                dest,
+                size=size,
                 timeout=timeout,
                 progress=progress,
                 chunk_size=chunk_size,
-                label=dest.name,
             )
         except _Interrupted as exc:
+            kept = _size_of(part)
+            if kept == 0:
+                part.unlink(missing_ok=True)
             if attempt >= retries:
+                if kept:
+                    advice = (
+                        f"The partial file {part} ({kept:,} bytes) is kept; run the same command "
+                        f"again to resume."
+                    )
+                else:
+                    advice = "No bytes were kept; run the same command again to retry."
                 raise DownloadError(
-                    f"download of {url} failed after {retries + 1} attempt(s): {exc}. The partial "
-                    f"file {part} is kept; run the same command again to resume."
+                    f"download of {url} failed after {retries + 1} attempt(s): {exc}. {advice}"
                 ) from None
             wait = backoff * 2**attempt
             attempt += 1
             log.warning(
-                "%s: %s; retry %d/%d in %.1f s (resuming at byte %d)",
-                dest.name,
+                "%s; %s (retry %d of %d) in %.1f s",
                 exc,
+                f"resuming from {kept:,}" if kept else "retrying from the start",
                 attempt,
                 retries,
                 wait,
-                part.stat().st_size if part.exists() else 0,
             )
             time.sleep(wait)
             continue
@@ -143,17 +163,54 @@ def download(
                     f"intended file version (or update the pinned hash if the source changed "
                     f"on purpose)."
                 )
+        elif not framed:
+            log.warning(
+                "download of %s: no length or sha256 to verify %s against; a truncated transfer "
+                "cannot be detected",
+                url,
+                dest,
+            )
         with open(part, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(part, dest)
         return dest
 
 
+def _size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _mismatch(path: Path, sha256: str | None, size: int | None) -> str | None:
+    """Why the present file ``path`` is not the expected one (None: it is, as far as known)."""
+    if size is not None and path.stat().st_size != size:
+        return f"its size {path.stat().st_size:,} differs from the expected {size:,} bytes"
+    if sha256 is not None and sha256_file(path) != sha256:
+        return f"its sha256 differs from {sha256}"
+    return None
+
+
+def _bytes(received: int, total: int | None) -> str:
+    return f"{received:,} of {total:,} bytes" if total is not None else f"{received:,} bytes"
+
+
 def _transfer(
-    url: str, part: Path, *, timeout: float, progress: bool, chunk_size: int, label: str
-) -> None:
-    """Fetch the rest of ``url`` into ``part`` (resuming); raise ``_Interrupted`` if retryable."""
-    offset = part.stat().st_size if part.exists() else 0
+    url: str,
+    part: Path,
+    dest: Path,
+    *,
+    size: int | None,
+    timeout: float,
+    progress: bool,
+    chunk_size: int,
+) -> bool:
+    """Fetch the rest of ``url`` into ``part`` (resuming); raise ``_Interrupted`` if retryable.
+
+    Returns whether the end of the body was verifiable (a known length, or chunked encoding).
+    """
+    offset = _size_of(part)
     headers = {"User-Agent": USER_AGENT}
     if offset:
         headers["Range"] = f"bytes={offset}-"
@@ -165,33 +222,48 @@ def _transfer(
             # Range not satisfiable: the partial file is already complete (or longer than the
             # source). Its checksum decides; without one, start again to be safe.
             total = _total_from_content_range(exc.headers.get("Content-Range"))
+            total = size if total is None else total
             if total is not None and total == offset:
-                return
+                return True
             part.unlink()
-            raise _Interrupted(f"server refused resuming at byte {offset}") from None
+            raise _Interrupted(f"{url}: server refused resuming at byte {offset:,}") from None
         if exc.code >= 500 or exc.code in (408, 429):
-            raise _Interrupted(f"HTTP {exc.code} {exc.reason}") from None
+            raise _Interrupted(f"{url}: HTTP {exc.code} {exc.reason}") from None
         raise DownloadError(
             f"cannot download {url}: HTTP {exc.code} {exc.reason}. Check the URL "
             f"(config) and that the file is publicly available."
         ) from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise _Interrupted(f"connection failed ({reason})") from None
+    except TimeoutError:
+        raise _Interrupted(f"connection to {url} stalled before the response") from None
+    except (OSError, http.client.HTTPException) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        if isinstance(reason, TimeoutError):
+            raise _Interrupted(f"connection to {url} timed out") from None
+        raise _Interrupted(f"{url}: connection failed ({reason})") from None
     with response:
-        status = response.status
-        if status == 206:
-            start = _start_from_content_range(response.headers.get("Content-Range"))
-            if start != offset:
+        length = response.headers.get("Content-Length")
+        length = int(length) if length is not None else None
+        if response.status == 206:
+            match = _CONTENT_RANGE.match(response.headers.get("Content-Range") or "")
+            if match is None or int(match.group(1)) != offset:
                 part.unlink(missing_ok=True)
-                raise _Interrupted(f"server resumed at byte {start}, expected {offset}")
+                where = f"byte {int(match.group(1)):,}" if match else "an unknown byte"
+                raise _Interrupted(f"{url}: server resumed at {where}, expected {offset:,}")
             mode = "ab"
-            length = response.headers.get("Content-Length")
-            total = offset + int(length) if length is not None else None
+            announced = int(match.group(3)) if match.group(3) != "*" else None
+            body_end = int(match.group(2)) + 1
         else:
             offset, mode = 0, "wb"
-            length = response.headers.get("Content-Length")
-            total = int(length) if length is not None else None
+            announced = length
+            body_end = None
+        if size is not None and announced is not None and announced != size:
+            raise DownloadError(
+                f"{url} has {announced:,} bytes but {size:,} are expected for {dest}. Check that "
+                f"the URL points at the intended file version (or update the expected size if "
+                f"the source changed on purpose)."
+            )
+        total = next((n for n in (announced, size, body_end) if n is not None), None)
+        framed = total is not None or bool(response.chunked)
         received = offset
         bar = tqdm(
             total=total,
@@ -199,23 +271,30 @@ def _transfer(
             unit="B",
             unit_scale=True,
             unit_divisor=1024,
-            desc=label,
+            desc=dest.name,
             disable=not progress,
             leave=False,
         )
         try:
             with open(part, mode) as fh:
                 while True:
+                    # read1: whatever has arrived (one system call at most), so that no
+                    # received byte is lost when the next read fails
                     try:
-                        block = response.read(chunk_size)
-                    except (
-                        http.client.IncompleteRead,
-                        ConnectionError,
-                        TimeoutError,
-                        OSError,
-                    ) as exc:
+                        block = response.read1(chunk_size)
+                    except TimeoutError:
                         raise _Interrupted(
-                            f"connection lost after {received} bytes ({type(exc).__name__})"
+                            f"connection to {url} stalled after {_bytes(received, total)}"
+                        ) from None
+                    except http.client.IncompleteRead:
+                        raise _Interrupted(
+                            f"connection to {url} closed after {_bytes(received, total)} "
+                            f"(incomplete chunked body)"
+                        ) from None
+                    except (OSError, http.client.HTTPException) as exc:
+                        raise _Interrupted(
+                            f"connection to {url} lost after {_bytes(received, total)} "
+                            f"({type(exc).__name__})"
                         ) from None
                     if not block:
                         break
@@ -225,15 +304,11 @@ def _transfer(
         finally:
             bar.close()
     if total is not None and received < total:
-        raise _Interrupted(f"connection closed after {received} of {total} bytes")
+        raise _Interrupted(f"connection to {url} closed after {_bytes(received, total)}")
     if total is not None and received > total:
         part.unlink()
-        raise _Interrupted(f"received {received} bytes, more than the announced {total}")
-
-
-def _start_from_content_range(value: str | None) -> int | None:
-    match = _CONTENT_RANGE.match(value or "")
-    return int(match.group(1)) if match else None
+        raise _Interrupted(f"{url} sent {received:,} bytes, more than the expected {total:,}")
+    return framed
 
 
 def _total_from_content_range(value: str | None) -> int | None:

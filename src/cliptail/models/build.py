@@ -68,14 +68,36 @@ def build_model(
     raise ValueError(f"unknown method {method!r} / text tower {text_tower!r}")
 
 
+def read_checkpoint(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu"
+) -> dict[str, Any]:
+    """The checkpoint dict saved at ``path``; a truncated or foreign file raises a ValueError
+    that names it and says what to do."""
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=False)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # torch reports a truncated or foreign file in many ways
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        raise ValueError(
+            f"checkpoint {path} is unreadable (truncated, or not a torch file: "
+            f"{type(exc).__name__}: {first_line}); delete it and rerun Snakemake to train the "
+            "run again"
+        ) from exc
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(
+            f"{path}: not a cliptail checkpoint (format {CHECKPOINT_FORMAT!r}); delete it and "
+            "rerun Snakemake to train the run again"
+        )
+    return ckpt
+
+
 def load_checkpoint(
     path_or_dict: str | os.PathLike | dict[str, Any], map_location: str | torch.device = "cpu"
 ) -> tuple[nn.Module, dict[str, Any]]:
     """The trained model (eval mode) and the checkpoint dict."""
-    ckpt = path_or_dict
-    if not isinstance(ckpt, dict):
-        ckpt = torch.load(path_or_dict, map_location=map_location, weights_only=False)
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+    ckpt = path_or_dict if isinstance(path_or_dict, dict) else read_checkpoint(path_or_dict)
+    if ckpt.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(
             f"{path_or_dict}: not a cliptail checkpoint (format "
             f"{CHECKPOINT_FORMAT!r}); train it with cliptail.train.train_run"
