@@ -20,6 +20,7 @@ import traceback
 from collections.abc import Iterator
 
 import cliptail
+from cliptail.storage import storage_error
 
 PROG = "cliptail"
 
@@ -126,7 +127,11 @@ def _logging(level: int) -> Iterator[None]:
 
 
 def _error_text(exc: BaseException) -> str:
-    """``<message>`` of one exception; FileNotFoundError from open() says which file."""
+    """``<message>`` of one exception; FileNotFoundError from open() says which file, a failed
+    write (no space, read-only, permission) also what to do (see cliptail.storage.storage_error)."""
+    storage = storage_error(exc)
+    if storage is not None:
+        return storage
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         return f"{exc.filename}: {exc.strerror}"
     return str(exc).strip() or type(exc).__name__

@@ -7,6 +7,9 @@ GPUs first checks that it sees exactly N of them) and ``loader_workers`` (data-l
 The images are where the dataset's ``source.json`` says; an SL run on a dataset whose
 ``source.json`` names a ``class_subset`` (IN-Caps-100) trains over those classes only.
 
+The job stops (exit status 1, resume state kept) when the Snakemake process that started it is
+gone, e.g. after a ``kill -9`` (:mod:`cliptail.train.watchdog`); on a SLURM node, ``scancel``.
+
 Standalone: python workflow/scripts/train.py --spec run.json --data results/data/X --out results/runs/Y
 """
 
@@ -17,6 +20,7 @@ from pathlib import Path
 
 from cliptail.data.dataset_dir import DatasetDir
 from cliptail.runlog import logged
+from cliptail.train import watchdog
 from cliptail.train.launch import check_visible_gpus, train_distributed, training_processes
 
 
@@ -33,12 +37,19 @@ def main(
     loader_workers: int = 0,
     torchrun: bool = False,
     log: str | None = None,
+    watch: watchdog.Watchdog | None = None,
 ) -> None:
     import torch
 
     from cliptail.train import train_run
 
     with logged(log) as logger:
+        if watch is not None:
+            logger.info(
+                "watching the Snakemake process %d that started this job: the job stops if it "
+                "is gone",
+                watch.target.pid,
+            )
         check_visible_gpus(gpus)
         processes = training_processes(gpus)
         spec = dict(spec, device="cuda" if gpus > 0 else "cpu", workers=loader_workers)
@@ -74,6 +85,8 @@ def main(
 
 
 if "snakemake" in globals():
+    # first thing: a kill -9 of Snakemake must not leave this job training
+    _watch = watchdog.watch(started_by_snakemake=True)
     _smk = snakemake
     main(
         dict(_smk.params.spec),
@@ -87,6 +100,7 @@ if "snakemake" in globals():
         loader_workers=int(_smk.resources.get("loader_workers", 0)),
         torchrun=bool(int(_smk.resources.get("torchrun", 0))),
         log=_smk.log[0],
+        watch=_watch,
     )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

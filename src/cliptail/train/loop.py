@@ -60,6 +60,9 @@ open_clip = load_open_clip()
 ClipLoss = open_clip.loss.ClipLoss
 logger = logging.getLogger("cliptail.train")
 
+#: the files a run writes to its ``out_dir``
+OUTPUT_FILES = ("checkpoint.pt", "train.jsonl", "run.json")
+
 SEEDS = {
     "init": "torch.manual_seed(seed) before the model is built",
     "data_order": "numpy default_rng([seed, epoch, 0]).permutation(rows)",
@@ -265,7 +268,15 @@ class _Trainer:
         state_file = ckpt_io.state_path(resume_dir, key)
         history: list[dict[str, Any]] = []
         start_epoch, wall_before, resumed_from = 0, 0.0, []
-        state = ckpt_io.load_state(state_file)
+        if env.is_main:  # what a killed run of this job may have left half-written
+            stale = ckpt_io.remove_temporaries(out_dir, OUTPUT_FILES)
+            if state_file is not None:
+                stale += ckpt_io.remove_temporaries(state_file.parent, ckpt_io.STATE_FILES)
+            for path in stale:
+                logger.info("%s: removed %s, left by an interrupted run", spec.run, path)
+        state = ckpt_io.load_state(state_file, main=env.is_main)
+        if state is None and state_file is not None and env.is_main:
+            logger.info("%s: training from epoch 0 of %d (no resume state)", spec.run, o.epochs)
         if state is not None:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
@@ -381,7 +392,7 @@ class _Trainer:
                 )
                 wall = wall_before + time.time() - started
                 if state_file is not None:
-                    ckpt_io.save_atomic(
+                    ckpt_io.save_state(
                         {
                             "epoch": epoch + 1,
                             "model": self.model.state_dict(),
@@ -450,6 +461,13 @@ class _Trainer:
             out_dir / "checkpoint.pt",
         )
         _write_jsonl(out_dir / "train.jsonl", history)
+        with ckpt_io.naming(out_dir / "run.json"):
+            self._write_run_json(out_dir, data, summary, key)
+
+    def _write_run_json(
+        self, out_dir: Path, data: TrainData, summary: dict[str, Any], key: str
+    ) -> None:
+        spec = self.spec
         io.write_json(
             out_dir / "run.json",
             {
@@ -493,7 +511,8 @@ class _Trainer:
 
 
 def _write_jsonl(path: Path, lines: list[dict[str, Any]]) -> None:
-    io.write_text(path, "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines))
+    with ckpt_io.naming(path):
+        io.write_text(path, "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines))
 
 
 def _versions() -> dict[str, str]:

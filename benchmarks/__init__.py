@@ -1,0 +1,1 @@
+"""Benchmark scripts (see README.md); importable so that tests can reuse their logic."""
