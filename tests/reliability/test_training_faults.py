@@ -37,17 +37,9 @@ from cliptail.train.watchdog import (
     read_process,
     snakemake_ancestor,
 )
-from tests.fixtures.toy_data import write_toy_split
+from tests.fixtures.toy_data import tiny_sl_spec, toy_run_paths, write_toy_split
 
-SPEC = {
-    "run": "faults",
-    "method": "sl",
-    "threads": 1,
-    "log_every": 4,
-    "model": {"vision_width": 8, "embed_dim": 32},
-    "vocab": {"size": 4, "shard": 32},
-    "optim": {"epochs": 4, "batch_size": 64, "schedule": "cosine"},
-}
+SPEC = tiny_sl_spec("faults", epochs=4)
 NO_SPACE = "No space left on device"
 
 
@@ -62,18 +54,8 @@ def toy(tmp_path_factory):
 def reference(toy, tmp_path_factory):
     """The final weights of an uninterrupted run."""
     out = tmp_path_factory.mktemp("reference")
-    train_run(SPEC, progress=False, **paths(toy, out, None))
+    train_run(SPEC, progress=False, **toy_run_paths(toy, out, None))
     return torch.load(out / "checkpoint.pt", weights_only=False)["state_dict"]
-
-
-def paths(toy, out, resume):
-    return dict(
-        manifest=toy / "train.parquet",
-        classes=toy / "classes.tsv",
-        images_root=toy,
-        out_dir=out,
-        resume_dir=resume,
-    )
 
 
 def _mount(*args: str) -> None:
@@ -133,7 +115,7 @@ def train_until(toy, out, resume, epoch: int, monkeypatch) -> Path:
     with monkeypatch.context() as m:
         m.setattr(ckpt_io, "save_state", save_then_stop)
         with pytest.raises(Interrupted):
-            train_run(SPEC, progress=False, **paths(toy, out, resume))
+            train_run(SPEC, progress=False, **toy_run_paths(toy, out, resume))
     (state,) = resume.glob(f"*/{ckpt_io.STATE_FILE}")
     assert torch.load(state, weights_only=False)["epoch"] == epoch
     return state
@@ -166,7 +148,7 @@ def test_truncated_state_falls_back_to_the_previous_epoch(
     state.write_bytes(data[: len(data) // 2])
 
     caplog.set_level("WARNING", logger="cliptail.train")
-    summary = train_run(SPEC, progress=False, **paths(toy, out, resume))
+    summary = train_run(SPEC, progress=False, **toy_run_paths(toy, out, resume))
     first, second = warnings_of(caplog)
     assert first.startswith(f"resume state {state} is unreadable (")
     assert first.endswith(
@@ -192,7 +174,7 @@ def test_garbage_state_without_a_previous_one_starts_afresh(
     state.write_bytes(b"\x00garbage, not a torch file" * 100)
 
     caplog.set_level("WARNING", logger="cliptail.train")
-    summary = train_run(SPEC, progress=False, **paths(toy, out, resume))
+    summary = train_run(SPEC, progress=False, **toy_run_paths(toy, out, resume))
     (warning,) = warnings_of(caplog)
     assert warning.startswith(f"resume state {state} is unreadable (")
     assert warning.endswith(
@@ -230,7 +212,7 @@ def test_state_with_missing_keys_and_bad_previous_state_start_afresh(
         "state.prev.pt.unreadable",
         "state.pt.unreadable",
     ]
-    summary = train_run(SPEC, progress=False, **paths(toy, out, resume))
+    summary = train_run(SPEC, progress=False, **toy_run_paths(toy, out, resume))
     assert summary["resumed_from"] == []
     assert_same_weights(out, reference)
 
@@ -244,7 +226,7 @@ def test_missing_state_between_the_two_renames_resumes_from_the_previous(
     state = train_until(toy, out, resume, 2, monkeypatch)
     state.unlink()
     caplog.set_level("WARNING", logger="cliptail.train")
-    summary = train_run(SPEC, progress=False, **paths(toy, out, resume))
+    summary = train_run(SPEC, progress=False, **toy_run_paths(toy, out, resume))
     previous = state.with_name(ckpt_io.PREVIOUS_STATE_FILE)
     assert warnings_of(caplog) == [f"resuming from the previous epoch's state {previous} (epoch 1)"]
     assert summary["resumed_from"] == [1]
@@ -263,7 +245,7 @@ def test_full_disk_while_saving_the_resume_state(toy, tmp_path, mounts):
     OSError(ENOSPC) naming state.pt, not torch's "unexpected pos"; no temporary file is left."""
     full = mounts.tmpfs("1m")
     with pytest.raises(OSError) as caught:
-        train_run(SPEC, progress=False, **paths(toy, tmp_path / "run", full))
+        train_run(SPEC, progress=False, **toy_run_paths(toy, tmp_path / "run", full))
     (key,) = [p.name for p in full.iterdir()]
     state = full / key / ckpt_io.STATE_FILE
     assert caught.value.errno == errno.ENOSPC
@@ -277,7 +259,7 @@ def test_full_disk_while_writing_the_checkpoint(toy, tmp_path, mounts):
     checkpoint takes 1.4 MB): OSError(ENOSPC) naming checkpoint.pt, no half-written file."""
     full = mounts.tmpfs("1m")
     with pytest.raises(OSError) as caught:
-        train_run(SPEC, progress=False, **paths(toy, full, None))
+        train_run(SPEC, progress=False, **toy_run_paths(toy, full, None))
     assert caught.value.errno == errno.ENOSPC
     assert str(caught.value) == f"[Errno 28] {NO_SPACE}: '{full / 'checkpoint.pt'}'"
     assert not (full / "checkpoint.pt").exists() and _no_temporaries(full) == []

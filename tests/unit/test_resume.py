@@ -18,18 +18,10 @@ import torch
 from cliptail import io
 from cliptail.train import TrainSpec, train_run
 from cliptail.train.data import load_train_data
-from tests.fixtures.toy_data import write_toy_split
+from tests.fixtures.toy_data import tiny_sl_spec, toy_run_paths, write_toy_split
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-SPEC = {
-    "run": "resume",
-    "method": "sl",
-    "threads": 1,
-    "log_every": 4,
-    "model": {"vision_width": 8, "embed_dim": 32},
-    "vocab": {"size": 4, "shard": 32},
-    "optim": {"epochs": 5, "batch_size": 64, "schedule": "cosine"},
-}
+SPEC = tiny_sl_spec("resume", epochs=5)
 
 
 @pytest.fixture(scope="module")
@@ -37,16 +29,6 @@ def toy(tmp_path_factory):
     root = tmp_path_factory.mktemp("resume")
     write_toy_split(root, "train", 640, 8, alpha=1.0)
     return root
-
-
-def paths(toy, out, resume):
-    return dict(
-        manifest=toy / "train.parquet",
-        classes=toy / "classes.tsv",
-        images_root=toy,
-        out_dir=out,
-        resume_dir=resume,
-    )
 
 
 def start_killable(toy, out, resume, spec) -> subprocess.Popen:
@@ -59,7 +41,7 @@ def start_killable(toy, out, resume, spec) -> subprocess.Popen:
         str(out.parent / "spec.json"),
         "--no-progress",
     ]
-    for key, value in paths(toy, out, resume).items():
+    for key, value in toy_run_paths(toy, out, resume).items():
         args += [f"--{key.replace('_', '-')}", str(value)]
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -80,7 +62,7 @@ def kill_after_first_epoch(proc: subprocess.Popen, resume: Path, timeout: float 
 
 
 def test_killed_run_resumes_and_matches_an_uninterrupted_run(toy, tmp_path):
-    train_run(SPEC, progress=False, **paths(toy, tmp_path / "ref", None))
+    train_run(SPEC, progress=False, **toy_run_paths(toy, tmp_path / "ref", None))
     reference = torch.load(tmp_path / "ref" / "checkpoint.pt", weights_only=False)
 
     out, resume = tmp_path / "run", tmp_path / "resume"
@@ -94,10 +76,10 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(toy, tmp_path):
 
     # a changed spec never picks up that state
     changed = {**SPEC, "optim": {**SPEC["optim"], "lr": 0.05, "epochs": 1}}
-    other = train_run(changed, progress=False, **paths(toy, tmp_path / "other", resume))
+    other = train_run(changed, progress=False, **toy_run_paths(toy, tmp_path / "other", resume))
     assert other["resumed_from"] == []
 
-    summary = train_run(SPEC, progress=False, **paths(toy, out, resume))
+    summary = train_run(SPEC, progress=False, **toy_run_paths(toy, out, resume))
     assert summary["resumed_from"] == [saved]
     lines = [json.loads(x) for x in (out / "train.jsonl").read_text().splitlines()]
     assert {"event": "resume", "epoch": saved, "step": saved * 10} in lines
