@@ -229,7 +229,7 @@ def test_recipes_plan_by_name_and_merge_over_the_method_recipe():
         (
             {"big": {}},
             {"method": "sl", "grid": {"recipe": ["big", "nope"]}},
-            r"studies\.probe\.runs\[0\]\.grid\.recipe: recipe 'nope' is not defined; .*\['big'\]",
+            r"studies\.probe\.runs\[0\]\.grid\.recipe\[1\]: recipe 'nope' is not defined; .*\['big'\]",
         ),
         (
             {"big": {"sl": {"optim": {"lr": -1}}}},
