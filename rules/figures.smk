@@ -1,6 +1,7 @@
 # Figures and tables of the paper: the catalogue (cliptail.figures.catalogue) says what each reads
-# and which function draws it; FIGURES holds the jobs this configuration can draw. A figure reads
-# only its own inputs, so changing one study reruns only its figures.
+# and which function draws it; FIGURES holds the jobs this configuration can draw, including the
+# web-frequency figures and Table 1, drawn from the released frequencies shipped with cliptail.
+# A figure reads only its own inputs, so changing one study reruns only its figures.
 
 
 rule figure:
@@ -34,7 +35,12 @@ rule figure:
 
 use rule figure as table with:
     output:
-        csv="results/tables/{figure}.csv",
+        csv=report(
+            "results/tables/{figure}.csv",
+            caption="../report/figure.rst",
+            category="Tables",
+            labels={"table": "{figure}"},
+        ),
     log:
         "results/logs/tables/{figure}.log",
     wildcard_constraints:
@@ -42,12 +48,11 @@ use rule figure as table with:
 
 
 rule figures:
-    """Every figure of the configured studies."""
+    """Every figure and table of the catalogue this configuration can draw."""
     input:
         [
-            layout.figure_file(stem)
+            f"results/tables/{stem}.csv" if job.entry.table else layout.figure_file(stem)
             for stem, job in FIGURES.items()
-            if job.entry.reads != "released_frequencies"
         ],
 
 

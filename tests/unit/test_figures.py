@@ -100,13 +100,21 @@ def test_fig03_fig19_points_labels_and_fits(func, tower):
     clip, sl = f"CLIP ({tower} text)", f"SL ({tower} head)"
     clip_rows = table[table.method == "clip"]
     sl_rows = table[table.method == "sl"]
+    templates = clip_rows.caption.isin(["class_templates", "synset_templates"])
     for ax, ycol, scale in ((axes[0], "rho_pred", 1.0), (axes[1], "top1", 100.0)):
-        (clip_pts,) = artists(ax, f"points:{clip}")
+        # CLIP: template and natural-language captions apart, each with its own fit
+        (tmpl_pts,) = artists(ax, f"points:{clip}/template")
+        (nl_pts,) = artists(ax, f"points:{clip}/natural-language")
         (sl_pts,) = artists(ax, f"points:{sl}")
-        assert isinstance(clip_pts, PathCollection)
-        assert len(clip_pts.get_offsets()) == 9 and len(sl_pts.get_offsets()) == 3
-        for name, rows in ((clip, clip_rows), (sl, sl_rows)):
-            (fit,) = artists(ax, f"fit:{name}")
+        assert isinstance(nl_pts, PathCollection)
+        assert len(tmpl_pts.get_offsets()) == 2 and len(nl_pts.get_offsets()) == 7
+        assert len(sl_pts.get_offsets()) == 3
+        for gid, rows in (
+            (f"fit:{clip}/template", clip_rows[templates]),
+            (f"fit:{clip}/natural-language", clip_rows[~templates]),
+            (f"fit:{sl}", sl_rows),
+        ):
+            (fit,) = [line for line in ax.lines if line.get_gid() == gid]
             expected = np.polyfit(rows.rho_acc, rows[ycol] * scale, 1)[0]
             assert line_slope(fit) == pytest.approx(expected, rel=1e-9)
         texts = [t.get_text() for t in ax.texts]
@@ -118,8 +126,8 @@ def test_fig03_ignores_other_towers_and_picks_evalset():
     with pytest.raises(ValueError, match="evaluation sets"):
         figures.fig03(table)
     fig = figures.fig03(table, evalset="v2")
-    (pts,) = artists(fig.axes[0], "points:CLIP (rand text)")
-    assert len(pts.get_offsets()) == 9
+    pts = artists(fig.axes[0], "points:CLIP (rand text)/")
+    assert sum(len(p.get_offsets()) for p in pts) == 9
     with pytest.raises(ValueError, match="no rows for evaluation set 'test'"):
         figures.fig03(table, evalset="test")
 
@@ -130,13 +138,14 @@ def test_fig03_nan_points_are_skipped_and_noted():
     table.loc[(table.method == "sl") & (table.vocab_size == "64"), "rho_pred"] = np.nan
     fig = figures.fig03(table)
     ax_a, ax_b = fig.axes
-    (clip_pts,) = artists(ax_a, "points:CLIP (rand text)")
+    (clip_pts,) = artists(ax_a, "points:CLIP (rand text)/natural-language")
     (sl_pts,) = artists(ax_a, "points:SL (rand head)")
-    assert len(clip_pts.get_offsets()) == 8 and len(sl_pts.get_offsets()) == 2
+    assert len(clip_pts.get_offsets()) == 6 and len(sl_pts.get_offsets()) == 2
     (note,) = artists(ax_a, "note")
     assert "CLIP title" in note.get_text() and "SL K=64" in note.get_text()
-    keep = table[(table.method == "clip") & table.rho_acc.notna()]
-    (fit,) = artists(ax_b, "fit:CLIP (rand text)")
+    natural = ~table.caption.isin(["class_templates", "synset_templates"])
+    keep = table[(table.method == "clip") & natural & table.rho_acc.notna()]
+    (fit,) = artists(ax_b, "fit:CLIP (rand text)/natural-language")
     assert line_slope(fit) == pytest.approx(np.polyfit(keep.rho_acc, keep.top1 * 100, 1)[0])
 
 
@@ -593,16 +602,22 @@ def test_figure_jobs_follow_the_plan():
         ]
     }
     baseline = jobs["fig11_pearson_spearman"]
-    assert baseline.params["labels"] == ["CLIP", "SL"]
+    # the default runs, then the runs on the other source (distribution study): one row each
+    assert baseline.params["labels"] == ["curated/CLIP", "curated/SL", "web/CLIP", "web/SL"]
     assert baseline.inputs["per_class"] == [
         "results/eval/clip_curated_full_s1_eval_tt-rand_seed0/val.parquet",
         "results/eval/sl_curated_full_s1_eval_head-rand_vocab-full_seed0/val.parquet",
+        "results/eval/clip_web_full_s1_eval_tt-rand_seed0/val.parquet",
+        "results/eval/sl_web_full_s1_eval_head-rand_vocab-full_seed0/val.parquet",
     ]
     trim = jobs["fig08_trim_tail"]
     assert len(trim.inputs["per_class"]) == len(plan.studies["trim_tail"])
     assert all(p.endswith("/report.json") for p in trim.inputs["reports"])
-    assert jobs["table01_yfcc_rare_classes"].inputs["freqs"] == [
-        f"resources/metadata/freqs/class_frequency_{d}_imagenet_ori.txt"
+    # the released frequencies are read from the copy shipped with the package
+    from cliptail.data.metadata import released_root
+
+    assert [Path(p).resolve() for p in jobs["table01_yfcc_rare_classes"].inputs["freqs"]] == [
+        (released_root() / f"freqs/class_frequency_{d}_imagenet_ori.txt").resolve()
         for d in ("cc12m", "yfcc15m", "laion400m", "laion2b", "metaclip_400m", "metaclip_fullcc")
     ]
     # a study left out drops exactly the figures that need it

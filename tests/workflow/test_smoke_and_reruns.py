@@ -75,7 +75,7 @@ def test_editing_a_figure_module_reruns_only_figures(workspace):
     module = workspace / "src/cliptail/figures/style.py"
     module.write_text(module.read_text() + "\n# edited\n")
     jobs = dry_run(workspace)
-    assert set(jobs) <= {"figure", "figures", "report", "all"}
+    assert set(jobs) <= {"figure", "table", "figures", "report", "all"}
     assert jobs["figure"] >= 1
     assert not {"train_clip", "train_sl", "evaluate_run", "curate_world", "study_table"} & set(jobs)
 

@@ -11,22 +11,25 @@ What an entry reads (:data:`READS`):
 
 - ``studies``: the tidy tables of the listed studies (drawn when at least one is planned);
 - ``baseline_records``: per-class records of the default CLIP and SL runs (docs/study.md
-  section 7: the headline correlations);
+  section 7: the headline correlations) and of the runs that differ from them in the training
+  source only, labelled ``<source>/<method>`` (:func:`baseline_runs`);
 - ``trim_tail_records``: per-class records and dataset reports of the ``trim_tail`` runs (and
   for Fig. 8 the ``trim_tail`` study table);
 - ``training_frequencies``: the training-set frequencies of the datasets of the listed studies;
 - ``released_frequencies``: the authors' released web-dataset frequencies of the listed concept
-  sets (target ``web_frequency_figures``; they need the downloaded metadata).
+  sets, read from the copy shipped inside the package (:func:`released_files`), so every
+  configuration draws them (also alone: target ``web_frequency_figures``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cliptail import factors, layout
-from cliptail.data.metadata import released_frequency_file
+from cliptail.data.metadata import released_frequency_file, released_root
 
 READS = (
     "studies",
@@ -35,6 +38,64 @@ READS = (
     "training_frequencies",
     "released_frequencies",
 )
+#: Separates the training source from the method in the labels of :func:`baseline_runs`.
+SOURCE_SEPARATOR = "/"
+
+
+#: Legend and axis names of the training sources (Fig. 4), in the order the figures show them:
+#: the curated source, then the shifted web source; on real data IN-Caps, LAIONet, its
+#: similarity-threshold variants (threshold ascending), then LAIONet "=freq". Kept here, free of
+#: matplotlib, so that planning can name the training sets a figure draws.
+SOURCE_NAMES: dict[str, str] = {
+    "curated": "curated",
+    "web": "web (shifted)",
+    "incaps": "IN-Caps",
+    "laionet": "LAIONet",
+    **{f"laionet_t{t:g}": f"LAIONet t={t:g}" for t in sorted(factors.LAIONET_THRESHOLDS)},
+    "laionet_freq": "LAIONet =freq",
+    "cc12m_cls": "CC-12M-Cls",
+    "yfcc15m_cls": "YFCC-15M-Cls",
+    "yfcc15m": "YFCC-15M",
+}
+
+
+def _scale_text(scale: float) -> str:
+    """``1/4 of the data`` for scale 0.25, ``0.3 of the data`` for a fraction that is no 1/n."""
+    inverse = 1.0 / float(scale)
+    if abs(inverse - round(inverse)) < 1e-9:
+        return f"1/{round(inverse)} of the data"
+    return f"{float(scale):g} of the data"
+
+
+def variant_labels(data: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Readable, distinct names of training sets from their data factors: the source's name
+    (:data:`SOURCE_NAMES`) plus, in brackets, the data factors that differ among ``data`` (all
+    the data is not mentioned), e.g. ``curated`` and ``curated (1/2 of the data)``."""
+    shown = ("caption", "scale", "classes", "trim_k", "trim_ceil")
+    varying = [f for f in shown if len({str(d[f]) for d in data}) > 1]
+    labels = []
+    for d in data:
+        extras = []
+        for f in varying:
+            if f == "scale":
+                if float(d[f]) != 1.0:
+                    extras.append(_scale_text(d[f]))
+            elif f == "caption":
+                extras.append(f"{str(d[f]).replace('_', ' ')} captions")
+            else:
+                extras.append(f"{f}={d[f]}")
+        name = SOURCE_NAMES.get(str(d["source"]), str(d["source"]))
+        labels.append(f"{name} ({', '.join(extras)})" if extras else name)
+    return labels
+
+
+def _variant_order(data: Mapping[str, Any]) -> tuple:
+    """Sort key of a training set in a figure: source order of :data:`SOURCE_NAMES`, then the
+    largest scale first."""
+    order = list(SOURCE_NAMES)
+    source = str(data["source"])
+    known = order.index(source) if source in order else len(order)
+    return (known, source, -float(data["scale"]), str(data["caption"]), str(data["classes"]))
 
 
 @dataclass(frozen=True)
@@ -61,7 +122,8 @@ CATALOGUE: tuple[Entry, ...] = (
         "fig01a",
         "fig01a_web_frequency",
         "Frequency of the ImageNet classes in six web-scale image-text datasets, ranked by "
-        "LAION-400M (log scale; thin = raw, bold = smoothed).",
+        "LAION-400M (log scale; thin = raw, bold = smoothed by a Gaussian filter with a "
+        "standard deviation of 3 ranks).",
         "released_frequencies",
         "cliptail.figures.web_frequency:fig01a",
         concept_sets=("imagenet",),
@@ -69,10 +131,11 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry(
         "fig03",
         "fig03_descriptiveness_vocabulary",
-        "Robustness of CLIP trained on the nine caption types (ordered by descriptiveness) and "
-        "of SL with subsampled vocabularies (K), both from random initialisation: (a) Corr. "
-        "freq vs #pred and (b) top-1 accuracy against Corr. freq vs acc, with a linear fit per "
-        "family.",
+        "Robustness of CLIP trained on the caption types (by descriptiveness) and of SL with a "
+        "full or subsampled vocabulary (K), from random init: (a) Corr. freq vs #pred and (b) "
+        "top-1 against Corr. freq vs acc. Linear fits: CLIP template captions (squares, "
+        "dotted), natural-language captions (dots, dashed), SL with linear vocabulary sampling "
+        "(dashed); open triangles: other sampling, not fitted.",
         "studies",
         "cliptail.figures.robustness:fig03",
         studies=("descriptiveness", "vocabulary"),
@@ -80,18 +143,22 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry(
         "fig04a",
         "fig04a_frequency_variants",
-        "Class frequencies of the training-set variants ranked from the most to the least "
-        "frequent class (log scale) and, where given, the densities of intra-class image-image "
-        "similarity (lower = more diverse).",
+        "Class frequencies of the training sets of the distribution study (real data: IN-Caps, "
+        "LAIONet at each similarity threshold, LAIONet =freq) ranked from the most to the least "
+        "frequent class (log scale; the legend counts empty classes). The intra-class "
+        "image-image similarity panel needs image features of the training sets, which the "
+        "workflow does not compute; it is not drawn.",
         "training_frequencies",
         "cliptail.figures.distribution:fig04a",
-        studies=("distribution", "scale"),
+        studies=("distribution",),
     ),
     Entry(
         "fig04b",
         "fig04b_distribution",
-        "Top-1 accuracy and Corr. freq vs acc of CLIP and SL trained on the curated source and "
-        "on the distribution-shifted web source at equal size.",
+        "Top-1 accuracy and Corr. freq vs acc per training source, one line per model family "
+        "(e.g. CLIP with the random and the frozen text tower): the curated and the "
+        "distribution-shifted web source at equal size; on real data IN-Caps, LAIONet at "
+        "similarity thresholds 0.7 to 0.82 (ascending, IN-Caps size), then LAIONet =freq.",
         "studies",
         "cliptail.figures.distribution:fig04b",
         studies=("distribution",),
@@ -99,9 +166,10 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry(
         "fig05",
         "fig05_scale",
-        "Top-1 accuracy, Corr. freq vs acc, NC1 and NC2 of the class means against the number "
-        "of training images (log2 scale), one line per CLIP text tower (from scratch, frozen "
-        "CLIP, CLIP-init, frozen RoBERTa) and the SL point (frozen head) where present.",
+        "Top-1 accuracy, Corr. freq vs acc, NC1 and NC2 of the class means (NC2_M), side by "
+        "side, against the number of training images (log2 scale): one line per CLIP text tower "
+        "present, in the order from scratch, frozen, CLIP-init, frozen RoBERTa, and the SL point "
+        "(frozen head) where present.",
         "studies",
         "cliptail.figures.scale:fig05",
         studies=("scale",),
@@ -142,8 +210,8 @@ CATALOGUE: tuple[Entry, ...] = (
         "fig08",
         "fig08_trim_tail",
         "Accuracy on the k trimmed tail classes and on the remaining head & mid classes when "
-        "the k rarest classes keep one (1-shot) or no (0-shot) training image; dashed: the "
-        "untrimmed model on the same classes.",
+        "the k rarest classes keep one (1-shot) or no (0-shot) training image; dashed with "
+        "open markers: the untrimmed model of each family on the same classes.",
         "trim_tail_records",
         "cliptail.figures.trim_tail:fig08",
         studies=("trim_tail",),
@@ -151,8 +219,8 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry(
         "fig09b",
         "fig09b_tail_classes",
-        "Per-class accuracy and number of predictions on the trimmed tail classes (0-shot) for "
-        "each model.",
+        "Per-class accuracy and number of predictions on the k = 50 trimmed tail classes (or "
+        "the trimmed k closest to 50 that the study has), 0-shot, for each model.",
         "trim_tail_records",
         "cliptail.figures.trim_tail:fig09b_from_study",
         studies=("trim_tail",),
@@ -161,8 +229,9 @@ CATALOGUE: tuple[Entry, ...] = (
         "fig11",
         "fig11_pearson_spearman",
         "Per-class accuracy and number of predictions against training frequency (log scale; "
-        "classes never seen in training at f = 0), with Pearson r on the frequency, Pearson r "
-        "on log(1 + frequency) and Spearman rho in each panel.",
+        "classes never seen in training at 0) of CLIP and SL, one row per training source, "
+        "with Pearson r on the frequency, Pearson r on log(1 + frequency) and Spearman rho in "
+        "each panel.",
         "baseline_records",
         "cliptail.figures.per_class:fig11",
     ),
@@ -179,7 +248,7 @@ CATALOGUE: tuple[Entry, ...] = (
         "fig15_binned",
         "Mean and standard deviation of per-class accuracy and number of predictions over "
         "log-spaced training-frequency bins (classes never seen in training form their own bin "
-        "at f = 0).",
+        "at 0), one row per training source; error bars stop at 0.",
         "baseline_records",
         "cliptail.figures.per_class:fig15",
     ),
@@ -188,7 +257,8 @@ CATALOGUE: tuple[Entry, ...] = (
         "fig19_frozen_text",
         "As Fig. 3 with a frozen pre-trained text tower for CLIP and frozen text-derived "
         "prototypes for SL: (a) Corr. freq vs #pred and (b) top-1 accuracy against Corr. freq "
-        "vs acc, with a linear fit per family.",
+        "vs acc, with separate linear fits for template and natural-language captions and for "
+        "SL with linear vocabulary sampling (other sampling weights drawn, not fitted).",
         "studies",
         "cliptail.figures.robustness:fig19",
         studies=("text_tower",),
@@ -196,7 +266,7 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry(
         "fig21",
         "fig21_web_frequency_bands",
-        "Fig. 1a on a linear scale, in bands of class ranks (ranked by LAION-400M).",
+        "Fig. 1a on a linear scale, in five bands of 200 class ranks (ranked by LAION-400M).",
         "released_frequencies",
         "cliptail.figures.web_frequency:fig21",
         concept_sets=("imagenet",),
@@ -230,15 +300,50 @@ class FigureJob:
         return self.entry.stem
 
 
+def released_path(file: str) -> str:
+    """Path of a released frequency file: the copy shipped with cliptail (relative to the working
+    directory when inside it, so a moved project does not redraw), or the downloaded one
+    (``resources/metadata/freqs/``) when the installation lacks it."""
+    packaged = released_root() / "freqs" / file
+    if not packaged.is_file():
+        return layout.released_frequency(file)
+    try:
+        return str(packaged.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(packaged)
+
+
 def released_files(concept_sets: tuple[str, ...]) -> dict[str, dict[str, str]]:
-    """{concept set: {web dataset: released file path}}."""
+    """{concept set: {web dataset: released file path}} (:func:`released_path`)."""
     return {
-        c: {
-            d: layout.released_frequency(released_frequency_file(d, c))
-            for d in factors.WEB_DATASETS
-        }
+        c: {d: released_path(released_frequency_file(d, c)) for d in factors.WEB_DATASETS}
         for c in concept_sets
     }
+
+
+def baseline_runs(plan: Any) -> dict[str, str]:
+    """Label ``<source>/<method>`` -> run of Fig. 11 and Fig. 15.
+
+    The default runs (``plan.baselines()``: ``CLIP``, ``SL``) and, for every other training
+    source, the runs that differ from them in ``source`` only, when the plan has one for each
+    method of the default runs (e.g. the paper preset's LAIONet, CC-12M-Cls and YFCC-15M-Cls
+    runs). The default runs' source comes first, then the others in :data:`SOURCE_NAMES` order.
+    """
+    defaults = {label: plan.runs[run].factors for label, run in plan.baselines().items()}
+    if not defaults:
+        return {}
+    home = next(iter(defaults.values()))["source"]
+    found: dict[str, dict[str, str]] = {}
+    for run in plan.runs.values():
+        for label, ref in defaults.items():
+            if all(run.factors.get(k) == v for k, v in ref.items() if k != "source"):
+                found.setdefault(run.factors["source"], {})[label] = run.name
+    runs: dict[str, str] = {}
+    for source in dict.fromkeys([home, *SOURCE_NAMES, *sorted(found)]):
+        if source in found and (source == home or found[source].keys() == defaults.keys()):
+            for label in defaults:
+                runs[f"{source}{SOURCE_SEPARATOR}{label}"] = found[source][label]
+    return runs
 
 
 def _job(entry: Entry, plan: Any, evalset: str) -> FigureJob | None:
@@ -263,14 +368,15 @@ def _job(entry: Entry, plan: Any, evalset: str) -> FigureJob | None:
             return None
         return FigureJob(entry, {"tables": [layout.study_table(s) for s in studies]}, params)
     if entry.reads == "training_frequencies":
-        datasets = sorted({r.dataset for s in studies for r in plan.runs_of(s)})
+        names = sorted({r.dataset for s in studies for r in plan.runs_of(s)})
+        datasets = sorted(names, key=lambda d: (_variant_order(plan.datasets[d].factors), d))
         if not datasets:
             return None
-        params["labels"] = datasets
+        params["labels"] = variant_labels([plan.datasets[d].factors for d in datasets])
         freqs = [f"{layout.dataset_dir(d)}/frequency.tsv" for d in datasets]
         return FigureJob(entry, {"frequencies": freqs}, params)
     if entry.reads == "baseline_records":
-        runs = plan.baselines()
+        runs = baseline_runs(plan)
     else:  # trim_tail_records
         runs = {r.name: r.name for s in studies for r in plan.runs_of(s)}
     if not runs:

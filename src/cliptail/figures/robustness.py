@@ -1,19 +1,35 @@
 """Fig. 3 and Fig. 19: robustness and accuracy of CLIP caption types and SL vocabularies.
 
 Each point is one training run (the mean over seeds where a study has several): x = Spearman
-rho(f, acc); panel (a) y = rho(f, #pred), panel (b) y = top-1. Two families: CLIP trained on the
-nine caption types (labelled, in order of descriptiveness) and SL with a full or subsampled
-vocabulary (labelled by K). Each family gets a least-squares line ``np.polyfit(x, y, 1)`` over
-its points with finite coordinates.
+rho(f, acc); panel (a) y = rho(f, #pred), panel (b) y = top-1. CLIP is trained on the caption
+types (labelled, in order of descriptiveness) and SL with a full or subsampled vocabulary
+(labelled by K). Each panel has three least-squares lines ``np.polyfit(x, y, 1)`` over the points
+with finite coordinates:
+
+- CLIP on template captions (:data:`TEMPLATE_CAPTIONS`: class templates, synset templates and
+  "a {class}"), drawn with square markers and a dotted line;
+- CLIP on natural-language captions (every other caption type: titles, tags, descriptions and
+  their combinations), round markers and a dashed line;
+- SL with linear vocabulary sampling (``vocab_weight == "linear"``; the full vocabulary, where
+  no class is sampled, counts as linear), dashed. SL runs with another sampling weight
+  (``sqrt``, ``uniform``) are drawn as open triangles and labelled but not fitted.
+
+A group with fewer than two distinct x values has no line. Point labels are placed by
+:func:`cliptail.figures.labels.place_labels`, a small deterministic repel that keeps them apart from each other, from the
+markers and inside the panel.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.text import Annotation
 
 from cliptail.figures import style, tables
+from cliptail.figures.labels import MARKER_SIZE, place_labels
 
 _COLUMNS = [
     "rho_acc",
@@ -26,6 +42,17 @@ _COLUMNS = [
     "vocab_weight",
 ]
 _METRICS = ["rho_acc", "rho_pred", "top1"]
+
+#: Caption types built from templates ("a photo of a {class}", ...); the others are natural language.
+TEMPLATE_CAPTIONS = frozenset({"class_templates", "synset_templates", "a_class"})
+TEMPLATE = "template"
+NATURAL_LANGUAGE = "natural-language"
+#: The SL sampling weight whose runs are fitted.
+FITTED_WEIGHT = "linear"
+
+_LABEL_SIZE = 6.5
+#: Panel size (inches): larger than the default, to leave room for the point labels.
+_PANEL_SIZE = (4.0, 3.3)
 
 
 def fig03(table: pd.DataFrame, *, evalset: str | None = None) -> Figure:
@@ -48,9 +75,15 @@ def fig19(table: pd.DataFrame, *, evalset: str | None = None) -> Figure:
     return _families_figure(table, "frozen", evalset, "fig19", "frozen text / frozen prototypes")
 
 
+def caption_group(caption: str) -> str:
+    """:data:`TEMPLATE` for a template caption type, else :data:`NATURAL_LANGUAGE`."""
+    return TEMPLATE if caption in TEMPLATE_CAPTIONS else NATURAL_LANGUAGE
+
+
 def clip_points(rows: pd.DataFrame, tower: str) -> pd.DataFrame:
     """Seed means of the CLIP runs with ``tower``, one row per caption type in descriptiveness
-    order (unknown types last, alphabetically), with a ``label`` column."""
+    order (unknown types last, alphabetically), with ``label`` and ``group`` (templates or
+    natural language) columns."""
     clip = rows[
         tables.is_value(rows["method"], "clip") & tables.is_value(rows["text_tower"], tower)
     ]
@@ -59,21 +92,23 @@ def clip_points(rows: pd.DataFrame, tower: str) -> pd.DataFrame:
     points["_order"] = [order.get(c, len(order)) for c in points["caption"]]
     points = points.sort_values(["_order", "caption"]).drop(columns="_order").reset_index(drop=True)
     points["label"] = [style.CAPTION_LABELS.get(c, str(c)) for c in points["caption"]]
+    points["group"] = [caption_group(c) for c in points["caption"]]
     return points
 
 
 def sl_points(rows: pd.DataFrame, head: str) -> pd.DataFrame:
     """Seed means of the SL runs with ``head``, one row per vocabulary (full first, then K
-    decreasing), labelled ``full`` or ``K=<size>`` (plus the sampling weight if not linear)."""
+    decreasing), labelled ``full`` or ``K=<size>`` (plus the sampling weight if not linear), with
+    a boolean ``fitted`` column (linear sampling or the full vocabulary)."""
     sl = rows[tables.is_value(rows["method"], "sl") & tables.is_value(rows["head"], head)]
     size = sl["vocab_size"].astype(object).fillna("full").astype(str)
     # the sampling weight means nothing for the full vocabulary
     weight = (
         sl["vocab_weight"]
         .astype(object)
-        .fillna("linear")
+        .fillna(FITTED_WEIGHT)
         .astype(str)
-        .where(size != "full", "linear")
+        .where(size != "full", FITTED_WEIGHT)
     )
     sl = sl.assign(vocab_size=size, vocab_weight=weight)
     points = tables.seed_means(sl, ["vocab_size", "vocab_weight"], _METRICS)
@@ -86,9 +121,10 @@ def sl_points(rows: pd.DataFrame, head: str) -> pd.DataFrame:
         .reset_index(drop=True)
     )
     points["label"] = [
-        "full" if k == "full" else f"K={k}" + ("" if w == "linear" else f" {w}")
+        "full" if k == "full" else f"K={k}" + ("" if w == FITTED_WEIGHT else f" {w}")
         for k, w in zip(points["vocab_size"], points["vocab_weight"], strict=True)
     ]
+    points["fitted"] = points["vocab_weight"] == FITTED_WEIGHT
     return points
 
 
@@ -110,53 +146,167 @@ def _families_figure(
     sl = tables.is_value(rows["method"], "sl") & tables.is_value(rows["head"], variant)
     rows = rows[clip | sl]
     tables.only_varying(rows, ["caption", *tables.FAMILY_FACTORS], figure)
-    families = {
-        style.family({"method": "clip", "text_tower": variant}): clip_points(rows, variant),
-        style.family({"method": "sl", "head": variant}): sl_points(rows, variant),
-    }
-    families = {name: pts for name, pts in families.items() if len(pts)}
-    if not families:
+    clip_name = style.family({"method": "clip", "text_tower": variant})
+    sl_name = style.family({"method": "sl", "head": variant})
+    clip_pts, sl_pts = clip_points(rows, variant), sl_points(rows, variant)
+    if clip_pts.empty and sl_pts.empty:
         raise ValueError(
             f"{figure}: no CLIP runs with text_tower={variant!r} and no SL runs with "
             f"head={variant!r} in the table; check the studies it was built from"
         )
     with style.context():
-        fig, axes = style.new_figure(1, 2)
+        fig, axes = style.new_figure(1, 2, size=_PANEL_SIZE)
+        labels: list[tuple[Axes, list[Annotation]]] = []
         for ax, (panel, ycol) in zip(axes[0], (("(a)", "rho_pred"), ("(b)", "top1")), strict=True):
-            omitted = []
-            for name, pts in families.items():
-                omitted += _plot_family(ax, name, pts, ycol)
+            omitted: list[str] = []
+            texts: list[Annotation] = []
+            if len(clip_pts):
+                omitted += _plot_clip(ax, clip_name, clip_pts, ycol, texts)
+            if len(sl_pts):
+                omitted += _plot_sl(ax, sl_name, sl_pts, ycol, texts)
+            ax.margins(x=0.1, y=0.12)
             ax.set_xlabel(style.label("rho_acc"))
             ax.set_ylabel(style.label(ycol))
             ax.set_title(panel)
             tables.omitted_note(ax, omitted)
+            labels.append((ax, texts))
         fig.suptitle(title)
-        style.figure_legend(fig)
+        _legend(fig, clip_name, clip_pts, sl_name, sl_pts)
+        place_labels(fig, labels)
     return fig
 
 
-def _plot_family(ax, name: str, pts: pd.DataFrame, ycol: str) -> list[str]:
-    """Scatter, labels and fit line of one family; returns the labels of omitted points."""
+def _group_style(group: str) -> tuple[str, str]:
+    """(marker, fit line style) of a CLIP caption group."""
+    return ("s", ":") if group == TEMPLATE else ("o", "--")
+
+
+def _plot_clip(ax, name: str, pts: pd.DataFrame, ycol: str, texts: list) -> list[str]:
+    """Scatter, labels and the two fit lines (templates, natural language) of the CLIP points."""
     x = pts["rho_acc"].to_numpy(dtype=np.float64)
     y = style.shown(ycol, pts[ycol])
     keep = tables.finite(x, y)
     colour = style.color(name)
-    ax.scatter(x[keep], y[keep], color=colour, label=name, s=22, zorder=3, gid=f"points:{name}")
-    for text, xi, yi in zip(pts["label"][keep], x[keep], y[keep], strict=True):
-        ax.annotate(
-            text, (xi, yi), textcoords="offset points", xytext=(3, 3), fontsize=6.5, color=colour
-        )
-    fit = linear_fit(x, y)
-    if fit is not None:
-        slope, intercept = fit
-        xs = np.array([x[keep].min(), x[keep].max()])
-        ax.plot(
-            xs,
-            slope * xs + intercept,
+    groups = pts["group"].to_numpy()
+    for group in (TEMPLATE, NATURAL_LANGUAGE):
+        mask = keep & (groups == group)
+        if not mask.any():
+            continue
+        marker, linestyle = _group_style(group)
+        ax.scatter(
+            x[mask],
+            y[mask],
             color=colour,
-            linestyle="--",
-            linewidth=1,
-            label=f"{name}: linear fit",
-            gid=f"fit:{name}",
+            marker=marker,
+            s=MARKER_SIZE,
+            zorder=3,
+            gid=f"points:{name}/{group}",
         )
-    return [f"{name.split(' ')[0]} {t}" for t in pts["label"][~keep]]
+        _fit_line(ax, x[mask], y[mask], colour, linestyle, f"{name}/{group}")
+    texts += _annotate(ax, pts["label"][keep], x[keep], y[keep], colour)
+    return [f"CLIP {t}" for t in pts["label"][~keep]]
+
+
+def _plot_sl(ax, name: str, pts: pd.DataFrame, ycol: str, texts: list) -> list[str]:
+    """Scatter, labels and fit line (linear sampling only) of the SL points."""
+    x = pts["rho_acc"].to_numpy(dtype=np.float64)
+    y = style.shown(ycol, pts[ycol])
+    keep = tables.finite(x, y)
+    fitted = pts["fitted"].to_numpy(dtype=bool)
+    colour = style.color(name)
+    mask = keep & fitted
+    if mask.any():
+        ax.scatter(x[mask], y[mask], color=colour, s=MARKER_SIZE, zorder=3, gid=f"points:{name}")
+        _fit_line(ax, x[mask], y[mask], colour, "--", name)
+    other = keep & ~fitted
+    if other.any():
+        ax.scatter(
+            x[other],
+            y[other],
+            facecolors="none",
+            edgecolors=[colour],
+            marker="^",
+            linewidths=0.9,
+            s=MARKER_SIZE,
+            zorder=3,
+            gid=f"unfitted:{name}",
+        )
+    texts += _annotate(ax, pts["label"][keep], x[keep], y[keep], colour)
+    return [f"SL {t}" for t in pts["label"][~keep]]
+
+
+def _legend(fig: Figure, clip_name: str, clip_pts, sl_name: str, sl_pts) -> None:
+    """One legend below the panels: a marker and line style per fitted group, and the SL runs
+    with another sampling weight (marker only)."""
+    size = np.sqrt(MARKER_SIZE)
+    entries: list[tuple[Line2D, str]] = []
+    groups = set(clip_pts["group"]) if len(clip_pts) else set()
+    for group in (TEMPLATE, NATURAL_LANGUAGE):
+        if group in groups:
+            marker, linestyle = _group_style(group)
+            handle = Line2D([], [], color=style.color(clip_name), marker=marker, markersize=size)
+            handle.set_linestyle(linestyle)
+            entries.append((handle, f"{clip_name}, {group} captions"))
+    if len(sl_pts):
+        colour = style.color(sl_name)
+        if sl_pts["fitted"].any():
+            handle = Line2D([], [], color=colour, marker="o", markersize=size, linestyle="--")
+            entries.append((handle, f"{sl_name}, {FITTED_WEIGHT} sampling"))
+        others = sorted(set(sl_pts.loc[~sl_pts["fitted"], "vocab_weight"]))
+        if others:
+            handle = Line2D(
+                [], [], color=colour, marker="^", markersize=size, markerfacecolor="none"
+            )
+            handle.set_linestyle("none")
+            entries.append((handle, f"{sl_name}, {'/'.join(others)} sampling (not fitted)"))
+    fig.legend(
+        [h for h, _ in entries],
+        [t for _, t in entries],
+        loc="outside lower center",
+        frameon=False,
+        ncols=2,
+    )
+
+
+def _fit_line(ax, x, y, colour, linestyle: str, key: str) -> None:
+    fit = linear_fit(x, y)
+    if fit is None:
+        return
+    slope, intercept = fit
+    xs = np.array([x.min(), x.max()])
+    ax.plot(
+        xs,
+        slope * xs + intercept,
+        color=colour,
+        linestyle=linestyle,
+        linewidth=1,
+        gid=f"fit:{key}",
+    )
+
+
+def _annotate(ax, labels, x, y, colour) -> list[Annotation]:
+    out = []
+    for text, xi, yi in zip(labels, x, y, strict=True):
+        ann = ax.annotate(
+            str(text),
+            (xi, yi),
+            textcoords="offset points",
+            xytext=(3, 3),
+            fontsize=_LABEL_SIZE,
+            color=colour,
+            gid="label",
+            annotation_clip=False,
+            arrowprops={
+                "arrowstyle": "-",
+                "linewidth": 0.4,
+                "color": colour,
+                "shrinkA": 0,
+                "shrinkB": np.sqrt(MARKER_SIZE) / 2 + 0.5,
+            },
+        )
+        # the leader line shows only for a label placed far from its point (place_labels)
+        ann.arrow_patch.set_visible(False)
+        # labels move after the layout is fixed; they must not change it
+        ann.set_in_layout(False)
+        out.append(ann)
+    return out

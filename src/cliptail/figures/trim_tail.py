@@ -21,6 +21,13 @@ from cliptail.figures import plots, style, tables
 
 #: Panel columns of Fig. 8: images kept per trimmed class, 1-shot first.
 SHOT_ORDER = (1, 0)
+#: Marker of each model family in Fig. 8 (legend order): filled on the trimmed runs' line,
+#: open on the dashed line of the untrimmed reference.
+FAMILY_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "h")
+#: Fig. 9b shows the runs that trim this many tail classes when the study has them (else the
+#: trimmed k closest to it), at this many images kept per tail class (0-shot).
+FIG09B_K = 50
+FIG09B_CEIL = 0
 
 
 def _ordered_record(record: pd.DataFrame, run: str) -> pd.DataFrame:
@@ -69,15 +76,16 @@ def fig08(
 
     ``table``: the ``trim_tail`` study rows of one evaluation set; reads ``trim_k``, ``trim_ceil``,
     ``tail_acc``, ``head_acc`` and the family factors. Panels: rows = tail acc, head & mid acc;
-    columns = 1-shot (``trim_ceil`` 1), 0-shot (``trim_ceil`` 0). One solid line per model family
-    (seed means over runs with ``trim_k > 0``).
+    columns = 1-shot (``trim_ceil`` 1), 0-shot (``trim_ceil`` 0). One solid line with filled
+    markers per model family (seed means over runs with ``trim_k > 0``).
 
     ``per_class`` (optional) maps run name -> per-class record (``results/eval/<run>/<evalset>.
     parquet``; only the untrimmed runs, ``trim_k == 0``, are read). For each family with an
-    untrimmed run in it, a dashed reference line gives that run's accuracy over the same k
-    classes (:func:`untrimmed_reference`, with ``tail_classes`` mapping k -> the trimmed class
-    indices), drawn in every column. Families whose untrimmed record is missing are named in a
-    note.
+    untrimmed run in it, a dashed reference line with open markers of the family's shape
+    (:data:`FAMILY_MARKERS`), labelled ``<family>, untrimmed``, gives that run's accuracy over
+    the same k classes (:func:`untrimmed_reference`, with ``tail_classes`` mapping k -> the
+    trimmed class indices), drawn in every column above the trimmed line, so it stays visible
+    where the two coincide. Families whose untrimmed record is missing are named in a note.
     """
     rows = tables.one_evalset(
         table,
@@ -111,8 +119,9 @@ def fig08(
             for row, ycol in enumerate(("tail_acc", "head_acc")):
                 ax = axes[row, col]
                 omitted = []
-                for name in names:
+                for i, name in enumerate(names):
                     colour = style.color(name, names)
+                    marker = FAMILY_MARKERS[i % len(FAMILY_MARKERS)]
                     pts = means[(means["family"] == name) & (means["trim_ceil"] == shot)]
                     pts = pts.sort_values("trim_k")
                     x, y = pts["trim_k"].to_numpy(dtype=np.float64), style.shown(ycol, pts[ycol])
@@ -121,10 +130,12 @@ def fig08(
                         ax.plot(
                             x[keep],
                             y[keep],
-                            marker="o",
-                            markersize=4,
+                            marker=marker,
+                            markersize=4.5,
+                            linewidth=1.4,
                             color=colour,
                             label=name,
+                            zorder=2,
                             gid=f"trimmed:{name}",
                         )
                         omitted += [f"{name} @ k={k}" for k in pts["trim_k"][~keep]]
@@ -133,10 +144,15 @@ def fig08(
                         ax.plot(
                             ref["trim_k"],
                             style.shown(ycol, ref[ycol]),
-                            linestyle="--",
-                            marker=".",
+                            linestyle=(0, (4, 2)),
+                            linewidth=1.2,
+                            marker=marker,
+                            markersize=7,
+                            markerfacecolor="none",
+                            markeredgewidth=1.3,
                             color=colour,
-                            label=f"{name} untrimmed",
+                            label=f"{name}, untrimmed",
+                            zorder=3,
                             gid=f"untrimmed:{name}",
                         )
                 ax.set_xscale("log")
@@ -149,7 +165,9 @@ def fig08(
                     ax.set_xlabel(style.label("trim_k"))
         if missing:
             tables.add_note(axes[0, 0], "no untrimmed per-class record: " + ", ".join(missing))
-        style.figure_legend(fig)
+        # two columns: each family's trimmed and untrimmed entries stay together and the
+        # legend stays within the width of the two panel columns
+        style.figure_legend(fig, max_columns=2)
     return fig
 
 
@@ -180,14 +198,24 @@ def _references(
     return references, missing
 
 
+def tail_k(ks: Sequence[int], preferred: int = FIG09B_K) -> int:
+    """The number of trimmed classes Fig. 9b shows: ``preferred`` when among ``ks``, else the
+    k of ``ks`` closest to it (the larger one on a tie)."""
+    candidates = sorted({int(k) for k in ks if int(k) > 0})
+    if not candidates:
+        raise ValueError("fig09b: no trimmed k (trim_k > 0) to choose from")
+    return min(candidates, key=lambda k: (abs(k - preferred), -k))
+
+
 def select_tail_runs(
-    factors: Mapping[str, Mapping[str, Any]], *, ceil: int = 0, k: int | None = None
+    factors: Mapping[str, Mapping[str, Any]], *, ceil: int = FIG09B_CEIL, k: int | None = None
 ) -> dict[str, str]:
     """Pick the runs Fig. 9b shows: legend label -> run name.
 
     ``factors`` maps run name -> its factors (``run.json`` / the study plan). Keeps the runs with
-    ``trim_ceil == ceil`` and ``trim_k == k`` (default: the largest trimmed k), one per model
-    family (the lowest seed), labelled by :func:`style.family` with the vocabulary.
+    ``trim_ceil == ceil`` and ``trim_k == k`` (default: :data:`FIG09B_K` when a run trims that
+    many classes, else the trimmed k closest to it, :func:`tail_k`), one per model family (the
+    lowest seed), labelled by :func:`style.family` with the vocabulary.
     """
     trimmed = {
         r: f
@@ -196,7 +224,7 @@ def select_tail_runs(
     }
     if not trimmed:
         raise ValueError(f"fig09b: no run trims the tail to {ceil} images; run the trim_tail study")
-    k = max(int(f["trim_k"]) for f in trimmed.values()) if k is None else k
+    k = tail_k([int(f["trim_k"]) for f in trimmed.values()]) if k is None else k
     chosen: dict[str, tuple[int, str]] = {}
     for run, f in sorted(trimmed.items()):
         if int(f["trim_k"]) != k:
@@ -210,14 +238,20 @@ def select_tail_runs(
     return {name: chosen[name][1] for name in plots.ordered_families(list(chosen))}
 
 
-def fig09b(per_class: Mapping[str, pd.DataFrame], tail_classes: Sequence[int]) -> Figure:
+def fig09b(
+    per_class: Mapping[str, pd.DataFrame],
+    tail_classes: Sequence[int],
+    *,
+    ceil: int | None = None,
+) -> Figure:
     """Fig. 9b: per-class accuracy and #pred of the tail classes, grouped bars per model.
 
     ``per_class`` maps a legend label to a per-class record (``class``, ``name``, ``acc``,
     ``npred``), e.g. the 0-shot runs of :func:`select_tail_runs`; ``tail_classes`` lists the
     trimmed class indices in the order drawn (``tail_classes`` of the trimmed dataset's
     ``report.json``). Tick labels are the class names of the first record. A NaN accuracy
-    (class without evaluation image) draws no bar and is named in a note.
+    (class without evaluation image) draws no bar and is named in a note. The title states k
+    (the number of tail classes) and, when ``ceil`` is given, the training images each kept.
     """
     if not per_class:
         raise ValueError("fig09b: no per-class records given; pass {label: per-class record}")
@@ -260,9 +294,17 @@ def fig09b(per_class: Mapping[str, pd.DataFrame], tail_classes: Sequence[int]) -
         first = records[labels[0]]
         axes[-1, 0].set_xticks(x)
         axes[-1, 0].set_xticklabels(first["name"].astype(str).tolist(), rotation=90, fontsize=6)
-        axes[0, 0].set_title(f"{len(tail)} trimmed tail classes")
+        axes[0, 0].set_title(tail_title(len(tail), ceil))
         style.figure_legend(fig)
     return fig
+
+
+def tail_title(k: int, ceil: int | None = None) -> str:
+    """Title of Fig. 9b: the number of trimmed tail classes and, if known, the images kept."""
+    if ceil is None:
+        return f"k = {k} trimmed tail classes"
+    images = "image" if ceil == 1 else "images"
+    return f"k = {k} tail classes trimmed to {ceil} training {images} ({ceil}-shot)"
 
 
 def fig09b_from_study(
@@ -271,18 +313,23 @@ def fig09b_from_study(
     tail_classes: Mapping[int, Sequence[int]],
     *,
     evalset: str | None = None,
-    ceil: int = 0,
+    ceil: int = FIG09B_CEIL,
+    k: int | None = None,
 ) -> Figure:
-    """Fig. 9b drawn from the ``trim_tail`` study, as Fig. 8 is: the ``ceil``-shot runs of the
-    largest trimmed k (:func:`select_tail_runs` over the table's runs and factors).
+    """Fig. 9b drawn from the ``trim_tail`` study, as Fig. 8 is: the ``ceil``-shot runs
+    (default 0-shot) of k trimmed classes (default :data:`FIG09B_K` when the study trims that
+    many, else the closest trimmed k; :func:`select_tail_runs` over the table's runs and factors).
 
-    ``per_class`` maps run name -> per-class record; ``tail_classes`` maps k -> trimmed classes.
+    ``per_class`` maps run name -> per-class record; ``tail_classes`` maps k -> trimmed classes
+    (JSON keys may be strings).
     """
     rows = tables.one_evalset(table, evalset, "fig09b", ["run", "trim_k", "trim_ceil", "seed"])
     factors = {row["run"]: row for row in rows.drop_duplicates("run").to_dict("records")}
-    chosen = select_tail_runs(factors, ceil=ceil)
+    chosen = select_tail_runs(factors, ceil=ceil, k=k)
     k = int(factors[next(iter(chosen.values()))]["trim_k"])
+    tails = {int(key): value for key, value in tail_classes.items()}
     missing = [run for run in chosen.values() if run not in per_class]
-    if missing or k not in tail_classes:
+    if missing or k not in tails:
         raise ValueError(f"fig09b: no per-class record of {missing} or no tail classes for k={k}")
-    return fig09b({label: per_class[run] for label, run in chosen.items()}, tail_classes[k])
+    records = {label: per_class[run] for label, run in chosen.items()}
+    return fig09b(records, tails[k], ceil=ceil)

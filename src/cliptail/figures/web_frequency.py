@@ -6,10 +6,12 @@ Inputs are the released ``class_frequency_<dataset>_<concepts>[_ori].txt`` files
 
 - Fig. 1a (:func:`fig01a`): the classes ranked by their LAION-400M frequency (rank 1 = most
   frequent) on the x axis, frequency on a log y axis, three panels of dataset pairs. Each dataset
-  is drawn raw (thin) and smoothed (bold): ``10 ** rolling_mean(log10(1 + f)) - 1`` over a centred
-  window of :data:`SMOOTH_WINDOW` ranks. A zero frequency cannot be drawn on a log axis: raw
-  zeros are left out and counted in the legend (the smoothed curve includes them via ``1 + f``).
-- Fig. 21 (:func:`fig21`): the same ranking on a linear y axis, one column per rank band.
+  is drawn raw (thin) and smoothed (bold): a Gaussian filter with standard deviation
+  :data:`SMOOTH_SIGMA` ranks over the frequencies in rank order (:func:`smoothed`). A zero
+  frequency cannot be drawn on a log axis: raw zeros are left out and counted in the legend; the
+  smoothed curve includes them and is drawn wherever it is positive.
+- Fig. 21 (:func:`fig21`): the same ranking on a linear y axis, one column per band of
+  :data:`FIG21_BAND_SIZE` ranks (five bands for the 1000 ImageNet classes).
 - Fig. 13 (:func:`fig13`): per concept set, the Spearman correlation (average ranks for ties,
   zeros kept) between every two datasets' class frequencies, lower triangle with the diagonal.
 - Table 1, frequency part (:func:`table01_rare_classes`): YFCC-15M's ImageNet classes with
@@ -22,14 +24,17 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from scipy.ndimage import gaussian_filter1d
 from scipy.stats import spearmanr
 
 from cliptail import factors, io
 from cliptail.figures import style
+from cliptail.figures.per_class import count_label
 
 WEB_DATASETS = factors.WEB_DATASETS
 CONCEPT_SETS = factors.CONCEPT_SETS
@@ -40,8 +45,10 @@ FIG01A_PAIRS: tuple[tuple[str, str], ...] = (
     ("metaclip_400m", "metaclip_fullcc"),
 )
 RANK_BY = "laion400m"
-SMOOTH_WINDOW = 51
-FIG21_BANDS: tuple[tuple[int, int], ...] = ((0, 250), (250, 500), (500, 750), (750, 1000))
+#: Standard deviation (in ranks) of the Gaussian filter of the smoothed curves of Fig. 1a.
+SMOOTH_SIGMA = 3.0
+#: Fig. 21: ranks per band, [0, 200), [200, 400), ... up to the number of classes.
+FIG21_BAND_SIZE = 200
 RARE_THRESHOLD = 10
 TABLE01_COLUMNS = ["class_index", "name", "frequency"]
 
@@ -81,10 +88,26 @@ def read_frequency_table(paths: Mapping[str, str | os.PathLike]) -> pd.DataFrame
     return table[list(paths)]
 
 
-def smoothed(counts: np.ndarray, window: int = SMOOTH_WINDOW) -> np.ndarray:
-    """``10 ** centred_rolling_mean(log10(1 + counts)) - 1`` (partial windows at the ends)."""
-    logs = pd.Series(np.log10(1.0 + np.asarray(counts, dtype=np.float64)))
-    return 10 ** logs.rolling(window, center=True, min_periods=1).mean().to_numpy() - 1.0
+def smoothed(counts: np.ndarray, sigma: float = SMOOTH_SIGMA) -> np.ndarray:
+    """Frequencies in rank order filtered by a Gaussian of standard deviation ``sigma`` ranks.
+
+    :func:`scipy.ndimage.gaussian_filter1d` with its defaults: the kernel is cut at 4 sigma and
+    normalised to sum 1, and the ends are extended by reflection, so a constant stays constant.
+    """
+    values = np.asarray(counts, dtype=np.float64)
+    if values.ndim != 1:
+        raise ValueError(f"smoothed: expected one frequency per class, got shape {values.shape}")
+    if sigma <= 0:
+        raise ValueError(f"smoothed: sigma must be positive, got {sigma}")
+    return gaussian_filter1d(values, sigma)
+
+
+def rank_bands(num_classes: int, size: int = FIG21_BAND_SIZE) -> list[tuple[int, int]]:
+    """Consecutive rank bands ``[lo, hi)`` of ``size`` ranks covering ``num_classes`` ranks (the
+    last band holds the remainder)."""
+    if size < 1:
+        raise ValueError(f"rank_bands: size must be a positive number of ranks, got {size}")
+    return [(lo, min(lo + size, num_classes)) for lo in range(0, num_classes, size)]
 
 
 def _ranked(table: pd.DataFrame, rank_by: str) -> pd.DataFrame:
@@ -102,6 +125,13 @@ def _check_pairs(table: pd.DataFrame, pairs: Sequence[Sequence[str]]) -> None:
         )
 
 
+def _plain_counts(axis) -> None:
+    """Frequency tick labels as plain short numbers (``100``, ``10k``, ``2.5M``), minor ticks
+    unlabelled."""
+    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: count_label(v)))
+    axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
 def _pair_colors() -> list:
     palette = sns.color_palette("colorblind", 10)
     return [palette[0], palette[1]]
@@ -112,7 +142,7 @@ def fig01a(
     *,
     rank_by: str = RANK_BY,
     pairs: Sequence[Sequence[str]] = FIG01A_PAIRS,
-    window: int = SMOOTH_WINDOW,
+    sigma: float = SMOOTH_SIGMA,
 ) -> Figure:
     """Fig. 1a: class frequency (log) ranked by ``rank_by``, one panel per dataset pair."""
     _check_pairs(table, pairs)
@@ -134,15 +164,18 @@ def fig01a(
                     color=color,
                     gid=f"raw:{dataset}",
                 )
+                curve = smoothed(counts, sigma)
+                drawn = curve > 0
                 ax.plot(
-                    ranks,
-                    np.maximum(smoothed(counts, window), 1e-1),
+                    ranks[drawn],
+                    curve[drawn],
                     linewidth=1.6,
                     color=color,
                     gid=f"smoothed:{dataset}",
                     label=f"{name} ({zeros} zero)" if zeros else name,
                 )
             ax.set_yscale("log")
+            _plain_counts(ax.yaxis)
             ax.set_xlabel(f"{style.label('rank')} (by {WEB_DATASETS.get(rank_by, rank_by)})")
             style.legend(ax, loc="lower left")
         axes[0, 0].set_ylabel(style.label("freq"))
@@ -154,15 +187,16 @@ def fig21(
     *,
     rank_by: str = RANK_BY,
     pairs: Sequence[Sequence[str]] = FIG01A_PAIRS,
-    bands: Sequence[tuple[int, int]] = FIG21_BANDS,
+    band_size: int = FIG21_BAND_SIZE,
 ) -> Figure:
-    """Fig. 21: Fig. 1a on a linear y axis; rows = dataset pairs, columns = rank bands [lo, hi)."""
+    """Fig. 21: Fig. 1a on a linear y axis; rows = dataset pairs, columns = bands of
+    ``band_size`` ranks of ``rank_by`` (:func:`rank_bands`)."""
     _check_pairs(table, pairs)
     ranked = _ranked(table, rank_by)
     ranks = np.arange(1, len(ranked) + 1)
-    bands = [(lo, min(hi, len(ranked))) for lo, hi in bands if lo < len(ranked)]
+    bands = rank_bands(len(ranked), band_size)
     if not bands:
-        raise ValueError(f"no rank band starts below the number of classes ({len(ranked)})")
+        raise ValueError("fig21: the frequency table has no class")
     with style.context():
         fig, axes = style.new_figure(len(pairs), len(bands), size=(2.6, 2.0))
         for row, pair in enumerate(pairs):
@@ -178,7 +212,7 @@ def fig21(
                         gid=f"band{lo}:{dataset}",
                     )
                 ax.set_ylim(bottom=0)
-                ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4))
+                _plain_counts(ax.yaxis)
                 if row == len(pairs) - 1:
                     ax.set_xlabel(f"{style.label('rank')} {lo + 1}-{hi}")
                 if col == 0:
