@@ -63,7 +63,9 @@ def snakemake(
     return proc
 
 
-_STATS = re.compile(r"^Job stats:[ \t]*\n(?:.*\n){2}((?:[a-z_]+[ \t]+\d+[ \t]*\n)+)", re.MULTILINE)
+_STATS = re.compile(
+    r"^Job stats:[ \t]*\n(?:.*\n){2}((?:[a-z_0-9]+[ \t]+\d+[ \t]*\n)+)", re.MULTILINE
+)
 
 
 def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
