@@ -1,4 +1,5 @@
-# Evaluation: per-class records and scalars per (run, evaluation set), then tidy tables.
+# Evaluation: per-class records, scalars and classifiers per (run, evaluation set), then tidy
+# tables.
 # One job per run evaluates it on every evaluation set: the model is loaded once (and, on a
 # cluster, one GPU allocation serves all sets); the outputs stay one record per (run, set).
 
@@ -11,6 +12,7 @@ rule evaluate_run:
     output:
         per_class=expand("results/eval/{{run}}/{evalset}.parquet", evalset=EVALSETS),
         scalars=expand("results/eval/{{run}}/{evalset}.json", evalset=EVALSETS),
+        classifier=expand("results/eval/{{run}}/{evalset}.classifier.npy", evalset=EVALSETS),
     log:
         "results/logs/evaluate/{run}.log",
     benchmark:

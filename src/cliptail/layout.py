@@ -16,6 +16,7 @@ Layout (docs/architecture.md "Data flow")::
     results/runs/<run>/                    checkpoint.pt, train.jsonl, run.json
     results/resume/<run>/                  resume state (outside the declared outputs)
     results/eval/<run>/<evalset>.{parquet,json}   per-class record and scalars
+    results/eval/<run>/<evalset>.classifier.npy   the run's class embeddings (classifier_file)
     results/tables/                        study tables, runs.parquet, summary.json, plot data
     results/figures/<stem>.{png,pdf}       figures; tables as CSV
     results/frequency/<set>_<concepts>.tsv concept frequencies of web caption sets
@@ -76,6 +77,12 @@ def per_class_record(run: str, evalset: str) -> str:
 
 def eval_scalars(run: str, evalset: str) -> str:
     return f"{EVAL}/{run}/{evalset}.json"
+
+
+def classifier_file(run: str, evalset: str) -> str:
+    """The class embeddings a run was evaluated with on an evaluation set (float32 [C, D],
+    L2-normalised, one row per row of :func:`per_class_record`)."""
+    return f"{EVAL}/{run}/{evalset}.classifier.npy"
 
 
 def caption_embeddings_file(dataset: str, tower: str = "frozen") -> str:
@@ -241,7 +248,7 @@ class JobFiles:
         return [path.format(run=r) for r in self.plan.runs for path in RUN_FILES.values()]
 
     def eval_records(self) -> list[str]:
-        """Every run's per-class record and scalars on every evaluation set.
+        """Every run's per-class record, scalars and classifier on every evaluation set.
 
         The default target names these and :meth:`run_outputs` besides the tables and figures
         that summarise them: Snakemake rebuilds a missing intermediate file only when a target
@@ -252,7 +259,7 @@ class JobFiles:
             path
             for r in self.plan.runs
             for e in self.evalsets
-            for path in (per_class_record(r, e), eval_scalars(r, e))
+            for path in (per_class_record(r, e), eval_scalars(r, e), classifier_file(r, e))
         ]
 
     def study_scalars(self, study: str) -> list[str]:

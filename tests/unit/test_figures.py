@@ -553,6 +553,7 @@ def test_catalogue_has_one_entry_per_figure_with_a_drawing_function():
         "fig06b",
         "fig07a",
         "fig08",
+        "fig09a",
         "fig09b",
         "fig11",
         "fig13",
@@ -774,6 +775,13 @@ def test_figures_and_claims_accept_the_workflow_tables_of_the_default_study():
     made["fig15"] = figures.fig15(baselines)
     made["fig04a"] = figures.fig04a(
         {"curated": base_freq, "trimmed": records[(trim_runs[1], "val")]["freq"]}
+    )
+    from cliptail.figures.catalogue import text_tower_runs
+
+    towers = text_tower_runs(plan)
+    made["fig09a"] = figures.fig09a(
+        {tower: rng.normal(size=(num_classes, dim)) for tower in towers},
+        records[(towers["rand"], "val")]["freq"],
     )
     # Fig. 6b (YFCC-15M-Cls vs YFCC-15M) is paper-preset only: tests/unit/test_open_world.py
     drawn = {e.id for e in figures.CATALOGUE if e.reads != "released_frequencies"} - {"fig06b"}

@@ -226,3 +226,62 @@ def test_template_sets():
     assert simple[0] == "itap of a tench." and simple[7] == "itap of a goldfish."
     with pytest.raises(ValueError, match="unknown template set 'many'"):
         zeroshot_templates("many")
+
+
+def test_evaluate_run_writes_each_runs_classifier(world, tmp_path):
+    """The evaluation job writes the class embeddings it evaluated with: float32 [C, D], unit
+    rows equal to the zero-shot head (CLIP) or the normalised prototypes (SL)."""
+    import runpy
+    from pathlib import Path
+
+    from cliptail.data.dataset_dir import DatasetDir
+    from cliptail.evaluate.zeroshot import zeroshot_templates
+
+    root, names = world
+    classes = io.read_classes(root / "classes.tsv")
+    source = {"image_root": str(root), "image_format": "world"}
+    data = DatasetDir(tmp_path / "data")
+    data.write(pd.read_parquet(root / "train.parquet"), classes, source=source, report={})
+    evalset = DatasetDir(tmp_path / "eval_val")
+    evalset.write(pd.read_parquet(root / "val.parquet"), classes, source=source)
+    script = Path(__file__).resolve().parents[2] / "workflow/scripts/evaluate_run.py"
+    evaluate_run = runpy.run_path(str(script))
+    model, _ = load_checkpoint(root / "sl" / "checkpoint.pt")
+    protos = model.prototypes.detach().numpy()
+    clip_head = evaluate_checkpoint(
+        root / "clip" / "checkpoint.pt",
+        manifest=root / "val.parquet",
+        images_root=root,
+        class_names=names,
+        templates=zeroshot_templates("simple"),
+        progress=False,
+    ).classifier
+    expected = {"clip": clip_head, "sl": protos / np.linalg.norm(protos, axis=1, keepdims=True)}
+    for run, head in expected.items():
+        out = tmp_path / "eval" / run
+        evaluate_run["main"](
+            checkpoint=str(root / run / "checkpoint.pt"),
+            data=data,
+            run=run,
+            evalsets=[
+                evaluate_run["EvalSet"](
+                    "val",
+                    evalset,
+                    None,
+                    str(out / "val.parquet"),
+                    str(out / "val.json"),
+                    str(out / "val.classifier.npy"),
+                )
+            ],
+            templates="simple",
+        )
+        written = np.load(out / "val.classifier.npy")
+        assert written.dtype == np.float32 and written.shape == (C, 32)
+        np.testing.assert_allclose(np.linalg.norm(written, axis=1), 1.0, atol=1e-6)
+        np.testing.assert_allclose(written, head, atol=1e-5)
+        assert len(pd.read_parquet(out / "val.parquet")) == len(written)
+        assert sorted(p.name for p in out.iterdir()) == [
+            "val.classifier.npy",
+            "val.json",
+            "val.parquet",
+        ]  # written atomically: no temporary file left behind

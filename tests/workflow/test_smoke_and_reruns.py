@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -36,7 +37,13 @@ def test_smoke_outputs(finished_smoke):
     assert table["top1"].between(0, 1).all()
     per_class = next((work / "results/eval").glob("*/val.parquet"))
     assert {"class", "freq", "acc", "npred", "nc1"} <= set(pd.read_parquet(per_class).columns)
-    for stem in ("fig03_descriptiveness_vocabulary", "fig11_pearson_spearman"):
+    classifier = np.load(per_class.with_name("val.classifier.npy"))
+    assert classifier.dtype == np.float32 and len(classifier) == len(pd.read_parquet(per_class))
+    for stem in (
+        "fig03_descriptiveness_vocabulary",
+        "fig09a_classifier_affinity",
+        "fig11_pearson_spearman",
+    ):
         for ext in ("png", "pdf"):
             assert (work / f"results/figures/{stem}.{ext}").stat().st_size > 1000
     assert (work / "results/report/claims.md").read_text().strip()

@@ -1,7 +1,8 @@
 """Rule evaluate_run: evaluate one trained run on each evaluation set.
 
-Writes, per evaluation set, the per-class record (parquet) and the scalars (json); the checkpoint
-is read once for all sets. An evaluation set restricted to a class subset (``source.json``
+Writes, per evaluation set, the per-class record (parquet), the scalars (json) and the classifier
+(``.classifier.npy``: the L2-normalised class embeddings, float32 [C, D], one row per row of the
+per-class record); the checkpoint is read once for all sets. An evaluation set restricted to a class subset (``source.json``
 ``class_subset``: IN-100) is evaluated over those classes only; its records keep the common class
 indices and the run's training counts of those classes. Each evaluation set's images are where its ``source.json`` says.
 
@@ -27,6 +28,7 @@ class EvalSet:
     prompt_embeddings: str | None
     out_parquet: str
     out_json: str
+    out_classifier: str
 
 
 def main(
@@ -43,7 +45,7 @@ def main(
 ) -> None:
     import torch
 
-    from cliptail.evaluate.records import evaluation_records
+    from cliptail.evaluate.records import evaluation_records, write_classifier
     from cliptail.evaluate.zeroshot import (
         evaluate_checkpoint,
         zeroshot_class_names,
@@ -93,6 +95,7 @@ def main(
                 nc1_pinv=nc1_pinv,
             )
             io.write_parquet(ev.out_parquet, per_class)
+            write_classifier(ev.out_classifier, out.classifier)
             io.write_json(
                 ev.out_json,
                 {
@@ -122,13 +125,14 @@ if "snakemake" in globals():
         data=DatasetDir(Path(_smk.input.frequency).parent),
         run=_smk.wildcards.run,
         evalsets=[
-            EvalSet(name, DatasetDir(Path(manifest).parent), prompts, parquet, json)
-            for name, manifest, prompts, parquet, json in zip(
+            EvalSet(name, DatasetDir(Path(manifest).parent), prompts, parquet, json, classifier)
+            for name, manifest, prompts, parquet, json, classifier in zip(
                 _names,
                 _smk.input.manifests,
                 _prompts,
                 _smk.output.per_class,
                 _smk.output.scalars,
+                _smk.output.classifier,
                 strict=True,
             )
         ],
@@ -149,7 +153,9 @@ elif __name__ == "__main__":
         help="evaluation dataset folder (repeat for several)",
     )
     parser.add_argument(
-        "--out", required=True, help="output folder (writes <evalset>.parquet and <evalset>.json)"
+        "--out",
+        required=True,
+        help="output folder (writes <evalset>.parquet, .json and .classifier.npy)",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument(
@@ -188,6 +194,7 @@ elif __name__ == "__main__":
                 str(prompts) if prompts.exists() else None,
                 str(out / f"{name}.parquet"),
                 str(out / f"{name}.json"),
+                str(out / f"{name}.classifier.npy"),
             )
         )
     main(

@@ -5,7 +5,8 @@ space, also when the evaluation set is a class subset such as IN-100), ``name``,
 count), ``acc``, ``npred`` and the neural-collapse metrics ``nc1``, ``nc2_m``, ``nc2nn_m``,
 ``nc2_w``, ``nc2nn_w``. The scalars are overall top-1/top-5, the robustness correlations, the
 overall NC metrics, their per-class correlations with frequency and accuracy, and, for runs with
-a trimmed tail, the tail and head & mid accuracies.
+a trimmed tail, the tail and head & mid accuracies. The classifier file (:func:`write_classifier`)
+keeps the run's class embeddings, one row per row of the per-class record (Fig. 9a).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from cliptail import io
 from cliptail.evaluate import metrics
 
 PER_CLASS_COLUMNS = [
@@ -96,3 +98,23 @@ def evaluation_records(
     else:
         scalars.update({"tail_acc": float("nan"), "head_acc": float("nan")})
     return table[PER_CLASS_COLUMNS], scalars
+
+
+def write_classifier(path: str, classifier: np.ndarray) -> np.ndarray:
+    """Write a run's classifier on one evaluation set atomically as a float32 ``.npy`` [C, D].
+
+    ``classifier``: the class embeddings the evaluation compared images with (CLIP: the
+    zero-shot text head; SL: the prototypes), one row per evaluated class in the order of the
+    per-class record; rows are L2-normalised here (they already are, up to rounding). Returns
+    the array written.
+    """
+    rows = np.asarray(classifier, dtype=np.float64)
+    if rows.ndim != 2 or not rows.size:
+        raise ValueError(f"a classifier is a non-empty [C, D] matrix, got shape {rows.shape}")
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    if not np.all(np.isfinite(norms)) or np.any(norms == 0):
+        raise ValueError("a classifier row is zero or not finite")
+    out = (rows / norms).astype(np.float32)
+    with io.atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, out)
+    return out

@@ -15,6 +15,9 @@ What an entry reads (:data:`READS`):
   source only, labelled ``<source>/<method>`` (:func:`baseline_runs`);
 - ``trim_tail_records``: per-class records and dataset reports of the ``trim_tail`` runs (and
   for Fig. 8 the ``trim_tail`` study table);
+- ``text_tower_classifiers``: the classifiers of the default CLIP run and of the run that differs
+  from it in ``text_tower: frozen`` only, and the default run's per-class record (the training
+  frequencies) (:func:`text_tower_runs`);
 - ``training_frequencies``: the training-set frequencies of the datasets of the listed studies;
 - ``released_frequencies``: the authors' released web-dataset frequencies of the listed concept
   sets, read from the copy shipped inside the package (:func:`released_files`), so every
@@ -35,6 +38,7 @@ READS = (
     "studies",
     "baseline_records",
     "trim_tail_records",
+    "text_tower_classifiers",
     "training_frequencies",
     "released_frequencies",
 )
@@ -217,6 +221,16 @@ CATALOGUE: tuple[Entry, ...] = (
         studies=("trim_tail",),
     ),
     Entry(
+        "fig09a",
+        "fig09a_classifier_affinity",
+        "Affinity (cosine similarity) matrices of the class embeddings of CLIP's zero-shot "
+        "classifier with a random-init (left) and a frozen pre-trained (right) text tower, "
+        "otherwise the default run; classes ordered from the most to the least frequent in "
+        "training, one colour scale; titles give the mean off-diagonal similarity.",
+        "text_tower_classifiers",
+        "cliptail.figures.classifier_affinity:fig09a",
+    ),
+    Entry(
         "fig09b",
         "fig09b_tail_classes",
         "Per-class accuracy and number of predictions on the k = 50 trimmed tail classes (or "
@@ -346,6 +360,26 @@ def baseline_runs(plan: Any) -> dict[str, str]:
     return runs
 
 
+def text_tower_runs(plan: Any) -> dict[str, str]:
+    """Text tower -> run of Fig. 9a: ``rand``, the default CLIP run, and ``frozen``, the run that
+    differs from it in ``text_tower`` only; empty unless the plan has both."""
+    default = plan.baselines().get("CLIP")
+    if default is None:
+        return {}
+    ref = plan.runs[default].factors
+    runs = {str(ref["text_tower"]): default}
+    for run in plan.runs.values():
+        f = run.factors
+        if f.get("text_tower") == "frozen" and all(
+            f.get(k) == v for k, v in ref.items() if k != "text_tower"
+        ):
+            runs["frozen"] = run.name
+            break
+    if set(runs) != {"rand", "frozen"}:
+        return {}
+    return {"rand": runs["rand"], "frozen": runs["frozen"]}
+
+
 def _job(entry: Entry, plan: Any, evalset: str) -> FigureJob | None:
     params: dict[str, Any] = {
         "id": entry.id,
@@ -375,6 +409,16 @@ def _job(entry: Entry, plan: Any, evalset: str) -> FigureJob | None:
         params["labels"] = variant_labels([plan.datasets[d].factors for d in datasets])
         freqs = [f"{layout.dataset_dir(d)}/frequency.tsv" for d in datasets]
         return FigureJob(entry, {"frequencies": freqs}, params)
+    if entry.reads == "text_tower_classifiers":
+        runs = text_tower_runs(plan)
+        if not runs:
+            return None
+        params["labels"] = list(runs)
+        inputs = {
+            "classifiers": [layout.classifier_file(run, evalset) for run in runs.values()],
+            "per_class": [layout.per_class_record(runs["rand"], evalset)],
+        }
+        return FigureJob(entry, inputs, params)
     if entry.reads == "baseline_records":
         runs = baseline_runs(plan)
     else:  # trim_tail_records

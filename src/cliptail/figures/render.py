@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cliptail import io
@@ -46,6 +47,13 @@ def render(params: Mapping[str, Any], inputs: Mapping[str, Sequence[str]]) -> An
         tables = {c: read_frequency_table(files) for c, files in params["files"].items()}
         # an entry of one concept set draws its table; one of several, the mapping
         return draw(next(iter(tables.values())) if len(tables) == 1 else tables)
+    if reads == "text_tower_classifiers":
+        classifiers = {
+            label: np.load(path)
+            for label, path in zip(params["labels"], inputs["classifiers"], strict=True)
+        }
+        freq = pd.read_parquet(inputs["per_class"][0])["freq"].to_numpy()
+        return draw(classifiers, freq)
     records = {
         label: pd.read_parquet(path)
         for label, path in zip(params["labels"], inputs["per_class"], strict=True)
