@@ -43,7 +43,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference_trainer  # noqa: E402  (benchmarks/reference_trainer.py)
-from train_throughput import WORDS, InMemoryBatches, steady_rates  # noqa: E402
+from train_throughput import WORDS, InMemoryBatches, clip_spec, steady_rates  # noqa: E402
 
 from cliptail import io  # noqa: E402
 from cliptail.train import loop as train_loop  # noqa: E402
@@ -79,22 +79,9 @@ def make_world(root: Path, rows: int, size: int, classes: int = 1000, seed: int 
 def cliptail_rates(
     root: Path, args: argparse.Namespace, device: str, *, in_memory: bool = False
 ) -> dict:
-    spec = {
-        "run": "rn50-memory" if in_memory else "rn50",
-        "method": "clip",
-        "device": device,
-        "amp": True,
-        "workers": 0 if in_memory else args.workers,
-        "log_every": 1,
-        "model": {"name": args.model},
-        "optim": {
-            "epochs": args.epochs,
-            "batch_size": args.batch,
-            "lr": 1e-3,
-            "weight_decay": 0.2,
-            "warmup_steps": 1,
-        },
-    }
+    spec = clip_spec("rn50-memory" if in_memory else "rn50", args, threads=1)
+    del spec["threads"]  # torch's default on a GPU machine
+    spec.update(device=device, amp=True, workers=0 if in_memory else args.workers)
     out = root / "runs" / spec["run"]
     patch = (
         mock.patch.object(train_loop, "EpochBatches", InMemoryBatches)

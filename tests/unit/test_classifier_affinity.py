@@ -24,14 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 STEM = "fig09a_classifier_affinity"
 
 
-@pytest.fixture(autouse=True)
-def _close_all():
-    yield
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
-
-
 def plan(*presets: str, drop: tuple[str, ...] = ()):
     config = cfg.load_yaml(ROOT / "config/config.yaml")
     for preset in presets:

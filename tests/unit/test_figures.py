@@ -18,24 +18,9 @@ from cliptail.evaluate.claims import PAPER_ONLY  # noqa: E402
 from cliptail.figures import per_class as per_class_mod  # noqa: E402
 from cliptail.figures import style  # noqa: E402
 from cliptail.figures.trim_tail import select_tail_runs, untrimmed_reference  # noqa: E402
-from tests.fixtures.study_rows import NC, study_row
+from tests.fixtures.study_rows import NC, study_frame, study_row, trim_study_rows
 
 CAPTIONS = list(style.CAPTION_ORDER)
-
-
-def frame(rows: list[dict]) -> pd.DataFrame:
-    df = pd.DataFrame(rows)
-    for column in ("vocab_size", "vocab_weight", "text_tower", "head"):
-        df[column] = df[column].astype("string")
-    return df
-
-
-@pytest.fixture(autouse=True)
-def _close_all():
-    yield
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
 
 
 def fig03_table(tower="rand", evalsets=("val",)) -> pd.DataFrame:
@@ -69,7 +54,7 @@ def fig03_table(tower="rand", evalsets=("val",)) -> pd.DataFrame:
                     top1=0.4 + 0.01 * j,
                 )
             )
-    return frame(rows)
+    return study_frame(rows)
 
 
 def artists(ax, prefix):
@@ -156,12 +141,12 @@ def test_fig03_seeds_are_averaged_and_one_point_has_no_fit():
         )
         for s in (0, 1)
     ]
-    fig = figures.fig03(frame(rows))
+    fig = figures.fig03(study_frame(rows))
     (pts,) = artists(fig.axes[0], "points:SL (rand head)")
     assert np.allclose(pts.get_offsets(), [[0.3, 0.5]])
     assert not artists(fig.axes[0], "fit:")
     with pytest.raises(ValueError, match="no CLIP runs with text_tower='frozen'"):
-        figures.fig19(frame(rows))
+        figures.fig19(study_frame(rows))
 
 
 def test_fig03_sl_points_order_and_weight_labels():
@@ -169,7 +154,7 @@ def test_fig03_sl_points_order_and_weight_labels():
         study_row("vocabulary", f"sl_{k}_{w}", method="sl", vocab_size=k, vocab_weight=w)
         for k, w in (("64", "sqrt"), ("full", None), ("128", "linear"), ("64", "linear"))
     ]
-    fig = figures.fig03(frame(rows))
+    fig = figures.fig03(study_frame(rows))
     assert [t.get_text() for t in fig.axes[0].texts] == ["full", "K=128", "K=64", "K=64 sqrt"]
 
 
@@ -221,7 +206,7 @@ def test_fig04b_per_source_lines():
                     rho_acc=0.4 - 0.1 * i + (0.2 if method == "sl" else 0),
                 )
             )
-    fig = figures.fig04b(frame(rows))
+    fig = figures.fig04b(study_frame(rows))
     ax_top1, ax_rho = fig.axes
     assert ax_top1.get_ylabel() == "Top-1 acc. (%)" and ax_rho.get_ylabel() == "Corr. freq vs acc"
     assert [t.get_text() for t in ax_rho.get_xticklabels()] == ["curated", "web (shifted)"]
@@ -251,7 +236,7 @@ def test_fig05_scale_lines_per_tower_and_sl_point():
                 )
             )
     rows.append(study_row("scale", "sl_frozen", method="sl", head="frozen", n_train=4000))
-    fig = figures.fig05(frame(rows))
+    fig = figures.fig05(study_frame(rows))
     assert len(fig.axes) == 4
     assert [ax.get_ylabel() for ax in fig.axes] == [
         style.LABELS[c] for c in ("top1", "rho_acc", "nc1", "nc2_m")
@@ -282,7 +267,7 @@ def test_fig06_open_world_order():
         )
         for c, r in (("all", 0.1), ("eval", 0.3), ("all_matched", 0.2))
     ]
-    fig = figures.fig06(frame(rows))
+    fig = figures.fig06(study_frame(rows))
     assert [ax.get_ylabel() for ax in fig.axes] == [
         "Corr. freq vs acc",
         "Corr. freq vs #pred",
@@ -301,7 +286,7 @@ def test_fig07a_heatmaps_from_nc_columns():
         study_row("vocabulary", "sl_64", method="sl", vocab_size="64", vocab_weight="linear"),
     ]
     rows[0]["nc_rho_freq_nc2_w"] = 0.75
-    fig = figures.fig07a(frame(rows))
+    fig = figures.fig07a(study_frame(rows))
     heat_acc, heat_freq = fig.axes[0], fig.axes[1]
     assert heat_acc.get_title() == "Corr. with acc" and heat_freq.get_title() == "Corr. with freq"
     labels = [t.get_text() for t in heat_acc.get_yticklabels()]
@@ -313,7 +298,9 @@ def test_fig07a_heatmaps_from_nc_columns():
     assert np.ma.getmaskarray(heat_acc.collections[0].get_array()).reshape(3, 5)[1, 0]
     assert any((t.get_gid() or "") == "note" for t in fig.texts)
     with pytest.raises(ValueError, match="nc_rho_acc"):
-        figures.fig07a(frame(rows).drop(columns=[c for c in frame(rows) if c.startswith("nc_rho")]))
+        figures.fig07a(
+            study_frame(rows).drop(columns=[c for c in study_frame(rows) if c.startswith("nc_rho")])
+        )
 
 
 # --- Fig. 8 / 9b ----------------------------------------------------------------------------------
@@ -335,23 +322,10 @@ def per_class_record(freq, acc, npred=None, names=None) -> pd.DataFrame:
 
 
 def trim_table() -> pd.DataFrame:
-    rows = []
-    for method, kw in (("clip", {}), ("sl", {"method": "sl"})):
-        rows.append(study_row("trim_tail", f"{method}_ref", **kw))
-        for k in (2, 4):
-            for ceil in (0, 1):
-                rows.append(
-                    study_row(
-                        "trim_tail",
-                        f"{method}_k{k}c{ceil}",
-                        trim_k=k,
-                        trim_ceil=ceil,
-                        tail_acc=0.1 * ceil + 0.01 * k,
-                        head_acc=0.6 + (0.1 if method == "clip" else 0),
-                        **kw,
-                    )
-                )
-    return frame(rows)
+    return trim_study_rows(
+        tail_acc=lambda method, k, ceil: 0.1 * ceil + 0.01 * k,
+        head_acc=lambda method, k, ceil: 0.6 + (0.1 if method == "clip" else 0),
+    )
 
 
 def test_fig08_trimmed_lines_and_untrimmed_reference():
@@ -666,7 +640,7 @@ def test_rows_of_other_settings_are_refused_not_averaged(func, factor):
     other = {"scale": 0.5, "source": "web", "caption": "title", "classes": "all"}[factor]
     rows = [study_row("s", "a", text_tower="rand"), study_row("s", "b", **{factor: other})]
     with pytest.raises(ValueError, match=rf"the clip runs differ in \['{factor}'\]"):
-        func(frame(rows))
+        func(study_frame(rows))
 
 
 # --- the tables the workflow builds ------------------------------------------------------------------

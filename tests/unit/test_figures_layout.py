@@ -21,26 +21,11 @@ from cliptail.figures import labels as label_placement  # noqa: E402
 from cliptail.figures import robustness, style  # noqa: E402
 from cliptail.figures.catalogue import plan_figures, variant_labels  # noqa: E402
 from cliptail.study import build_plan  # noqa: E402
-from tests.fixtures.study_rows import study_row
+from tests.fixtures.study_rows import study_frame, study_row
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTIONS = list(style.CAPTION_ORDER)
 TEMPLATE_CAPTIONS = ["class_templates", "synset_templates"]
-
-
-def frame(rows: list[dict]) -> pd.DataFrame:
-    df = pd.DataFrame(rows)
-    for column in ("vocab_size", "vocab_weight", "text_tower", "head"):
-        df[column] = df[column].astype("string")
-    return df
-
-
-@pytest.fixture(autouse=True)
-def _close_all():
-    yield
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
 
 
 def by_gid(ax, gid: str) -> list:
@@ -92,7 +77,7 @@ def lines_table(tower: str = "rand") -> pd.DataFrame:
                     top1=y / 2,
                 )
             )
-    return frame(rows)
+    return study_frame(rows)
 
 
 @pytest.mark.parametrize("func, tower", [(figures.fig03, "rand"), (figures.fig19, "frozen")])
@@ -188,7 +173,7 @@ def dense_table(spread: float) -> pd.DataFrame:
                     top1=t,
                 )
             )
-    return frame(rows)
+    return study_frame(rows)
 
 
 def label_boxes(fig):
@@ -253,7 +238,7 @@ def test_labels_of_the_smoke_like_table_stay_next_to_their_points():
         )
         for j, k in enumerate(["full", "128", "96", "64"])
     ]
-    fig = figures.fig03(frame(rows))
+    fig = figures.fig03(study_frame(rows))
     assert_apart_and_inside(fig)
     # well spread points: every label sits close to its point, needing no leader line
     near = label_placement._RING_START + label_placement._RING_STEP * (
@@ -353,7 +338,7 @@ def test_fig04b_x_order_thresholds_ascending_then_freq_and_titles():
                     rho_acc=0.5,
                 )
             )
-    fig = figures.fig04b(frame(rows))
+    fig = figures.fig04b(study_frame(rows))
     ax_top1, ax_rho = fig.axes
     for ax in fig.axes:
         assert [t.get_text() for t in ax.get_xticklabels()] == [
@@ -396,7 +381,7 @@ def scale_rows(towers) -> pd.DataFrame:
     rows.append(
         study_row("scale", "sl", method="sl", head="frozen", n_train=8000, nc1=99, nc2_m=0.9)
     )
-    return frame(rows)
+    return study_frame(rows)
 
 
 def test_fig05_towers_in_order_with_nc_panels_in_one_row():

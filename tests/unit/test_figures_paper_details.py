@@ -19,17 +19,9 @@ from cliptail.figures import trim_tail as tt  # noqa: E402
 from cliptail.figures import web_frequency as wf  # noqa: E402
 from cliptail.figures.catalogue import CATALOGUE, baseline_runs, plan_figures  # noqa: E402
 from cliptail.study import build_plan  # noqa: E402
-from tests.fixtures.study_rows import NC, study_row  # noqa: E402
+from tests.fixtures.study_rows import NC, study_row, trim_study_rows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _close_all():
-    yield
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
 
 
 def record(freq, acc, npred=None, names=None) -> pd.DataFrame:
@@ -120,26 +112,8 @@ def test_fig01a_draws_the_gaussian_curve_with_plain_count_ticks():
 
 
 def trim_rows() -> pd.DataFrame:
-    rows = []
-    for method, kw in (("clip", {}), ("sl", {"method": "sl"})):
-        rows.append(study_row("trim_tail", f"{method}_ref", **kw))
-        for k in (2, 4):
-            for ceil in (0, 1):
-                rows.append(
-                    study_row(
-                        "trim_tail",
-                        f"{method}_k{k}c{ceil}",
-                        trim_k=k,
-                        trim_ceil=ceil,
-                        tail_acc=0.5,  # equal to the reference: it must stay visible
-                        head_acc=0.5,
-                        **kw,
-                    )
-                )
-    df = pd.DataFrame(rows)
-    for column in ("vocab_size", "vocab_weight", "text_tower", "head"):
-        df[column] = df[column].astype("string")
-    return df
+    # trimmed accuracies equal to the reference's: the reference must stay visible
+    return trim_study_rows(tail_acc=lambda *_: 0.5, head_acc=lambda *_: 0.5)
 
 
 def test_fig08_untrimmed_reference_is_distinct_labelled_and_on_top():
