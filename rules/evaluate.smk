@@ -8,11 +8,22 @@ rule evaluate_run:
     """Zero-shot (CLIP) or nearest-prototype (SL) evaluation with per-class and NC metrics."""
     input:
         unpack(lambda w: FILES.evaluate(w.run)),
-        code=code("evaluate", "models", "data.images", "data.dataset_dir"),
+        code=code(
+            "evaluate.metrics",
+            "evaluate.records",
+            "evaluate.zeroshot",
+            "models",
+            "data.images",
+            "data.dataset_dir",
+            "data.manifest",
+            "openclip",
+            "io",
+        ),
     output:
         per_class=expand("results/eval/{{run}}/{evalset}.parquet", evalset=EVALSETS),
         scalars=expand("results/eval/{{run}}/{evalset}.json", evalset=EVALSETS),
         classifier=expand("results/eval/{{run}}/{evalset}.classifier.npy", evalset=EVALSETS),
+        bootstrap=expand("results/eval/{{run}}/{evalset}.bootstrap.parquet", evalset=EVALSETS),
     log:
         "results/logs/evaluate/{run}.log",
     benchmark:

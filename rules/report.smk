@@ -3,10 +3,14 @@
 
 
 rule claims:
-    """Which of the paper's claims hold on this study, with the paper's and our numbers."""
+    """Which of the paper's claims hold on this study: the paper's and our numbers, 95 % bootstrap
+    intervals and a verdict (holds / does not hold / inconclusive / not tested)."""
     input:
         table=layout.RUNS_TABLE,
-        code=code("evaluate.claims"),
+        bootstrap=list(FILES.bootstrap_records().values()),
+        code=code(
+            "evaluate.claims", "evaluate.verdicts", "evaluate.claims_report", "evaluate.metrics"
+        ),
     output:
         csv="results/report/claims.csv",
         markdown="results/report/claims.md",
@@ -21,6 +25,7 @@ rule claims:
     params:
         evalset=config["figures"]["evalset"],
         defaults=PLAN.defaults,
+        bootstrap_keys=[list(key) for key in FILES.bootstrap_records()],
     script:
         "../workflow/scripts/claims.py"
 

@@ -17,6 +17,7 @@ Layout (docs/architecture.md "Data flow")::
     results/resume/<run>/                  resume state (outside the declared outputs)
     results/eval/<run>/<evalset>.{parquet,json}   per-class record and scalars
     results/eval/<run>/<evalset>.classifier.npy   the run's class embeddings (classifier_file)
+    results/eval/<run>/<evalset>.bootstrap.parquet   class-bootstrap replicates (bootstrap_file)
     results/tables/                        study tables, runs.parquet, summary.json, plot data
     results/figures/<stem>.{png,pdf}       figures; tables as CSV
     results/frequency/<set>_<concepts>.tsv concept frequencies of web caption sets
@@ -83,6 +84,12 @@ def classifier_file(run: str, evalset: str) -> str:
     """The class embeddings a run was evaluated with on an evaluation set (float32 [C, D],
     L2-normalised, one row per row of :func:`per_class_record`)."""
     return f"{EVAL}/{run}/{evalset}.classifier.npy"
+
+
+def bootstrap_file(run: str, evalset: str) -> str:
+    """The class-bootstrap replicates of a run on an evaluation set (one row per class resample;
+    columns of :data:`cliptail.evaluate.metrics.BOOTSTRAP_COLUMNS`), read by the claims."""
+    return f"{EVAL}/{run}/{evalset}.bootstrap.parquet"
 
 
 def caption_embeddings_file(dataset: str, tower: str = "frozen") -> str:
@@ -248,7 +255,8 @@ class JobFiles:
         return [path.format(run=r) for r in self.plan.runs for path in RUN_FILES.values()]
 
     def eval_records(self) -> list[str]:
-        """Every run's per-class record, scalars and classifier on every evaluation set.
+        """Every run's per-class record, scalars, classifier and bootstrap replicates on every
+        evaluation set.
 
         The default target names these and :meth:`run_outputs` besides the tables and figures
         that summarise them: Snakemake rebuilds a missing intermediate file only when a target
@@ -259,8 +267,18 @@ class JobFiles:
             path
             for r in self.plan.runs
             for e in self.evalsets
-            for path in (per_class_record(r, e), eval_scalars(r, e), classifier_file(r, e))
+            for path in (
+                per_class_record(r, e),
+                eval_scalars(r, e),
+                classifier_file(r, e),
+                bootstrap_file(r, e),
+            )
         ]
+
+    def bootstrap_records(self) -> dict[tuple[str, str], str]:
+        """(run, evaluation set) -> its bootstrap replicates, for every run and evaluation set
+        (rule claims)."""
+        return {(r, e): bootstrap_file(r, e) for r in self.plan.runs for e in self.evalsets}
 
     def study_scalars(self, study: str) -> list[str]:
         """Scalars of every run of ``study`` on every evaluation set (rule study_table)."""

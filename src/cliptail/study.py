@@ -204,6 +204,40 @@ def expand_group(
     ]
 
 
+def _check_seeds(value: Any, where: str) -> list[int]:
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
+    ):
+        raise ConfigError(
+            f"{where}: must be a non-empty list of non-negative integers, got {value!r}"
+        )
+    if len(set(value)) != len(value):
+        raise ConfigError(f"{where}: lists a seed twice: {value!r}")
+    return list(value)
+
+
+def study_seeds(config: Mapping[str, Any], body: Mapping[str, Any], study: str) -> list[int] | None:
+    """The training seeds every run of ``study`` is repeated over: the study's ``seeds``, else the
+    top-level ``seeds``; None (each run once, with ``defaults.seed``) when neither is set."""
+    if body.get("seeds") is not None:
+        return _check_seeds(body["seeds"], f"studies.{study}.seeds")
+    if config.get("seeds") is not None:
+        return _check_seeds(config["seeds"], "seeds")
+    return None
+
+
+def with_seeds(
+    runs: list[dict[str, Any]], group: Mapping[str, Any], seeds: list[int] | None
+) -> list[dict[str, Any]]:
+    """Each run of a group once per seed of ``seeds``; a group that sets ``seed`` itself (fixed
+    or in its grid) keeps its own seeds."""
+    if seeds is None or "seed" in group or "seed" in (group.get("grid") or {}):
+        return runs
+    return [{**run, "seed": seed} for run in runs for seed in seeds]
+
+
 #: Key of ``train`` holding the named recipes (override sets of the ``recipe`` factor).
 RECIPES_KEY = "recipes"
 
@@ -327,9 +361,10 @@ def build_plan(config: Mapping[str, Any]) -> Plan:
         if not body.get("enabled", True):
             continue
         names: list[str] = []
+        seeds = study_seeds(config, body, study)
         for i, group in enumerate(body["runs"]):
             where = f"studies.{study}.runs[{i}]"
-            for raw in expand_group(group, defaults, where):
+            for raw in with_seeds(expand_group(group, defaults, where), group, seeds):
                 dfac = {k: raw[k] for k in F.DATA_FACTORS}
                 F.check_run(raw, training_classes(dfac, world_classes), f"{where}: ")
                 if (raw["method"], raw["recipe"]) not in recipes:

@@ -92,10 +92,10 @@ def test_sl_ignores_caption_and_clip_ignores_vocabulary():
 def test_train_spec_carries_recipe_and_factors():
     c = load()
     plan = build_plan(c)
-    sl = plan.runs["sl_curated_full_s1_eval_head-rand_vocab-64-linear_seed0"]
+    sl = plan.runs["sl_curated_full_s1_eval_head-rand_vocab-10-linear_seed0"]
     spec = train_spec(sl)
     assert spec["method"] == "sl" and spec["head"] == "rand"
-    assert spec["vocab"] == {"shard": 64, "size": 64, "weight": "linear"}
+    assert spec["vocab"] == {"shard": 8, "size": 10, "weight": "linear"}
     assert spec["optim"]["lr"] == c["train"]["sl"]["optim"]["lr"]
     clip = train_spec(plan.runs["clip_curated_title_s1_eval_tt-frozen_seed0"])
     assert clip["text_tower"] == "frozen" and "vocab" not in clip
@@ -138,7 +138,7 @@ def test_caption_donor_is_the_embedded_superset_of_the_same_captions():
     without_all = embedded - {"curated_full_s1_all"}
     assert plan.caption_donor("curated_full_s0.5_eval", without_all) == "curated_full_s1_eval"
     assert plan.caption_donor("curated_full_s1_eval", without_all) is None
-    assert plan.caption_donor("curated_full_s1_eval_trim40c0", embedded) == "curated_full_s1_all"
+    assert plan.caption_donor("curated_full_s1_eval_trim20c0", embedded) == "curated_full_s1_all"
 
 
 # --- every grid value is validated while planning, with the configuration key named -----------
@@ -270,3 +270,67 @@ def test_real_data_combinations_fail_at_planning_with_their_run_group(group, mes
     if group.get("caption"):
         config["studies"] = {"probe": {"runs": [{**group, "method": "sl"}]}}
         assert len(build_plan(config).runs) == 1
+
+
+def test_seeds_repeat_every_run_and_a_group_keeps_its_own_seed():
+    c = load()
+    single = build_plan(c)
+    c["seeds"] = [0, 1, 2]
+    c["studies"]["vocabulary"]["runs"][0]["seed"] = 7  # a group that sets its own seed
+    plan = build_plan(c)
+    vocab = [plan.runs[r] for r in plan.studies["vocabulary"]]
+    assert {r.factors["seed"] for r in vocab} == {7}
+    scale = [plan.runs[r] for r in plan.studies["scale"]]
+    assert len(scale) == 3 * len(single.studies["scale"])
+    by_name = {}
+    for r in scale:
+        by_name.setdefault(r.name.rsplit("_seed", 1)[0], set()).add(r.factors["seed"])
+    assert all(seeds == {0, 1, 2} for seeds in by_name.values())
+    # seed 0 keeps the single-seed run's name and spec: the default study's runs are reused
+    for name in single.studies["scale"]:
+        assert train_spec(plan.runs[name]) == train_spec(single.runs[name])
+
+
+def test_study_seeds_override_the_top_level_seeds():
+    c = load()
+    c["seeds"] = [0, 1]
+    c["studies"]["scale"]["seeds"] = [3]
+    plan = build_plan(c)
+    assert {plan.runs[r].factors["seed"] for r in plan.studies["scale"]} == {3}
+    assert {plan.runs[r].factors["seed"] for r in plan.studies["distribution"]} == {0, 1}
+
+
+def test_local_preset_is_the_default_study_on_three_seeds():
+    local = cfg.validate(
+        cfg.deep_merge(
+            cfg.load_yaml(ROOT / "config/config.yaml"),
+            cfg.load_yaml(ROOT / "config/presets/local.yaml"),
+        ),
+        SCHEMA,
+    )
+    single, plan = build_plan(load()), build_plan(local)
+    assert len(plan.runs) == 3 * len(single.runs)
+    assert set(single.runs) < set(plan.runs)
+
+
+@pytest.mark.parametrize(
+    "seeds, message",
+    [
+        ([], r"seeds: \[\] should be non-empty"),
+        ([0, 0], r"seeds: \[0, 0\] has non-unique elements"),
+        ([-1], r"seeds.0: -1 is less than the minimum of 0"),
+        (["a"], r"seeds.0: 'a' is not of type 'integer'"),
+    ],
+)
+def test_bad_seeds_name_their_key(seeds, message):
+    c = cfg.load_yaml(ROOT / "config/config.yaml")
+    c["seeds"] = seeds
+    with pytest.raises(cfg.ConfigError, match=message):
+        cfg.validate(c, SCHEMA)
+
+
+def test_bad_seeds_fail_at_planning_without_the_schema():
+    c = load()
+    c["studies"]["scale"]["seeds"] = [1, 1]
+    with pytest.raises(cfg.ConfigError, match=r"studies.scale.seeds: lists a seed twice"):
+        build_plan(c)

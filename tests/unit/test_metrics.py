@@ -444,3 +444,107 @@ def test_bad_input_gives_clear_errors():
         M.head_tail_accuracy([0.1, 0.2], [1, 1])
     with pytest.raises(ValueError, match="no class has evaluation samples"):
         M.top1(pd.DataFrame({"acc": [np.nan, np.nan]}))
+
+
+# --- class bootstrap ----------------------------------------------------------------------------
+
+
+def test_class_resamples_are_common_to_every_run_on_the_same_classes():
+    a, b = M.class_resamples(50, 40), M.class_resamples(50, 40)
+    np.testing.assert_array_equal(a, b)  # paired: the same resamples on every call
+    assert a.shape == (40, 50) and a.dtype == np.int64 and 0 <= a.min() and a.max() < 50
+    assert not np.array_equal(M.class_resamples(51, 40)[:, :50], a)  # other classes, other draws
+    np.testing.assert_array_equal(M.class_resamples(50, 80)[:40], a)  # drawn row by row
+    assert not np.array_equal(M.class_resamples(50, 40, seed=1), a)
+    # with replacement: a resample repeats some classes and leaves others out
+    assert all(len(np.unique(r)) < 50 for r in a)
+    with pytest.raises(ValueError, match="at least one class"):
+        M.class_resamples(0)
+
+
+def test_bootstrap_replicates_equal_the_statistics_of_each_resampled_vector():
+    """Vectorised ranks vs :func:`spearman` etc. on the literal resampled vectors, with tied
+    frequencies and accuracies, classes without samples (NaN) and a tail."""
+    rng = np.random.default_rng(3)
+    c = 40
+    freq = rng.integers(0, 8, c)
+    acc = rng.integers(0, 5, c) / 4
+    acc[[1, 7]] = np.nan
+    npred = rng.integers(0, 6, c)
+    tail = [0, 3, 5, 7]
+    per_class = pd.DataFrame({"acc": acc, "npred": npred})
+    reps = M.bootstrap_replicates(freq, per_class, tail, replicates=60)
+    assert list(reps.columns) == list(M.BOOTSTRAP_COLUMNS) and len(reps) == 60
+    for b, idx in enumerate(M.class_resamples(c, 60)):
+        f, a, n = freq[idx], acc[idx], npred[idx]
+        is_tail = np.isin(idx, tail)
+        expected = {
+            "top1": np.nanmean(a),
+            "rho_acc": M.spearman(f, a),
+            "rho_pred": M.spearman(f, n),
+            "tail_acc": np.nanmean(a[is_tail]) if np.isfinite(a[is_tail]).any() else np.nan,
+            "head_acc": np.nanmean(a[~is_tail]),
+        }
+        for name, value in expected.items():
+            assert reps[name][b] == pytest.approx(value, nan_ok=True, abs=1e-12), (b, name)
+    no_tail = M.bootstrap_replicates(freq, per_class, replicates=5)
+    assert no_tail[["tail_acc", "head_acc"]].isna().all().all()
+
+
+def test_bootstrap_of_a_monotone_record_is_exactly_one():
+    freq = np.arange(30) * 3
+    per_class = pd.DataFrame({"acc": np.linspace(0.1, 0.9, 30), "npred": np.arange(30)})
+    reps = M.bootstrap_replicates(freq, per_class, replicates=200)
+    assert M.percentile_interval(reps["rho_acc"]) == (1.0, 1.0)
+    assert M.percentile_interval(reps["rho_pred"]) == (1.0, 1.0)
+    lo, hi = M.percentile_interval(reps["top1"])
+    assert lo < 0.5 < hi
+
+
+def test_bootstrap_interval_of_independent_data_covers_zero_with_the_textbook_width():
+    """Spearman rho of independent data has standard error about 1/sqrt(C - 1); the 95 %
+    bootstrap interval over classes is about +-1.96 of that wide (checked loosely)."""
+    c = 400
+    rng = np.random.default_rng(11)
+    per_class = pd.DataFrame({"acc": rng.random(c), "npred": rng.integers(0, 100, c)})
+    reps = M.bootstrap_replicates(rng.integers(0, 1000, c), per_class)
+    theory = 2 * 1.96 / math.sqrt(c - 1)
+    for name in ("rho_acc", "rho_pred"):
+        lo, hi = M.percentile_interval(reps[name])
+        assert lo < 0 < hi
+        assert 0.7 * theory < hi - lo < 1.3 * theory, (name, hi - lo, theory)
+
+
+def test_undefined_replicates_are_nan_and_ignored_by_the_interval():
+    # two classes: a resample that draws one class twice has a constant side -> NaN
+    per_class = pd.DataFrame({"acc": [0.2, 0.8], "npred": [1, 3]})
+    reps = M.bootstrap_replicates([1, 5], per_class, replicates=100)
+    undefined = reps["rho_acc"].isna()
+    assert 0 < undefined.sum() < 100
+    assert set(reps["rho_acc"][~undefined]) == {1.0}
+    assert M.percentile_interval(reps["rho_acc"]) == (1.0, 1.0)
+
+
+def test_percentile_interval_of_a_known_distribution():
+    values = np.arange(1001) / 1000  # quantiles are exact on this grid
+    assert M.percentile_interval(values) == pytest.approx((0.025, 0.975))
+    assert M.percentile_interval(values, level=0.5) == pytest.approx((0.25, 0.75))
+    normal = np.random.default_rng(0).normal(2.0, 0.5, 200_000)
+    lo, hi = M.percentile_interval(np.append(normal, [np.nan] * 10))  # NaN ignored
+    assert lo == pytest.approx(2.0 - 1.96 * 0.5, abs=0.01)
+    assert hi == pytest.approx(2.0 + 1.96 * 0.5, abs=0.01)
+    assert all(math.isnan(v) for v in M.percentile_interval([np.nan, np.nan]))
+    with pytest.raises(ValueError, match="level"):
+        M.percentile_interval(values, level=95)
+
+
+def test_bootstrap_is_fast_enough_for_imagenet():
+    """B = 1000 replicates over C = 1000 classes: well under a second or two (measured about
+    0.15 s); the bound is loose for shared machines."""
+    import time
+
+    rng = np.random.default_rng(0)
+    per_class = pd.DataFrame({"acc": rng.random(1000), "npred": rng.integers(0, 200, 1000)})
+    start = time.perf_counter()
+    reps = M.bootstrap_replicates(rng.integers(0, 1300, 1000), per_class, np.arange(100))
+    assert time.perf_counter() - start < 5.0 and len(reps) == 1000

@@ -67,7 +67,7 @@ def test_k_way_prediction_and_records_known_answer():
     targets = np.repeat([1, 0, 2], 4)  # positions in the subset: classes 5, 2, 7
     preds = np.repeat(top[:, 0], 4)
     train_freq = np.arange(10) * 10
-    table, scalars = evaluation_records(
+    table, scalars, bootstrap = evaluation_records(
         features=features,
         targets=targets,
         preds=preds,
@@ -85,6 +85,14 @@ def test_k_way_prediction_and_records_known_answer():
     assert scalars["rho_acc"] == pytest.approx(1.5 / np.sqrt(3))
     assert scalars["rho_pred"] == pytest.approx(0.5)
     assert scalars["tail_acc"] == 1.0 and scalars["head_acc"] == 0.5
+    # class-bootstrap replicates over the three evaluated classes, and their 95 % intervals
+    assert len(bootstrap) == 1000 and list(bootstrap.columns)[:3] == ["top1", "rho_acc", "rho_pred"]
+    assert scalars["top1_lo"] <= scalars["top1"] <= scalars["top1_hi"]
+    assert {"rho_acc_lo", "rho_acc_hi", "rho_pred_lo", "rho_pred_hi"} <= set(scalars)
+    # the tail is class 7 alone (acc 1): every resample that draws it says 1; head & mid is
+    # classes 2 (acc 0) and 5 (acc 1): resamples of only one of them reach both ends
+    assert (scalars["tail_acc_lo"], scalars["tail_acc_hi"]) == (1.0, 1.0)
+    assert (scalars["head_acc_lo"], scalars["head_acc_hi"]) == (0.0, 1.0)
 
 
 def test_prompt_rows_and_sl_rows_of_a_subset():

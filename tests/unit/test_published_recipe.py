@@ -215,7 +215,7 @@ def test_recipes_plan_by_name_and_merge_over_the_method_recipe():
     assert (base.optim.batch_size, base.model.image_size) == (256, 32)
     assert (big.optim.batch_size, big.model.image_size) == (1024, 64)
     assert big.optim.schedule == base.optim.schedule == "multistep"  # the rest is the method's
-    assert big.vocab.shard == 64
+    assert big.vocab.shard == base.vocab.shard == 8  # the mini recipe's shard, kept
 
 
 @pytest.mark.parametrize(

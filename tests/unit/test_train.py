@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io as _io
 import json
 import math
+import tarfile
 
 import numpy as np
 import pytest
@@ -15,7 +17,9 @@ from cliptail.data.images import (
     ArrayImageStore,
     FileImageStore,
     ImageTransform,
+    WebDatasetImageStore,
     crop_boxes,
+    draft_request,
     open_image_store,
 )
 from cliptail.models.build import load_checkpoint
@@ -214,7 +218,9 @@ def test_file_store_reads_images(tmp_path):
     assert isinstance(store, FileImageStore)
     (img,) = store.load(store.locate(["n01/a.png"]))
     assert np.array_equal(np.asarray(img), pixels)
-    with pytest.raises(FileNotFoundError, match="missing.png"):
+    with pytest.raises(
+        FileNotFoundError, match=f"^image 'n01/missing.png' not found under {tmp_path}$"
+    ):
         store.load(store.locate(["n01/missing.png"]))
 
 
@@ -224,14 +230,20 @@ def test_pil_images_take_the_same_transforms(tmp_path):
     pixels = np.random.default_rng(2).integers(0, 256, (40, 50, 3), dtype=np.uint8)
     Image.fromarray(pixels).save(tmp_path / "a.png")
     store = FileImageStore(tmp_path)
-    images = store.load(store.locate(["a.png", "a.png"]))
+    handles = store.locate(["a.png", "a.png"])
     train = ImageTransform(16, train=True)
     noise = train.noise(2, np.random.default_rng(0))
+    images = store.load(handles)
     out = train(images, noise)
     assert out.shape == (2, 3, 16, 16) and not torch.equal(out[0], out[1])
-    assert torch.equal(train(images, noise), out)  # the crops depend on the noise only
-    evaluated = ImageTransform(16, train=False, resize=20)(images)
+    with pytest.raises(ValueError, match="closed"):  # decoded by the transform, then released
+        images[0].load()
+    assert torch.equal(train(store.load(handles), noise), out)  # the crops depend on the noise
+    evaluated = ImageTransform(16, train=False, resize=20)(store.load(handles))
     assert evaluated.shape == (2, 3, 16, 16) and torch.equal(evaluated[0], evaluated[1])
+    decoded = [Image.open(tmp_path / "a.png").convert("RGB")]
+    train(decoded, noise[:1])
+    assert decoded[0].load() is not None  # images decoded by the caller are left open
 
 
 def test_crop_boxes_respect_scale_ratio_and_bounds():
@@ -283,6 +295,198 @@ def test_eval_transform_resizes_then_centre_crops():
     ref = ref[..., 2:18, 2:18]
     ref = (ref - torch.tensor(t.mean).view(1, 3, 1, 1)) / torch.tensor(t.std).view(1, 3, 1, 1)
     assert torch.allclose(t(images), ref, atol=1e-5)
+
+
+# --- reduced-size JPEG decoding (Image.draft) --------------------------------------------------
+
+
+def _photo(width: int = 500, height: int = 375, seed: int = 0):
+    """A smooth photo-like RGB PIL image: colour gradients and a few flat shapes."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width] / max(width, height)
+    phase = rng.random(3) * 6
+    pixels = np.stack([np.sin(3 * x + p) * np.cos(2 * y - p) for p in phase], axis=-1)
+    img = Image.fromarray(((pixels + 1) * 120 + 8).astype(np.uint8))
+    draw = ImageDraw.Draw(img)
+    for _ in range(4):
+        x0, x1 = sorted(rng.integers(0, width, 2).tolist())
+        y0, y1 = sorted(rng.integers(0, height, 2).tolist())
+        draw.ellipse((x0, y0, x1, y1), fill=tuple(rng.integers(0, 256, 3).tolist()))
+    return img
+
+
+def _jpeg(img, **options) -> bytes:
+    buf = _io.BytesIO()
+    img.save(buf, "JPEG", quality=90, **options)
+    return buf.getvalue()
+
+
+def _open(data: bytes):
+    from PIL import Image
+
+    return Image.open(_io.BytesIO(data))
+
+
+def _decoded(data: bytes):
+    """The same image fully decoded first (``draft`` is then a no-op): the reference path."""
+    img = _open(data)
+    img.load()
+    return img
+
+
+def _unnormalise(t: ImageTransform, x: torch.Tensor) -> torch.Tensor:
+    """Back to [0, 1] values."""
+    return x * torch.tensor(t.std).view(1, 3, 1, 1) + torch.tensor(t.mean).view(1, 3, 1, 1)
+
+
+def test_draft_request_known_answers():
+    from PIL import Image
+
+    # a 900 x 720 crop of a 1000 x 800 image at 224 px: 1/2 keeps 450 x 360, 1/4 would not (180)
+    assert draft_request(1000, 800, 720, 224) == (500, 400)
+    assert draft_request(1000, 800, 896, 224) == (250, 200)  # 1/4: 224 x 224 exactly
+    assert draft_request(1000, 800, 447, 224) == (1000, 800)  # no downscale
+    assert draft_request(4000, 3000, 3000, 224) == (500, 375)  # 1/8 at most
+    assert draft_request(1001, 801, 720, 224) == (500, 400)  # odd sizes: still 1/2
+    for short, decoded in ((720, (500, 400)), (896, (250, 200)), (2000, (125, 100))):
+        img = Image.new("RGB", (1000, 800))
+        img = _open(_jpeg(img))
+        img.draft("RGB", draft_request(1000, 800, short, 224))
+        assert img.size == decoded  # what PIL's decoder then gives
+    img = _open(_jpeg(Image.new("RGB", (1001, 801))))
+    img.draft("RGB", draft_request(1001, 801, 720, 224))
+    assert img.size == (501, 401)
+    # the plan: a 900 x 720 box (torchvision's first attempt) of a 1000 x 800 image
+    t = ImageTransform(224, train=True, scale=(0.5, 1.0))
+    noise = np.zeros((10, 4))
+    noise[0] = (0.62, math.log(1.25 / 0.75) / math.log(16 / 9), 0.5, 0.5)
+    assert t.decode_plan(1000, 800, noise) == ((40, 50, 720, 900), (500, 400))
+    # eval: the shorter side must stay >= resize
+    assert ImageTransform(224, train=False).decode_plan(1000, 800, None) == (None, (500, 400))
+    assert ImageTransform(224, train=False, resize=256).decode_plan(1000, 500, None) == (
+        None,
+        (1000, 500),
+    )
+
+
+def test_draft_keeps_the_crop_boxes():
+    """The boxes are chosen from the header size in original coordinates: with the same noise
+    they are torchvision's boxes of the full image, and in relative coordinates the same region
+    of the downscaled image."""
+    data = _jpeg(_photo(1000, 750))
+    t = ImageTransform(224, train=True)
+    noise = t.noise(50, np.random.default_rng(0))
+    full = _decoded(data)
+    ref = crop_boxes(np.full(50, full.height), np.full(50, full.width), noise, t.scale, t.ratio)
+    for k in range(50):
+        img = _open(data)
+        box, requested = t.decode_plan(*img.size, noise[k])
+        assert box == tuple(ref[k].tolist())
+        _, (_, _, width, height) = img.draft("RGB", requested)
+        assert img.size == (500, 375) and (width, height) == (500.0, 375.0)  # scale 1/2
+        i, j, h, w = box
+        f = width / 1000
+        relative = (j * f / width, i * f / height, (j + w) * f / width, (i + h) * f / height)
+        assert relative == (j / 1000, i / 750, (j + w) / 1000, (i + h) / 750)
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        ImageTransform(112, train=True),  # 1/2
+        ImageTransform(64, train=True),  # 1/4
+        ImageTransform(40, train=True, scale=(0.08, 1.0)),  # small crops: 1/1 to 1/4
+        ImageTransform(112, train=False, resize=128),  # 1/2
+    ],
+    ids=["clip-crop-half", "clip-crop-quarter", "sl-crop", "eval"],
+)
+def test_draft_output_is_close_to_the_full_decode(transform):
+    data = [_jpeg(_photo(seed=s)) for s in range(4)]
+    noise = transform.noise(4, np.random.default_rng(1))
+    lazy = [_open(d) for d in data]
+    drafted = _unnormalise(transform, transform(lazy, noise))
+    full = _unnormalise(transform, transform([_decoded(d) for d in data], noise))
+    assert min(img.size for img in lazy) < (500, 375)  # the decoder did downscale
+    assert (drafted - full).abs().mean() < 0.01
+    assert (drafted - full).abs().mean(dim=(1, 2, 3)).max() < 0.01
+
+
+def test_jpeg_without_downscale_and_png_give_the_full_decode_exactly():
+    """At 224 px a 500 x 375 JPEG is decoded at full size: the same pixels as before; PNG ignores
+    draft. Both equal the previous pipeline (decode, convert to RGB, crop + resize / Resize +
+    CenterCrop)."""
+    from PIL import Image
+    from torchvision.transforms import functional as TF
+
+    photo = _photo()
+    buf = _io.BytesIO()
+    photo.convert("P", palette=Image.ADAPTIVE).save(buf, "PNG")
+    png = buf.getvalue()
+    for data in (_jpeg(photo), png):
+        for t in (ImageTransform(224, train=True), ImageTransform(224, train=False, resize=256)):
+            noise = t.noise(2, np.random.default_rng(2))
+            out = t([_open(data), _open(data)], noise)
+            ref = []
+            for k in range(2):
+                img = _open(data).convert("RGB")
+                if t.train:
+                    i, j, h, w = crop_boxes(
+                        np.array([375]), np.array([500]), noise[k : k + 1], t.scale, t.ratio
+                    )[0].tolist()
+                    img = img.resize((224, 224), Image.BICUBIC, box=(j, i, j + w, i + h))
+                else:
+                    img = TF.resize(img, 256, TF.InterpolationMode.BICUBIC)
+                    img = TF.center_crop(img, 224)
+                ref.append(TF.pil_to_tensor(img).float().div_(255))
+            assert torch.equal(out, t._normalise(torch.stack(ref)))
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK"])
+def test_greyscale_and_cmyk_jpegs_are_downscaled_and_converted_to_rgb(mode):
+    data = _jpeg(_photo().convert(mode))
+    t = ImageTransform(112, train=True)
+    noise = t.noise(1, np.random.default_rng(3))
+    lazy = _open(data)
+    assert lazy.mode == mode
+    out = _unnormalise(t, t([lazy], noise))
+    assert lazy.size == (250, 188)  # decoded at 1/2
+    full = _unnormalise(t, t([_decoded(data)], noise))
+    assert out.shape == (1, 3, 112, 112) and (out - full).abs().mean() < 0.01
+    if mode == "L":
+        assert torch.allclose(out[:, 0], out[:, 1], atol=1e-6)
+
+
+def test_file_trees_and_webdataset_shards_take_the_draft_path(tmp_path):
+    data = [_jpeg(_photo(seed=s)) for s in range(3)]
+    (tmp_path / "tree" / "n01").mkdir(parents=True)
+    (tmp_path / "shards").mkdir()
+    with tarfile.open(tmp_path / "shards" / "00000.tar", "w") as tar:
+        for k, d in enumerate(data):
+            (tmp_path / "tree" / "n01" / f"{k}.JPEG").write_bytes(d)
+            for suffix, payload in (("jpg", d), ("txt", b"a photo")):
+                info = tarfile.TarInfo(f"00000000{k}.{suffix}")
+                info.size = len(payload)
+                tar.addfile(info, _io.BytesIO(payload))
+    files = open_image_store(tmp_path / "tree")
+    shards = open_image_store(tmp_path / "shards")
+    assert isinstance(files, FileImageStore) and isinstance(shards, WebDatasetImageStore)
+    t = ImageTransform(112, train=True)
+    noise = t.noise(3, np.random.default_rng(4))
+    outs = []
+    for store, keys in (
+        (files, [f"n01/{k}.JPEG" for k in range(3)]),
+        (shards, [f"00000.tar/00000000{k}" for k in range(3)]),
+    ):
+        images = store.load(store.locate(keys))
+        assert all(img.tile and img.size == (500, 375) for img in images)  # opened, not decoded
+        outs.append(t(images, noise))
+        assert all(img.size == (250, 188) for img in images)  # decoded at 1/2
+    assert torch.equal(outs[0], outs[1])
+    full = t([_decoded(d) for d in data], noise)
+    assert not torch.equal(outs[0], full)
+    assert (_unnormalise(t, outs[0]) - _unnormalise(t, full)).abs().mean() < 0.01
 
 
 # --- data order ------------------------------------------------------------------------------

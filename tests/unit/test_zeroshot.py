@@ -271,6 +271,7 @@ def test_evaluate_run_writes_each_runs_classifier(world, tmp_path):
                     str(out / "val.parquet"),
                     str(out / "val.json"),
                     str(out / "val.classifier.npy"),
+                    str(out / "val.bootstrap.parquet"),
                 )
             ],
             templates="simple",
@@ -280,7 +281,9 @@ def test_evaluate_run_writes_each_runs_classifier(world, tmp_path):
         np.testing.assert_allclose(np.linalg.norm(written, axis=1), 1.0, atol=1e-6)
         np.testing.assert_allclose(written, head, atol=1e-5)
         assert len(pd.read_parquet(out / "val.parquet")) == len(written)
+        assert len(pd.read_parquet(out / "val.bootstrap.parquet")) == 1000
         assert sorted(p.name for p in out.iterdir()) == [
+            "val.bootstrap.parquet",
             "val.classifier.npy",
             "val.json",
             "val.parquet",

@@ -1,20 +1,37 @@
-"""Rule claims: which of the paper's claims hold on this study (CSV and Markdown).
+"""Rule claims: which of the paper's claims hold on this study (CSV, Markdown and HTML).
 
 The study design (the configured default factors) tells each claim which runs are its baseline:
-the synthetic world's curated pool, or IN-Caps in the paper preset.
+the synthetic world's curated pool, or IN-Caps in the paper preset. Each run's class-bootstrap
+replicates (``results/eval/<run>/<evalset>.bootstrap.parquet``) give the claims their 95 %
+intervals; a run without that file (an evaluation from before the bootstrap) makes the claims
+it enters inconclusive.
 
 Standalone: python workflow/scripts/claims.py --table results/tables/runs.parquet --evalset val \
-    --out results/report/claims [--config config/config.yaml --config config/presets/paper.yaml]
+    --out results/report/claims [--config config/config.yaml --config config/presets/paper.yaml] \
+    [--eval-dir results/eval]
 """
 
 import argparse
+from collections.abc import Mapping
+from pathlib import Path
 
 import pandas as pd
 
 from cliptail import io
 from cliptail.config import deep_merge, load_yaml
-from cliptail.evaluate.claims import Design, claims, claims_html, claims_markdown
+from cliptail.evaluate.claims import Design, claims
+from cliptail.evaluate.claims_report import claims_html, claims_markdown
+from cliptail.evaluate.metrics import BOOTSTRAP_COLUMNS
 from cliptail.runlog import logged
+
+
+def read_replicates(paths: Mapping[tuple[str, str], str]) -> dict[tuple[str, str], pd.DataFrame]:
+    """(run, evalset) -> its bootstrap replicates, for each path that exists."""
+    return {
+        key: io.read_parquet(path, columns=list(BOOTSTRAP_COLUMNS))
+        for key, path in paths.items()
+        if Path(path).is_file()
+    }
 
 
 def main(
@@ -25,15 +42,30 @@ def main(
     out_html: str,
     defaults: dict | None = None,
     log: str | None = None,
+    bootstrap: Mapping[tuple[str, str], str] | None = None,
 ) -> None:
+    """``bootstrap``: (run, evalset) -> its ``.bootstrap.parquet`` (missing files are
+    skipped: those runs get no interval)."""
     with logged(log) as logger:
         design = Design.from_config({"defaults": defaults or {}})
-        df = claims(pd.read_parquet(table), evalset, design)
+        runs = pd.read_parquet(table)
+        replicates = read_replicates(bootstrap or {})
+        pairs = set(zip(runs["run"], runs["evalset"], strict=True))
+        lacking = sorted(pairs - set(replicates))
+        if lacking:
+            logger.warning(
+                "%d (run, evaluation set) pairs have no bootstrap replicates, e.g. %s: the claims "
+                "they enter are inconclusive (no interval); re-evaluate those runs",
+                len(lacking),
+                lacking[0],
+            )
+        df = claims(runs, evalset, design, replicates=replicates)
         with io.atomic_path(out_csv) as tmp:
             df.to_csv(tmp, index=False)
         io.write_text(out_md, claims_markdown(df))
         io.write_text(out_html, claims_html(df))
-        logger.info("%d claims checked on %s", len(df), evalset)
+        counts = df["verdict"].value_counts().to_dict()
+        logger.info("%d claims checked on %s: %s", len(df), evalset, counts)
 
 
 if "snakemake" in globals():
@@ -46,6 +78,12 @@ if "snakemake" in globals():
         _smk.output.html,
         dict(_smk.params.defaults),
         _smk.log[0],
+        bootstrap={
+            (run, evalset): path
+            for (run, evalset), path in zip(
+                _smk.params.bootstrap_keys, _smk.input.bootstrap, strict=True
+            )
+        },
     )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -58,10 +96,16 @@ elif __name__ == "__main__":
         default=[],
         help="configuration file(s) whose `defaults` are the design's baseline (later win)",
     )
+    parser.add_argument(
+        "--eval-dir",
+        default="results/eval",
+        help="folder of the evaluations (<run>/<evalset>.bootstrap.parquet)",
+    )
     args = parser.parse_args()
     config: dict = {}
     for path in args.config:
         config = deep_merge(config, load_yaml(path))
+    _runs = pd.read_parquet(args.table, columns=["run", "evalset"])
     main(
         args.table,
         args.evalset,
@@ -69,4 +113,8 @@ elif __name__ == "__main__":
         f"{args.out}.md",
         f"{args.out}.html",
         config.get("defaults", {}),
+        bootstrap={
+            (r, e): str(Path(args.eval_dir) / r / f"{e}.bootstrap.parquet")
+            for r, e in set(zip(_runs["run"], _runs["evalset"], strict=True))
+        },
     )

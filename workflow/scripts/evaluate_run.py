@@ -1,8 +1,10 @@
 """Rule evaluate_run: evaluate one trained run on each evaluation set.
 
-Writes, per evaluation set, the per-class record (parquet), the scalars (json) and the classifier
-(``.classifier.npy``: the L2-normalised class embeddings, float32 [C, D], one row per row of the
-per-class record); the checkpoint is read once for all sets. An evaluation set restricted to a class subset (``source.json``
+Writes, per evaluation set, the per-class record (parquet), the scalars (json, with 95 % bootstrap
+intervals over classes), the bootstrap replicates (``.bootstrap.parquet``: one row per class
+resample, read by the claims) and the classifier (``.classifier.npy``: the L2-normalised class
+embeddings, float32 [C, D], one row per row of the per-class record); the checkpoint is read once
+for all sets. An evaluation set restricted to a class subset (``source.json``
 ``class_subset``: IN-100) is evaluated over those classes only; its records keep the common class
 indices and the run's training counts of those classes. Each evaluation set's images are where its ``source.json`` says.
 
@@ -29,6 +31,7 @@ class EvalSet:
     out_parquet: str
     out_json: str
     out_classifier: str
+    out_bootstrap: str
 
 
 def main(
@@ -82,7 +85,7 @@ def main(
             # the evaluated classes (a class subset: IN-100; an SL model trained on a subset),
             # as indices of the common class space: their training counts, names and records
             evaluated = out.classes if out.classes is not None else np.arange(len(class_names))
-            per_class, scalars = evaluation_records(
+            per_class, scalars, bootstrap = evaluation_records(
                 features=out.features,
                 targets=out.targets,
                 preds=out.preds,
@@ -95,6 +98,7 @@ def main(
                 nc1_pinv=nc1_pinv,
             )
             io.write_parquet(ev.out_parquet, per_class)
+            io.write_parquet(ev.out_bootstrap, bootstrap)
             write_classifier(ev.out_classifier, out.classifier)
             io.write_json(
                 ev.out_json,
@@ -107,12 +111,15 @@ def main(
                 },
             )
             logger.info(
-                "%s on %s: top1 %.4f rho_acc %.3f rho_pred %.3f",
+                "%s on %s: top1 %.4f [%.4f, %.4f] rho_acc %.3f [%.3f, %.3f] "
+                "rho_pred %.3f [%.3f, %.3f] (95%% bootstrap over classes)",
                 run,
                 ev.name,
-                scalars["top1"],
-                scalars["rho_acc"],
-                scalars["rho_pred"],
+                *(
+                    scalars[f"{name}{end}"]
+                    for name in ("top1", "rho_acc", "rho_pred")
+                    for end in ("", "_lo", "_hi")
+                ),
             )
 
 
@@ -125,14 +132,17 @@ if "snakemake" in globals():
         data=DatasetDir(Path(_smk.input.frequency).parent),
         run=_smk.wildcards.run,
         evalsets=[
-            EvalSet(name, DatasetDir(Path(manifest).parent), prompts, parquet, json, classifier)
-            for name, manifest, prompts, parquet, json, classifier in zip(
+            EvalSet(
+                name, DatasetDir(Path(manifest).parent), prompts, parquet, json, classifier, boot
+            )
+            for name, manifest, prompts, parquet, json, classifier, boot in zip(
                 _names,
                 _smk.input.manifests,
                 _prompts,
                 _smk.output.per_class,
                 _smk.output.scalars,
                 _smk.output.classifier,
+                _smk.output.bootstrap,
                 strict=True,
             )
         ],
@@ -155,7 +165,8 @@ elif __name__ == "__main__":
     parser.add_argument(
         "--out",
         required=True,
-        help="output folder (writes <evalset>.parquet, .json and .classifier.npy)",
+        help="output folder (writes <evalset>.parquet, .json, .bootstrap.parquet and "
+        ".classifier.npy)",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument(
@@ -195,6 +206,7 @@ elif __name__ == "__main__":
                 str(out / f"{name}.parquet"),
                 str(out / f"{name}.json"),
                 str(out / f"{name}.classifier.npy"),
+                str(out / f"{name}.bootstrap.parquet"),
             )
         )
     main(

@@ -4,23 +4,45 @@ Each claim compares runs that differ in one factor, every other data factor at t
 baseline, which is read from the configuration (:class:`Design`: the ``defaults`` factors, plus
 the counterparts the claims need: the shifted web source at the curated source's size and the
 open-world concept sets). The synthetic world (source ``curated``) and the paper preset (source
-``incaps``) are judged by the same functions: only the factor values differ. Runs with several
-seeds enter as their mean. A claim *holds* when our numbers go in the direction the paper
-states; it is NA when the runs it needs are absent or a needed value is undefined (NaN). The
-functions only compute: nothing here assumes the paper's direction.
+``incaps``) are judged by the same functions: only the factor values differ. The functions only
+compute: nothing here assumes the paper's direction.
+
+Uncertainty and verdicts: every number a claim compares comes with bootstrap replicates over the
+evaluated classes (paired between runs) and over seeds; a claim holds when the 95 % interval of
+its compared quantity excludes the opposite direction. :mod:`cliptail.evaluate.verdicts`
+explains the method and implements it (replicates, intervals, verdicts, the text of our side);
+:mod:`cliptail.evaluate.claims_report` renders the table as Markdown and HTML.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 
 from cliptail import factors
 from cliptail.evaluate.metrics import spearman
+from cliptail.evaluate.verdicts import (
+    NO_INTERVAL,
+    PERCENT,
+    SHARE,
+    Outcome,
+    Part,
+    Replicates,
+    absent,
+    combine,
+    compare,
+    factor_label,
+    fmt_diff,
+    fmt_est,
+    group,
+    is_missing,
+    judge,
+)
 
 #: Legacy alias: the world's baseline data factors (the claims now read :class:`Design`).
 BASELINE: dict[str, Any] = {
@@ -35,7 +57,18 @@ SL_DEFAULT = {"method": "sl", "head": "rand", "vocab_size": "full"}
 #: The nine caption types, least to most descriptive.
 CAPTION_ORDER = factors.CAPTION_TYPES
 
-COLUMNS = ["claim", "figure", "statement", "paper", "evalset", "ours", "holds"]
+COLUMNS = [
+    "claim",
+    "figure",
+    "statement",
+    "paper",
+    "evalset",
+    "ours",
+    "interval",
+    "seeds",
+    "verdict",
+    "holds",
+]
 _FACTORS = ("method",) + tuple(f for f in factors.RUN_FACTORS if f not in ("method", "seed"))
 
 #: Curated source -> the shifted web source of the same size (Sec. 3.4): the world's web pool;
@@ -87,30 +120,17 @@ class Design:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """Our side of a claim: a readable summary of the numbers and whether the claim holds
-    (None = cannot be tested here)."""
-
-    ours: str
-    holds: bool | None
-
-
-@dataclass(frozen=True)
 class Claim:
     id: str
     figure: str
     statement: str
     paper: str
-    test: Callable[[pd.DataFrame, Design], Outcome]
+    test: Callable[[pd.DataFrame, Design, Replicates], Outcome]
     #: Evaluation set of this claim for a design (None = the table's main one).
     evalset: Callable[[Design], str | None] = field(default=lambda design: None)
 
 
 # --- selection helpers ------------------------------------------------------------------------
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (not isinstance(value, str) and pd.isna(value))
 
 
 def _select(t: pd.DataFrame, **factors: Any) -> pd.DataFrame:
@@ -141,23 +161,17 @@ def _family(record: Mapping[str, Any]) -> str:
         return f"CLIP {record['text_tower']} text"
     name = f"SL {record['head']} head"
     vocab, weight = record["vocab_size"], record["vocab_weight"]
-    if not _missing(vocab) and str(vocab) != "full":
-        name += f" K={vocab}" + ("" if _missing(weight) or weight == "linear" else f" {weight}")
+    if not is_missing(vocab) and str(vocab) != "full":
+        name += f" K={vocab}" + ("" if is_missing(weight) or weight == "linear" else f" {weight}")
     return name
 
 
-def _fmt(value: float, metric: str) -> str:
-    if not np.isfinite(value):
-        return "NaN"
-    return f"{100 * value:.1f}%" if metric in ("top1", "tail_acc", "head_acc") else f"{value:.2f}"
-
-
-def _absent(what: str) -> Outcome:
-    return Outcome(f"not tested: {what}", None)
-
-
-def _undefined(ours: str) -> Outcome:
-    return Outcome(f"{ours} (undefined value)", None)
+def _classes(rows: pd.DataFrame) -> int:
+    """Number of training classes of ``rows`` (the ``num_classes`` column), 0 when unknown."""
+    if "num_classes" not in rows or rows.empty:
+        return 0
+    values = rows["num_classes"].dropna()
+    return int(values.max()) if len(values) else 0
 
 
 # --- claim tests ------------------------------------------------------------------------------
@@ -167,41 +181,71 @@ def _sl_vs_clip(metric: str, other_sources: bool = False) -> Callable:
     """SL vs CLIP default runs on the design's source, or (``other_sources``) on every other
     source that has both (the world's web pool; LAIONet, YFCC-15M-Cls, CC-12M-Cls)."""
 
-    def test(t: pd.DataFrame, design: Design) -> Outcome:
+    def test(t: pd.DataFrame, design: Design, boot: Replicates) -> Outcome:
         if other_sources:
             sources = sorted(set(t["source"].dropna()) - {design.source})
         else:
             sources = [design.source]
-        parts, verdicts = [], []
+        parts = []
         for source in sources:
             base = {**design.baseline, "source": source}
             clip, sl = _select(t, **base, **CLIP_DEFAULT), _select(t, **base, **SL_DEFAULT)
             if clip.empty or sl.empty:
                 continue
-            a, b = _mean(sl, metric), _mean(clip, metric)
             label = f"{source}: " if other_sources else ""
-            parts.append(f"{label}SL {_fmt(a, metric)} vs CLIP {_fmt(b, metric)}")
-            verdicts.append(bool(a > b) if np.isfinite(a + b) else None)
+            parts.append(compare(sl, clip, ("SL", "CLIP"), metric, +1, boot, prefix=label))
         if not parts:
             where = "another source" if other_sources else f"the {design.source} source"
-            return _absent(f"needs the default CLIP and SL runs on {where}")
-        return _verdict(parts, verdicts)
+            return absent(f"needs the default CLIP and SL runs on {where}")
+        return combine(parts)
 
     return test
 
 
+def _spearman_replicates(rank: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Spearman rho of ``rank`` [k] with each column of ``values`` [k, B]; a column with a NaN
+    uses its finite entries (:func:`spearman`)."""
+    out = np.full(values.shape[1], np.nan)
+    whole = np.isfinite(values).all(axis=0)
+    if whole.any():
+        rx = rankdata(rank)
+        ry = rankdata(values[:, whole], axis=0)
+        dx = rx - rx.mean()
+        dy = ry - ry.mean(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rho = (dx @ dy) / np.sqrt((dx @ dx) * (dy * dy).sum(axis=0))
+        out[whole] = np.clip(np.where((dy * dy).sum(axis=0) > 0, rho, np.nan), -1.0, 1.0)
+    for b in np.flatnonzero(~whole):
+        out[b] = spearman(rank, values[:, b])
+    return out
+
+
 def _descriptiveness(metric: str, sign: int) -> Callable:
-    def test(t: pd.DataFrame, design: Design) -> Outcome:
+    def test(t: pd.DataFrame, design: Design, boot: Replicates) -> Outcome:
         rows = _select(t, **design.without("caption"), **CLIP_DEFAULT)
         rows = rows[rows["caption"].isin(CAPTION_ORDER)]
-        means = rows.groupby("caption")[metric].mean()
-        means = means[np.isfinite(means.to_numpy(dtype=np.float64))]
-        if len(means) < 3:
-            return _absent("needs at least 3 caption types with a value (rand text tower)")
-        rank = [CAPTION_ORDER.index(c) for c in means.index]
-        rho = spearman(rank, means.to_numpy(dtype=np.float64))
-        ours = f"Spearman(descriptiveness, {metric}) = {rho:.2f} over {len(means)} caption types"
-        return _undefined(ours) if not np.isfinite(rho) else Outcome(ours, bool(sign * rho > 0))
+        groups = {c: group(g, metric, boot) for c, g in rows.groupby("caption")}
+        groups = {c: e for c, e in groups.items() if np.isfinite(e.point)}
+        if len(groups) < 3:
+            return absent("needs at least 3 caption types with a value (rand text tower)")
+        order = sorted(groups, key=CAPTION_ORDER.index)
+        rank = np.array([CAPTION_ORDER.index(c) for c in order], dtype=np.float64)
+        rho = spearman(rank, [groups[c].point for c in order])
+        seeds = min(e.seeds for e in groups.values())
+        notes = [e.note for e in groups.values() if e.note]
+        reps = (
+            None
+            if any(groups[c].reps is None for c in order)
+            else _spearman_replicates(rank, np.stack([groups[c].reps for c in order]))
+        )
+        verdict, lo, hi = judge(rho, reps, sign)
+        name = f"Spearman(descriptiveness, {metric})"
+        if np.isfinite(lo) and np.isfinite(hi):
+            ours = f"{name} = {rho:.2f} [{lo:.2f}, {hi:.2f}] over {len(order)} caption types"
+        else:
+            ours = f"{name} = {rho:.2f} over {len(order)} caption types"
+        interval = f"{name} {fmt_diff(rho, lo, hi, 'rho', notes[0] if notes else None)}"
+        return combine([Part(ours, interval, verdict, seeds)])
 
     return test
 
@@ -218,54 +262,56 @@ def _vocabulary_runs(t: pd.DataFrame, design: Design) -> tuple[pd.DataFrame, pd.
 
 
 def _vocabulary(metric: str) -> Callable:
-    def test(t: pd.DataFrame, design: Design) -> Outcome:
+    def test(t: pd.DataFrame, design: Design, boot: Replicates) -> Outcome:
         full, sub = _vocabulary_runs(t, design)
         if full.empty or sub.empty:
-            return _absent("needs SL runs (rand head) with the full and a subsampled vocabulary")
+            return absent("needs SL runs (rand head) with the full and a subsampled vocabulary")
         k = min(int(v) for v in sub["vocab_size"])
-        a, b = _mean(sub[sub["vocab_size"].isin([str(k)])], metric), _mean(full, metric)
-        ours = f"K={k} {_fmt(a, metric)} vs full {_fmt(b, metric)}"
-        return _undefined(ours) if not np.isfinite(a + b) else Outcome(ours, bool(a < b))
+        smallest = sub[sub["vocab_size"].isin([str(k)])]
+        return combine([compare(smallest, full, (f"K={k}", "full"), metric, -1, boot)])
 
     return test
 
 
-def _best_vocabulary(t: pd.DataFrame, design: Design) -> Outcome:
+def _best_vocabulary(t: pd.DataFrame, design: Design, boot: Replicates) -> Outcome:
     """The subsampled vocabulary size with the best top-1 lies at 5-20 % of the classes
-    (K = 50-200 of ImageNet's 1000; the paper: about 100)."""
+    (K = 50-200 of ImageNet's 1000; the paper: about 100). With replicates: the share of
+    replicates whose best K lies in the band (holds at >= :data:`SHARE`, does not hold at
+    <= 1 - :data:`SHARE`)."""
     _, sub = _vocabulary_runs(t, design)
     sizes = sorted({int(v) for v in sub["vocab_size"]})
     if len(sizes) < 2:
-        return _absent("needs SL runs (rand head, linear weights) at two or more vocabulary sizes")
-    top1 = {k: _mean(sub[sub["vocab_size"].isin([str(k)])], "top1") for k in sizes}
-    if not all(np.isfinite(v) for v in top1.values()):
-        return _undefined(", ".join(f"K={k} {_fmt(v, 'top1')}" for k, v in top1.items()))
-    best = max(sizes, key=lambda k: (top1[k], -k))
+        return absent("needs SL runs (rand head, linear weights) at two or more vocabulary sizes")
+    est = {k: group(sub[sub["vocab_size"].isin([str(k)])], "top1", boot) for k in sizes}
+    seeds = min(e.seeds for e in est.values())
+    listed = ", ".join(f"K={k} {fmt_est(e, 'top1')}" for k, e in est.items())
     classes = _classes(sub)
-    ours = (
-        ", ".join(f"K={k} {_fmt(v, 'top1')}" for k, v in top1.items())
-        + f"; best K={best}"
-        + (f" = {100 * best / classes:.0f}% of {classes} classes" if classes else "")
+    if not all(np.isfinite(e.point) for e in est.values()) or not classes:
+        return Outcome(f"{listed} (undefined value)", "not tested", "", seeds)
+    best = max(sizes, key=lambda k: (est[k].point, -k))
+    ours = f"{listed}; best K={best} = {100 * best / classes:.0f}% of {classes} classes"
+    in_band = np.array([0.05 <= k / classes <= 0.2 for k in sizes])
+    if any(e.reps is None for e in est.values()):
+        note = next(e.note for e in est.values() if e.reps is None)
+        return Outcome(ours, "inconclusive", f"best K in 5-20 % of the classes ({note})", seeds)
+    values = np.stack([est[k].reps for k in sizes])  # [K sizes, B], sizes ascending
+    valid = np.isfinite(values).any(axis=0)
+    winners = np.argmax(np.where(np.isfinite(values), values, -np.inf), axis=0)[valid]
+    if not winners.size:
+        return Outcome(ours, "inconclusive", f"best K in 5-20 % of the classes ({NO_INTERVAL})")
+    share = float(in_band[winners].mean())
+    counts = np.bincount(winners, minlength=len(sizes)) / winners.size
+    spread = ", ".join(f"K={k} {100 * c:.0f}%" for k, c in zip(sizes, counts, strict=True) if c)
+    interval = (
+        f"best K in 5-20 % of the classes in {100 * share:.0f}% of replicates (best K: {spread})"
     )
-    if not classes:
-        return _undefined(ours)
-    return Outcome(ours, bool(0.05 <= best / classes <= 0.2))
-
-
-def _classes(rows: pd.DataFrame) -> int:
-    """Number of training classes of ``rows`` (the ``num_classes`` column), 0 when unknown."""
-    if "num_classes" not in rows or rows.empty:
-        return 0
-    values = rows["num_classes"].dropna()
-    return int(values.max()) if len(values) else 0
-
-
-def _verdict(parts: list[str], verdicts: list[bool | None]) -> Outcome:
-    """All comparisons must hold; any undefined comparison makes the claim untestable."""
-    ours = "; ".join(parts)
-    if any(v is None for v in verdicts):
-        return _undefined(ours)
-    return Outcome(ours, all(verdicts))
+    if share >= SHARE:
+        verdict = "holds"
+    elif share <= 1.0 - SHARE:
+        verdict = "does not hold"
+    else:
+        verdict = "inconclusive"
+    return Outcome(ours, verdict, interval, seeds)
 
 
 def _per_family(
@@ -275,15 +321,16 @@ def _per_family(
     hi: Any,
     metric: str,
     sign: int,
+    boot: Replicates,
     label: Callable[[Mapping[str, Any]], str] | None = None,
 ) -> Outcome | None:
     """Compare ``metric`` at ``factor = lo`` and ``hi`` within each model family of ``rows``.
 
-    ``lo``/``hi`` None take the smallest/largest value present in the family. Holds when
+    ``lo``/``hi`` None take the smallest/largest value present in the family. The claim says
     ``sign * (value(hi) - value(lo)) > 0`` for every family that has runs at both; None when no
     family has. ``label``: the family of a row (default :func:`_family`).
     """
-    parts, verdicts = [], []
+    parts = []
     names = [(label or _family)(r) for r in rows.to_dict("records")]
     for name, family in rows.groupby(pd.Series(names, index=rows.index), sort=True):
         values = sorted(family[factor].dropna().unique().tolist())
@@ -292,17 +339,18 @@ def _per_family(
         at_low, at_high = _select(family, **{factor: low}), _select(family, **{factor: high})
         if low is None or high is None or low == high or at_low.empty or at_high.empty:
             continue
-        a, b = _mean(at_low, metric), _mean(at_high, metric)
-        parts.append(f"{name}: {_fmt(a, metric)} -> {_fmt(b, metric)}")
-        verdicts.append(bool(sign * (b - a) > 0) if np.isfinite(a + b) else None)
-    return _verdict(parts, verdicts) if parts else None
+        names_ = (f"{factor}={factor_label(high)}", f"{factor}={factor_label(low)}")
+        parts.append(
+            compare(at_high, at_low, names_, metric, sign, boot, prefix=f"{name}: ", arrow=True)
+        )
+    return combine(parts) if parts else None
 
 
 def _scale(metric: str, sign: int) -> Callable:
     """Smallest vs largest scale per (source, CLIP family): the world scales its curated pool,
     the paper LAIONet."""
 
-    def test(t: pd.DataFrame, design: Design) -> Outcome:
+    def test(t: pd.DataFrame, design: Design, boot: Replicates) -> Outcome:
         rows = _select(t, **design.without("scale", "source"), method="clip")
         out = _per_family(
             rows,
@@ -311,9 +359,10 @@ def _scale(metric: str, sign: int) -> Callable:
             None,
             metric,
             sign,
+            boot,
             label=lambda r: f"{r['source']} {_family(r)}",
         )
-        return out or _absent("needs CLIP runs at two or more scales")
+        return out or absent("needs CLIP runs at two or more scales")
 
     return test
 
@@ -329,130 +378,174 @@ def _contrast(
     """``metric`` at ``factor = lo(design)`` vs ``hi(design)`` per family, the other data
     factors at the baseline."""
 
-    def test(t: pd.DataFrame, design: Design) -> Outcome:
+    def test(t: pd.DataFrame, design: Design, boot: Replicates) -> Outcome:
         low, high = lo(design), hi(design)
         if low is None or high is None:
-            return _absent(f"no {factor} counterpart defined for source {design.source!r}")
+            return absent(f"no {factor} counterpart defined for source {design.source!r}")
         rows = _select(t, **design.without(factor))
         if method is not None:
             rows = rows[rows["method"].isin([method])]
-        out = _per_family(rows, factor, low, high, metric, sign)
-        return out or _absent(f"needs runs with {factor} = {low} and {high}")
+        out = _per_family(rows, factor, low, high, metric, sign, boot)
+        return out or absent(f"needs runs with {factor} = {low} and {high}")
 
     return test
 
 
 def _open_world(metric: str) -> Callable:
-    def test(t: pd.DataFrame, design: Design) -> Outcome:
+    def test(t: pd.DataFrame, design: Design, boot: Replicates) -> Outcome:
         pair = design.open_world_classes
         if pair is None:
-            return _absent(f"no open-world concept sets defined for source {design.source!r}")
-        return _contrast("classes", lambda d: pair[0], lambda d: pair[1], metric, -1)(t, design)
+            return absent(f"no open-world concept sets defined for source {design.source!r}")
+        contrast = _contrast("classes", lambda d: pair[0], lambda d: pair[1], metric, -1)
+        return contrast(t, design, boot)
 
     return test
 
 
-def _tower_pairs(
-    t: pd.DataFrame, a: str, b: str, metric: str
-) -> tuple[pd.DataFrame, int] | Outcome:
-    """Mean ``metric`` of CLIP runs with text towers ``a`` and ``b`` in every setting (data
-    factors) where both were trained: a frame with columns ``a`` and ``b``."""
-    clip = t[t["method"].isin(["clip"]) & t["text_tower"].isin([a, b])]
-    keys = ["source", "caption", "scale", "classes", "trim_k", "trim_ceil"]
-    grouped = clip.groupby([*keys, "text_tower"], dropna=False)[metric]
-    counts = grouped.size().unstack("text_tower", fill_value=0)
-    if not {a, b} <= set(counts.columns):
-        return _absent(f"needs CLIP runs with {a} and {b} text towers on the same data")
-    both = (counts[a] > 0) & (counts[b] > 0)
-    if not both.any():
-        return _absent(f"needs CLIP runs with {a} and {b} text towers on the same data")
-    return grouped.mean().unstack("text_tower").loc[both[both].index, [a, b]]
+_SETTING = ("source", "caption", "scale", "classes", "trim_k", "trim_ceil")
+
+
+def _settings(
+    t: pd.DataFrame, towers: Sequence[str], design: Design
+) -> list[tuple[str, dict[str, pd.DataFrame]]] | Outcome:
+    """CLIP runs per setting (data factors) in which every text tower of ``towers`` was
+    trained: ``(label, tower -> rows)`` per setting, or an :class:`Outcome` when none."""
+    clip = t[t["method"].isin(["clip"]) & t["text_tower"].isin(list(towers))]
+    out = []
+    for key, rows in clip.groupby(list(_SETTING), dropna=False, sort=True):
+        by_tower = {w: rows[rows["text_tower"].isin([w])] for w in towers}
+        if all(len(r) for r in by_tower.values()):
+            out.append((_setting_label(dict(zip(_SETTING, key, strict=True)), design), by_tower))
+    if not out:
+        return absent(
+            f"needs CLIP runs with {', '.join(towers[:-1])} and {towers[-1]} text towers on "
+            "the same data"
+        )
+    return out
+
+
+def _setting_label(setting: Mapping[str, Any], design: Design) -> str:
+    """A setting named by its source and scale, plus the data factors off the baseline."""
+    parts = [str(setting["source"]), f"scale {factor_label(float(setting['scale']))}"]
+    for name in ("caption", "classes"):
+        if setting[name] != design.baseline[name]:
+            parts.append(f"{name} {setting[name]}")
+    if not is_missing(setting["trim_k"]) and int(setting["trim_k"]) > 0:
+        parts.append(f"k={setting['trim_k']} {setting['trim_ceil']}-shot")
+    return " ".join(parts)
 
 
 def _tower_vs(tower: str, reference: str, metric: str, sign: int) -> Callable:
     """CLIP with text tower ``tower`` vs ``reference`` in every setting where both were trained:
-    holds when ``sign * (tower - reference) > 0`` in all of them."""
+    the claim says ``sign * (tower - reference) > 0`` in all of them."""
 
-    def test(t: pd.DataFrame, design: Design) -> Outcome:
-        means = _tower_pairs(t, tower, reference, metric)
-        if isinstance(means, Outcome):
-            return means
-        n_pairs = len(means)
-        if means.isna().to_numpy().any():
-            return _undefined(f"{n_pairs} matched settings")
-        diff = (means[tower] - means[reference]).to_numpy(dtype=np.float64)
+    def test(t: pd.DataFrame, design: Design, boot: Replicates) -> Outcome:
+        settings = _settings(t, (tower, reference), design)
+        if isinstance(settings, Outcome):
+            return settings
+        parts = [
+            compare(rows[tower], rows[reference], (tower, reference), metric, sign, boot, f"{s}: ")
+            for s, rows in settings
+        ]
+        diff = np.array(
+            [_mean(rows[tower], metric) - _mean(rows[reference], metric) for _, rows in settings]
+        )
+        n = len(settings)
+        if not np.isfinite(diff).all():
+            return combine(parts, f"{n} matched settings")
         better = int((sign * diff > 0).sum())
-        unit, factor = (" points", 100.0) if metric == "top1" else ("", 1.0)
+        unit, scale = (" points", 100.0) if metric in PERCENT else ("", 1.0)
+        held = sum(p.verdict == "holds" for p in parts)
         ours = (
             f"{tower} {'higher' if sign > 0 else 'lower'} than {reference} in {better} of "
-            f"{n_pairs} matched settings (mean difference {factor * diff.mean():+.2f}{unit})"
+            f"{n} matched settings (mean difference {scale * diff.mean():+.2f}{unit}; "
+            f"holds at 95 % in {held} of {n})"
         )
-        return Outcome(ours, better == n_pairs)
+        return combine(parts, ours)
 
     return test
 
 
-def _init_like_scratch(t: pd.DataFrame, design: Design) -> Outcome:
+def _init_like_scratch(t: pd.DataFrame, design: Design, boot: Replicates) -> Outcome:
     """CLIP-init's top-1 is closer to the scratch tower's than the frozen tower's is, in every
-    setting where all three were trained ("about as good as scratch")."""
-    init = _tower_pairs(t, "clip_init", "rand", "top1")
-    frozen = _tower_pairs(t, "frozen", "rand", "top1")
-    for got in (init, frozen):
-        if isinstance(got, Outcome):
-            return got
-    common = init.index.intersection(frozen.index)
-    if not len(common):
-        return _absent("needs CLIP runs with rand, frozen and clip_init towers on the same data")
-    gap_init = (init.loc[common, "clip_init"] - init.loc[common, "rand"]).to_numpy(np.float64)
-    gap_frozen = (frozen.loc[common, "frozen"] - frozen.loc[common, "rand"]).to_numpy(np.float64)
+    setting where all three were trained ("about as good as scratch"): per setting the interval
+    of ``|gap_frozen| - |gap_init|`` (gaps to scratch) must lie above 0."""
+    settings = _settings(t, ("rand", "frozen", "clip_init"), design)
+    if isinstance(settings, Outcome):
+        return settings
+    parts, gaps_init, gaps_frozen = [], [], []
+    for label, rows in settings:
+        est = {w: group(r, "top1", boot) for w, r in rows.items()}
+        gap_init = est["clip_init"].point - est["rand"].point
+        gap_frozen = est["frozen"].point - est["rand"].point
+        gaps_init.append(gap_init)
+        gaps_frozen.append(gap_frozen)
+        point = abs(gap_frozen) - abs(gap_init)
+        reps = (
+            None
+            if any(e.reps is None for e in est.values())
+            else np.abs(est["frozen"].reps - est["rand"].reps)
+            - np.abs(est["clip_init"].reps - est["rand"].reps)
+        )
+        verdict, lo, hi = judge(point, reps, +1)
+        note = next((e.note for e in est.values() if e.note), None)
+        interval = (
+            f"{label}: |frozen - rand| - |clip_init - rand| top1 "
+            f"{fmt_diff(point, lo, hi, 'top1', note)}"
+        )
+        parts.append(Part("", interval, verdict, min(e.seeds for e in est.values())))
     ours = (
-        f"top-1 vs scratch: CLIP-init {100 * gap_init.mean():+.2f} points, frozen "
-        f"{100 * gap_frozen.mean():+.2f} points (mean over {len(common)} settings)"
+        f"top-1 vs scratch: CLIP-init {100 * np.mean(gaps_init):+.2f} points, frozen "
+        f"{100 * np.mean(gaps_frozen):+.2f} points (mean over {len(settings)} settings)"
     )
-    if not np.isfinite(gap_init.sum() + gap_frozen.sum()):
-        return _undefined(ours)
-    return Outcome(ours, bool((np.abs(gap_init) < np.abs(gap_frozen)).all()))
+    return combine(parts, ours)
 
 
 def _thresholds(metric: str, sign: int) -> Callable:
     """Lowest vs highest LAIONet caption-definition threshold (less diverse classes), per CLIP
     family."""
 
-    def test(t: pd.DataFrame, design: Design) -> Outcome:
+    def test(t: pd.DataFrame, design: Design, boot: Replicates) -> Outcome:
         rows = _select(t, **design.without("source"), method="clip")
         rows = rows[rows["source"].isin(THRESHOLD_SOURCES)]
         rows = rows.assign(threshold=[float(s.rsplit("_t", 1)[1]) for s in rows["source"]])
-        out = _per_family(rows, "threshold", None, None, metric, sign)
-        return out or _absent("needs CLIP runs on two or more LAIONet thresholds (laionet_t<t>)")
+        out = _per_family(rows, "threshold", None, None, metric, sign, boot)
+        return out or absent("needs CLIP runs on two or more LAIONet thresholds (laionet_t<t>)")
 
     return test
 
 
 def _tail_comparison(
-    first: pd.DataFrame, second: pd.DataFrame, names: tuple[str, str], prefix: str = ""
-) -> tuple[list[str], list[bool | None]]:
+    first: pd.DataFrame,
+    second: pd.DataFrame,
+    names: tuple[str, str],
+    boot: Replicates,
+    prefix: str = "",
+) -> list[Part]:
     """Tail accuracy of ``first`` vs ``second`` at every trimmed (k, shots) both have: one
-    summary and one verdict (first > second; None when undefined) per setting."""
+    comparison (the claim: first > second) per setting."""
     settings = sorted(
         set(zip(first["trim_k"], first["trim_ceil"], strict=True))
         & set(zip(second["trim_k"], second["trim_ceil"], strict=True))
     )
-    parts, verdicts = [], []
-    for k, ceil in settings:
-        a = _mean(_select(first, trim_k=k, trim_ceil=ceil), "tail_acc")
-        b = _mean(_select(second, trim_k=k, trim_ceil=ceil), "tail_acc")
-        parts.append(
-            f"{prefix}k={k} {ceil}-shot: {names[0]} {_fmt(a, 'tail_acc')} vs "
-            f"{names[1]} {_fmt(b, 'tail_acc')}"
+    return [
+        compare(
+            _select(first, trim_k=k, trim_ceil=ceil),
+            _select(second, trim_k=k, trim_ceil=ceil),
+            names,
+            "tail_acc",
+            +1,
+            boot,
+            prefix=f"{prefix}k={k} {ceil}-shot: ",
         )
-        verdicts.append(bool(a > b) if np.isfinite(a + b) else None)
-    return parts, verdicts
+        for k, ceil in settings
+    ]
 
 
-def _trim_tail(t: pd.DataFrame, design: Design) -> Outcome:
+def _trim_tail(t: pd.DataFrame, design: Design, boot: Replicates) -> Outcome:
     """CLIP vs SL tail accuracy at each (k, shots) with matching tower/head kind."""
     trimmed = t[t["trim_k"] > 0]
-    parts, verdicts = [], []
+    parts = []
     for kind in ("rand", "frozen"):
         clip = trimmed[trimmed["method"].isin(["clip"]) & trimmed["text_tower"].isin([kind])]
         sl = trimmed[
@@ -460,26 +553,22 @@ def _trim_tail(t: pd.DataFrame, design: Design) -> Outcome:
             & trimmed["head"].isin([kind])
             & trimmed["vocab_size"].isin(["full"])
         ]
-        more = _tail_comparison(clip, sl, ("CLIP", "SL"), prefix=f"{kind}, ")
-        parts += more[0]
-        verdicts += more[1]
+        parts += _tail_comparison(clip, sl, ("CLIP", "SL"), boot, prefix=f"{kind}, ")
     if not parts:
-        return _absent("needs trimmed CLIP and SL runs (same k, shots and tower/head kind)")
-    return _verdict(parts, verdicts)
+        return absent("needs trimmed CLIP and SL runs (same k, shots and tower/head kind)")
+    return combine(parts)
 
 
-def _subvocabulary_tail(t: pd.DataFrame, design: Design) -> Outcome:
+def _subvocabulary_tail(t: pd.DataFrame, design: Design, boot: Replicates) -> Outcome:
     """SL with a frozen head: a subsampled vocabulary keeps a higher tail accuracy than the full
     softmax at each trimmed (k, shots)."""
     trimmed = t[(t["trim_k"] > 0) & t["method"].isin(["sl"]) & t["head"].isin(["frozen"])]
     full = trimmed[trimmed["vocab_size"].isin(["full"])]
     sub = trimmed[~trimmed["vocab_size"].isin(["full"]) & trimmed["vocab_size"].notna()]
-    parts, verdicts = _tail_comparison(sub, full, ("subsampled", "full"))
+    parts = _tail_comparison(sub, full, ("subsampled", "full"), boot)
     if not parts:
-        return _absent(
-            "needs trimmed SL frozen-head runs with the full and a subsampled vocabulary"
-        )
-    return _verdict(parts, verdicts)
+        return absent("needs trimmed SL frozen-head runs with the full and a subsampled vocabulary")
+    return combine(parts)
 
 
 def _shifted(design: Design) -> str | None:
@@ -705,23 +794,37 @@ PAPER_ONLY: frozenset[str] = frozenset(
 )
 
 
+def _replicates(
+    replicates: Replicates | Mapping[tuple[str, str], pd.DataFrame] | None,
+) -> Replicates:
+    return replicates if isinstance(replicates, Replicates) else Replicates(replicates)
+
+
 def claims(
-    table: pd.DataFrame, evalset: str, design: Design | Mapping[str, Any] | None = None
+    table: pd.DataFrame,
+    evalset: str,
+    design: Design | Mapping[str, Any] | None = None,
+    replicates: Replicates | Mapping[tuple[str, str], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """One row per claim of :data:`CLAIMS` tested on the rows of ``evalset`` (or of the claim's
     own evaluation set when the table has it, e.g. IN-100 for the open-world claims).
 
     ``design``: the study design (a :class:`Design` or the configuration mapping; default: the
-    synthetic world's defaults). Columns: ``claim`` (id), ``figure`` (where the paper makes
-    it), ``statement``, ``paper`` (the paper's numbers), ``evalset``, ``ours`` (our numbers, or
-    what is missing) and ``holds`` (pandas nullable boolean: True/False, NA when the needed runs
-    are absent or a value is undefined). Duplicate rows of a run (one per study in
-    ``runs.parquet``) count once.
+    synthetic world's defaults). ``replicates``: (run, evalset) -> the run's class-bootstrap
+    replicates (the ``.bootstrap.parquet`` tables; see :class:`Replicates`); a run without them
+    makes every comparison it enters inconclusive ("no interval"). Columns: ``claim`` (id),
+    ``figure`` (where the paper makes it), ``statement``, ``paper`` (the paper's numbers),
+    ``evalset``, ``ours`` (our numbers with their 95 % intervals, or what is missing),
+    ``interval`` (the compared quantity with its 95 % interval), ``seeds`` (the fewest seeds
+    among the compared groups; nullable integer), ``verdict`` (one of
+    :data:`cliptail.evaluate.verdicts.VERDICTS`) and ``holds`` (pandas nullable boolean: True
+    for "holds", False for "does not hold", NA otherwise). Duplicate rows of a run (one per study in ``runs.parquet``) count once.
     """
     if design is None:
         design = Design()
     elif not isinstance(design, Design):
         design = Design.from_config(design)
+    boot = _replicates(replicates)
     missing = [
         c
         for c in ("run", "evalset", *_FACTORS, "rho_acc", "rho_pred", "top1", "tail_acc")
@@ -738,7 +841,7 @@ def claims(
         own = claim.evalset(design)
         where = own if own in present else evalset
         rows = table[table["evalset"] == where]
-        outcome = claim.test(rows, design) if len(rows) else _absent(f"no runs on {where!r}")
+        outcome = claim.test(rows, design, boot) if len(rows) else absent(f"no runs on {where!r}")
         out.append(
             {
                 "claim": claim.id,
@@ -747,70 +850,13 @@ def claims(
                 "paper": claim.paper,
                 "evalset": where,
                 "ours": outcome.ours,
+                "interval": outcome.interval,
+                "seeds": outcome.seeds if outcome.verdict != "not tested" else None,
+                "verdict": outcome.verdict,
                 "holds": outcome.holds,
             }
         )
     df = pd.DataFrame(out, columns=COLUMNS)
+    df["seeds"] = df["seeds"].astype("Int64")
     df["holds"] = df["holds"].astype("boolean")
     return df
-
-
-def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def claims_markdown(df: pd.DataFrame) -> str:
-    """The claims table as Markdown: a summary line and one table row per claim."""
-    tested = df["holds"].notna()
-    evalsets = sorted(df["evalset"].unique().tolist()) if "evalset" in df else []
-    lines = [
-        f"**{int(df.loc[tested, 'holds'].astype(bool).sum())} of {int(tested.sum())} testable "
-        f"claims hold** ({len(df) - int(tested.sum())} not testable with these runs"
-        + (f"; evaluation set {', '.join(evalsets)}" if evalsets else "")
-        + ").",
-        "",
-        "| Claim | Where | Statement | Paper | Ours | Holds |",
-        "|---|---|---|---|---|---|",
-    ]
-    for row in df.itertuples(index=False):
-        verdict = "n/a" if pd.isna(row.holds) else ("yes" if row.holds else "no")
-        lines.append(
-            "| "
-            + " | ".join(
-                _cell(v)
-                for v in (f"`{row.claim}`", row.figure, row.statement, row.paper, row.ours, verdict)
-            )
-            + " |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def claims_html(df: pd.DataFrame) -> str:
-    """The claims table as a self-contained HTML page (shown inline in the workflow report)."""
-    import html
-
-    tested = df["holds"].notna()
-    held = int(df.loc[tested, "holds"].astype(bool).sum())
-    rows = []
-    for row in df.itertuples(index=False):
-        verdict, colour = (
-            ("not tested", "#777")
-            if pd.isna(row.holds)
-            else (("holds", "#1a7f37") if row.holds else ("does not hold", "#b42318"))
-        )
-        cells = [row.claim, row.figure, row.statement, row.paper, row.ours]
-        rows.append(
-            "<tr>"
-            + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
-            + f'<td style="color:{colour};font-weight:600">{verdict}</td></tr>'
-        )
-    return (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>cliptail claims</title>"
-        "<style>body{font-family:sans-serif;font-size:14px}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}"
-        "th{background:#f3f3f3}</style></head><body>"
-        f"<p><b>{held} of {int(tested.sum())} testable claims hold</b> "
-        f"({len(df) - int(tested.sum())} not testable with these runs).</p>"
-        "<table><tr><th>Claim</th><th>Where</th><th>Statement</th><th>Paper</th><th>Ours</th>"
-        "<th>Verdict</th></tr>" + "".join(rows) + "</table></body></html>\n"
-    )

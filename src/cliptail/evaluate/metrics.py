@@ -347,6 +347,152 @@ def _assign_bins(f: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return which
 
 
+# --- class bootstrap ----------------------------------------------------------------------------
+
+#: Seed of the class resamples (:func:`class_resamples`); together with the number of classes it
+#: fixes the resamples, so every run evaluated on the same classes gets the same ones.
+BOOTSTRAP_SEED = 20240607
+#: Default number of bootstrap replicates.
+BOOTSTRAP_REPLICATES = 1000
+#: The statistics :func:`bootstrap_replicates` computes on each resample, in column order.
+BOOTSTRAP_COLUMNS: tuple[str, ...] = ("top1", "rho_acc", "rho_pred", "tail_acc", "head_acc")
+
+
+def class_resamples(
+    num_classes: int, replicates: int = BOOTSTRAP_REPLICATES, seed: int = BOOTSTRAP_SEED
+) -> np.ndarray:
+    """Bootstrap resamples of the classes: an int64 array [B, C] of class positions ``0..C-1``
+    drawn with replacement, row b being the b-th resample.
+
+    The generator is ``numpy.random.default_rng([seed, C])``: seeded by a constant and the
+    number of classes only, never by the run. Every run evaluated on the same C classes thus gets
+    the same resamples (common random numbers), so the b-th replicates of two runs are computed
+    on the same classes and their difference is a paired bootstrap of the difference. Rows are
+    drawn in order, so the first B rows do not depend on how many more are drawn.
+    """
+    c, b = int(num_classes), int(replicates)
+    if c < 1 or b < 1:
+        raise ValueError(f"need at least one class and one replicate, got C={c}, B={b}")
+    rng = np.random.default_rng([int(seed), c])
+    return rng.integers(0, c, size=(b, c), dtype=np.int64)
+
+
+def _resample_counts(resamples: np.ndarray, num_classes: int) -> np.ndarray:
+    """How often each class occurs in each resample: float64 [B, C] (rows sum to C')."""
+    b = resamples.shape[0]
+    flat = (np.arange(b, dtype=np.int64)[:, None] * num_classes + resamples).ravel()
+    return np.bincount(flat, minlength=b * num_classes).reshape(b, num_classes).astype(np.float64)
+
+
+def _weighted_mean_rows(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per row, the mean of ``values`` (one per class, NaN skipped) weighted by ``counts``:
+    the nan-mean of a resampled vector. NaN where a row has no finite value."""
+    keep = np.isfinite(values)
+    w = counts[:, keep]
+    total = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, (w @ values[keep]) / total, np.nan)
+
+
+def _resampled_ranks(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Average rank (1-based) of each class's value within each resample, [B, C].
+
+    In a resample where class c occurs ``counts[b, c]`` times, a value v has rank
+    ``#(values < v) + (#(values == v) + 1) / 2`` among the resampled values (average ranks for
+    ties, duplicates included): computed for all replicates at once from the counts per
+    distinct value, without sorting any resample.
+    """
+    uniq, group = np.unique(values, return_inverse=True)
+    b, u = counts.shape[0], uniq.shape[0]
+    flat = (np.arange(b, dtype=np.int64)[:, None] * u + group[None, :]).ravel()
+    per_value = np.bincount(flat, weights=counts.ravel(), minlength=b * u).reshape(b, u)
+    rank = np.cumsum(per_value, axis=1) - (per_value - 1.0) / 2.0
+    return rank[:, group]
+
+
+def _spearman_rows(counts: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman rho of ``x`` with ``y`` on every resample (counts [B, C]): equal to
+    :func:`spearman` of ``x[idx]`` and ``y[idx]`` for the resample ``idx`` (pairs where both are
+    finite; NaN with fewer than two such pairs or a constant side)."""
+    keep = np.isfinite(x) & np.isfinite(y)
+    w = counts[:, keep]
+    n = w.sum(axis=1)
+    rx = _resampled_ranks(w, x[keep])
+    ry = _resampled_ranks(w, y[keep])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (n + 1.0) / 2.0  # the mean of the ranks 1..n, ties averaged
+        dx, dy = rx - mean[:, None], ry - mean[:, None]
+        sxy = (w * dx * dy).sum(axis=1)
+        sxx = (w * dx * dx).sum(axis=1)
+        syy = (w * dy * dy).sum(axis=1)
+        rho = sxy / np.sqrt(sxx * syy)
+    rho = np.where((n >= 2) & (sxx > 0) & (syy > 0), rho, np.nan)
+    return np.clip(rho, -1.0, 1.0)
+
+
+def bootstrap_replicates(
+    freq: Any,
+    per_class: pd.DataFrame,
+    tail_classes: Sequence[int] | Any | None = None,
+    *,
+    resamples: np.ndarray | None = None,
+    replicates: int = BOOTSTRAP_REPLICATES,
+) -> pd.DataFrame:
+    """The class-level statistics of one evaluation on B bootstrap resamples of its classes.
+
+    ``freq`` (training counts), ``per_class`` (``acc``, ``npred``; :func:`per_class_metrics`)
+    and ``tail_classes`` (positions 0..C-1 of the trimmed classes, or None) describe C classes;
+    ``resamples`` [B, C] defaults to :func:`class_resamples` ``(C, replicates)``. Returns B rows
+    with the columns of :data:`BOOTSTRAP_COLUMNS`, each computed on the resampled classes
+    exactly as on the full set: ``top1`` the nan-mean of acc, ``rho_acc``/``rho_pred`` the
+    Spearman rho (average ranks, duplicated classes included) of frequency with acc/npred,
+    ``tail_acc``/``head_acc`` the nan-mean of acc over the resampled tail / other classes (NaN
+    without tail classes). A replicate whose statistic is undefined (e.g. no finite accuracy,
+    a constant side) is NaN. Time and memory are O(B x C) (a few arrays of that size).
+    """
+    for column in ("acc", "npred"):
+        if column not in per_class:
+            raise ValueError(f"per_class needs an '{column}' column (see per_class_metrics)")
+    c = len(per_class)
+    f = _frequencies(freq, c)
+    acc = per_class["acc"].to_numpy(dtype=np.float64)
+    npred = per_class["npred"].to_numpy(dtype=np.float64)
+    idx = class_resamples(c, replicates) if resamples is None else _to_numpy(resamples)
+    if idx.ndim != 2 or idx.shape[1] != c:
+        raise ValueError(f"resamples must have shape (B, {c}), got {idx.shape}")
+    idx = _labels(idx.ravel(), "resamples", c).reshape(idx.shape)
+    counts = _resample_counts(idx, c)
+    out = {
+        "top1": _weighted_mean_rows(counts, acc),
+        "rho_acc": _spearman_rows(counts, f, acc),
+        "rho_pred": _spearman_rows(counts, f, npred),
+    }
+    nan = np.full(idx.shape[0], np.nan)
+    if tail_classes is not None and len(tail_classes):
+        tail = _labels(np.asarray(tail_classes, dtype=np.int64), "tail_classes", c)
+        is_tail = np.zeros(c, dtype=bool)
+        is_tail[tail] = True
+        out["tail_acc"] = _weighted_mean_rows(counts, np.where(is_tail, acc, np.nan))
+        out["head_acc"] = _weighted_mean_rows(counts, np.where(is_tail, np.nan, acc))
+    else:
+        out["tail_acc"], out["head_acc"] = nan, nan.copy()
+    return pd.DataFrame(out, columns=list(BOOTSTRAP_COLUMNS))
+
+
+def percentile_interval(values: Any, level: float = 0.95) -> tuple[float, float]:
+    """Equal-tailed percentile interval of bootstrap replicates: the ``(1 - level) / 2`` and
+    ``(1 + level) / 2`` quantiles (numpy's linear interpolation), NaN replicates ignored;
+    ``(nan, nan)`` without a finite replicate."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    v = _vector(values, "values")
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return float("nan"), float("nan")
+    lo, hi = np.quantile(v, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
+    return float(lo), float(hi)
+
+
 # --- neural collapse ----------------------------------------------------------------------------
 
 

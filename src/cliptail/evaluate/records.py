@@ -5,8 +5,13 @@ space, also when the evaluation set is a class subset such as IN-100), ``name``,
 count), ``acc``, ``npred`` and the neural-collapse metrics ``nc1``, ``nc2_m``, ``nc2nn_m``,
 ``nc2_w``, ``nc2nn_w``. The scalars are overall top-1/top-5, the robustness correlations, the
 overall NC metrics, their per-class correlations with frequency and accuracy, and, for runs with
-a trimmed tail, the tail and head & mid accuracies. The classifier file (:func:`write_classifier`)
-keeps the run's class embeddings, one row per row of the per-class record (Fig. 9a).
+a trimmed tail, the tail and head & mid accuracies, with 95 % bootstrap intervals over classes
+(``top1_lo``/``top1_hi``, ``rho_acc_lo``/``rho_acc_hi``, ``rho_pred_lo``/``rho_pred_hi``, and
+``tail_acc_lo``/``_hi``, ``head_acc_lo``/``_hi``, NaN without a trimmed tail). The
+bootstrap replicates themselves (one row per class resample, the columns of
+:data:`cliptail.evaluate.metrics.BOOTSTRAP_COLUMNS`) are the third record: the claims compare
+runs replicate by replicate. The classifier file (:func:`write_classifier`) keeps the run's class
+embeddings, one row per row of the per-class record (Fig. 9a).
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ PER_CLASS_COLUMNS = [
     "nc2nn_w",
 ]
 NC_COLUMNS = ["nc1", "nc2_m", "nc2nn_m", "nc2_w", "nc2nn_w"]
+#: Scalars that get a 95 % bootstrap interval (``<name>_lo``, ``<name>_hi``).
+INTERVAL_SCALARS = ("top1", "rho_acc", "rho_pred", "tail_acc", "head_acc")
 
 
 def evaluation_records(
@@ -46,13 +53,20 @@ def evaluation_records(
     tail_classes: Sequence[int] | None = None,
     nc1_pinv: str = "float32",
     class_ids: Sequence[int] | None = None,
-) -> tuple[pd.DataFrame, dict]:
-    """Build the per-class record and the scalars of one (run, evaluation set).
+    replicates: int = metrics.BOOTSTRAP_REPLICATES,
+) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """Build the per-class record, the scalars and the bootstrap replicates of one (run,
+    evaluation set).
 
     ``nc1_pinv``: the pseudo-inverse cut-off of NC1 (:data:`cliptail.evaluate.metrics.PINV_EPS`).
     ``class_ids``: the class index (common class space) of each evaluated class, when they are a
     subset (``targets``/``preds`` are positions 0..C-1 in it): the record's ``class`` column;
     ``tail_classes`` are given in the common space too. Default 0..C-1.
+    ``replicates``: the number B of class resamples (:func:`metrics.class_resamples`, the same
+    for every run on the same C classes). Returns ``(per_class, scalars, bootstrap)``, with
+    ``bootstrap`` B rows of :func:`metrics.bootstrap_replicates` and the scalars
+    ``<name>_lo``/``<name>_hi`` (2.5 / 97.5 percentiles, NaN replicates ignored) for each name
+    of :data:`INTERVAL_SCALARS`.
     """
     num_classes = len(class_names)
     ids = (
@@ -97,7 +111,15 @@ def evaluation_records(
         scalars.update(metrics.head_tail_accuracy(table["acc"].to_numpy(), tail_classes))
     else:
         scalars.update({"tail_acc": float("nan"), "head_acc": float("nan")})
-    return table[PER_CLASS_COLUMNS], scalars
+    bootstrap = metrics.bootstrap_replicates(
+        freq,
+        per_class,
+        tail_classes if tail_classes is not None and len(tail_classes) else None,
+        replicates=replicates,
+    )
+    for name in INTERVAL_SCALARS:
+        scalars[f"{name}_lo"], scalars[f"{name}_hi"] = metrics.percentile_interval(bootstrap[name])
+    return table[PER_CLASS_COLUMNS], scalars, bootstrap
 
 
 def write_classifier(path: str, classifier: np.ndarray) -> np.ndarray:

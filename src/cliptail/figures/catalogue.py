@@ -102,6 +102,11 @@ def _variant_order(data: Mapping[str, Any]) -> tuple:
     return (known, source, -float(data["scale"]), str(data["caption"]), str(data["classes"]))
 
 
+#: Caption sentence of the figures that draw the interval columns of the study tables (top-1,
+#: Corr. freq vs acc, Corr. freq vs #pred) as error bars (:mod:`cliptail.figures.intervals`).
+ERROR_BARS = "Error bars: bootstrap 95 % intervals over classes (and seeds)."
+
+
 @dataclass(frozen=True)
 class Entry:
     """One figure or table of the paper."""
@@ -135,11 +140,11 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry(
         "fig03",
         "fig03_descriptiveness_vocabulary",
-        "Robustness of CLIP trained on the caption types (by descriptiveness) and of SL with a "
-        "full or subsampled vocabulary (K), from random init: (a) Corr. freq vs #pred and (b) "
-        "top-1 against Corr. freq vs acc. Linear fits: CLIP template captions (squares, "
-        "dotted), natural-language captions (dots, dashed), SL with linear vocabulary sampling "
-        "(dashed); open triangles: other sampling, not fitted.",
+        "Robustness of CLIP trained on each caption type and of SL with the full or a K-class "
+        "vocabulary (random init): (a) Corr. freq vs #pred and (b) top-1 against Corr. freq "
+        "vs acc. Linear fits: CLIP template (squares, dotted) and natural-language captions "
+        "(dots, dashed), SL with linear sampling (dashed); open triangles: other sampling. "
+        + ERROR_BARS,
         "studies",
         "cliptail.figures.robustness:fig03",
         studies=("descriptiveness", "vocabulary"),
@@ -162,7 +167,8 @@ CATALOGUE: tuple[Entry, ...] = (
         "Top-1 accuracy and Corr. freq vs acc per training source, one line per model family "
         "(e.g. CLIP with the random and the frozen text tower): the curated and the "
         "distribution-shifted web source at equal size; on real data IN-Caps, LAIONet at "
-        "similarity thresholds 0.7 to 0.82 (ascending, IN-Caps size), then LAIONet =freq.",
+        "similarity thresholds 0.7 to 0.82 (ascending, IN-Caps size), then LAIONet =freq. "
+        + ERROR_BARS,
         "studies",
         "cliptail.figures.distribution:fig04b",
         studies=("distribution",),
@@ -173,7 +179,7 @@ CATALOGUE: tuple[Entry, ...] = (
         "Top-1 accuracy, Corr. freq vs acc, NC1 and NC2 of the class means (NC2_M), side by "
         "side, against the number of training images (log2 scale): one line per CLIP text tower "
         "present, in the order from scratch, frozen, CLIP-init, frozen RoBERTa, and the SL point "
-        "(frozen head) where present.",
+        "(frozen head) where present. " + ERROR_BARS,
         "studies",
         "cliptail.figures.scale:fig05",
         studies=("scale",),
@@ -184,7 +190,7 @@ CATALOGUE: tuple[Entry, ...] = (
         "Corr. freq vs acc, Corr. freq vs #pred and top-1 accuracy on the evaluation concepts "
         "(real data: the 100 classes of IN-100, evaluated 100-way) when training on those "
         "concepts only (IN-Caps-100), on all concepts at the same size (IN-Caps (10%)), and on "
-        "all concepts with all their data (IN-Caps).",
+        "all concepts with all their data (IN-Caps). " + ERROR_BARS,
         "studies",
         "cliptail.figures.open_world:fig06",
         studies=("open_world",),
@@ -194,7 +200,7 @@ CATALOGUE: tuple[Entry, ...] = (
         "fig06b",
         "fig06b_open_world_web",
         "Corr. freq vs acc, Corr. freq vs #pred and top-1 accuracy of models trained on "
-        "YFCC-15M-Cls (captions naming an ImageNet class) and on the whole YFCC-15M.",
+        "YFCC-15M-Cls (captions naming an ImageNet class) and on the whole YFCC-15M. " + ERROR_BARS,
         "studies",
         "cliptail.figures.open_world:fig06b",
         studies=("open_world",),
@@ -215,7 +221,7 @@ CATALOGUE: tuple[Entry, ...] = (
         "fig08_trim_tail",
         "Accuracy on the k trimmed tail classes and on the remaining head & mid classes when "
         "the k rarest classes keep one (1-shot) or no (0-shot) training image; dashed with "
-        "open markers: the untrimmed model of each family on the same classes.",
+        "open markers: the untrimmed model of each family on the same classes. " + ERROR_BARS,
         "trim_tail_records",
         "cliptail.figures.trim_tail:fig08",
         studies=("trim_tail",),
@@ -272,7 +278,8 @@ CATALOGUE: tuple[Entry, ...] = (
         "As Fig. 3 with a frozen pre-trained text tower for CLIP and frozen text-derived "
         "prototypes for SL: (a) Corr. freq vs #pred and (b) top-1 accuracy against Corr. freq "
         "vs acc, with separate linear fits for template and natural-language captions and for "
-        "SL with linear vocabulary sampling (other sampling weights drawn, not fitted).",
+        "SL with linear vocabulary sampling (other sampling weights drawn, not fitted). "
+        + ERROR_BARS,
         "studies",
         "cliptail.figures.robustness:fig19",
         studies=("text_tower",),

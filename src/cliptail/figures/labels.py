@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.text import Annotation, Text
 
@@ -66,23 +67,40 @@ def _text_box(ann: Annotation, renderer) -> np.ndarray:
     return np.array([bb.x0, bb.y0, bb.x1, bb.y1])
 
 
+def _samples(xy: np.ndarray) -> list[np.ndarray]:
+    """Points along the segments of the polyline ``xy`` (display coordinates)."""
+    t = np.linspace(0.0, 1.0, 40)
+    return [
+        np.column_stack([x0 + (x1 - x0) * t, y0 + (y1 - y0) * t])
+        for (x0, y0), (x1, y1) in zip(xy[:-1], xy[1:], strict=True)
+        if np.isfinite([x0, y0, x1, y1]).all()
+    ]
+
+
 def _obstacles(ax, renderer, labels: Sequence[Annotation]) -> tuple[np.ndarray, np.ndarray]:
-    """Hard obstacles (markers, notes) as boxes and soft ones (fit lines) as sampled points."""
+    """Hard obstacles (markers, notes) as boxes and soft ones (fit lines, error bars) as
+    sampled points. Error-bar caps (lines without a line style) are no obstacle."""
     radius = np.sqrt(MARKER_SIZE) / 2 * ax.figure.dpi / 72 + 1.0
     boxes = []
+    samples = [np.zeros((0, 2))]
     for collection in ax.collections:
+        if isinstance(collection, LineCollection):  # error bars
+            for segment in collection.get_segments():
+                xy = np.asarray(segment, dtype=np.float64).reshape(-1, 2)
+                samples += _samples(ax.transData.transform(xy)) if len(xy) > 1 else []
+            continue
         for px, py in ax.transData.transform(collection.get_offsets()):
             boxes.append([px - radius, py - radius, px + radius, py + radius])
     for text in ax.texts:
         if text not in labels and text.get_visible() and text.get_text():
             bb = text.get_window_extent(renderer)
             boxes.append([bb.x0, bb.y0, bb.x1, bb.y1])
-    samples = [np.zeros((0, 2))]
     for line in ax.lines:
-        xy = ax.transData.transform(np.column_stack(line.get_data()).astype(np.float64))
-        for (x0, y0), (x1, y1) in zip(xy[:-1], xy[1:], strict=True):
-            t = np.linspace(0.0, 1.0, 40)[:, None]
-            samples.append(np.column_stack([x0 + (x1 - x0) * t[:, 0], y0 + (y1 - y0) * t[:, 0]]))
+        if line.get_linestyle() in ("None", "none", "", " "):
+            continue
+        samples += _samples(
+            ax.transData.transform(np.column_stack(line.get_data()).astype(np.float64))
+        )
     return np.array(boxes).reshape(-1, 4), np.concatenate(samples)
 
 

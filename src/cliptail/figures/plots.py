@@ -9,10 +9,13 @@ import numpy as np
 import pandas as pd
 
 from cliptail import factors
-from cliptail.figures import style, tables
+from cliptail.figures import intervals, style, tables
 
 #: Factors that may tell runs of one family apart, in label order.
 LABEL_FACTORS = factors.DATA_FACTORS
+#: Style of the interval error bars: thin, small caps, in the colour of their points, drawn
+#: below the markers.
+ERRORBAR_STYLE = {"elinewidth": 0.8, "capsize": 2.0, "capthick": 0.8, "alpha": 0.75, "zorder": 2}
 
 
 def ordered_families(names: Sequence[str]) -> list[str]:
@@ -41,6 +44,45 @@ def categorical_axis(ax, where: Mapping[Any, float], names: Mapping[Any, str]) -
     ax.set_xlim(min(where.values()) - 0.4, max(where.values()) + 0.4)
 
 
+def interval_errors(points: pd.DataFrame, column: str) -> np.ndarray | None:
+    """The ``2 x n`` error lengths, as plotted (:func:`style.shown`), of ``points[column]`` from
+    its interval columns (:func:`intervals.seed_summary`); None when ``points`` has none."""
+    if not intervals.has_interval(points, column):
+        return None
+    lo, hi = intervals.bound_columns(column)
+    return intervals.error_lengths(
+        style.shown(column, points[column]),
+        style.shown(column, points[lo]),
+        style.shown(column, points[hi]),
+    )
+
+
+def error_bars(
+    ax,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    xerr: np.ndarray | None = None,
+    yerr: np.ndarray | None = None,
+    color: Any,
+    gid: str,
+):
+    """Error bars (:data:`ERRORBAR_STYLE`) at the points ``(x, y)``; every part (bar lines and
+    caps) gets the ``gid``. Nothing is drawn, and None returned, when no error is finite
+    (e.g. a table without interval columns); a point whose error is NaN has no bar."""
+    errors = {
+        name: err
+        for name, err in (("xerr", xerr), ("yerr", yerr))
+        if err is not None and np.isfinite(err).any()
+    }
+    if not errors or not len(x):
+        return None
+    bars = ax.errorbar(x, y, fmt="none", ecolor=color, **errors, **ERRORBAR_STYLE)
+    for part in bars.get_children():
+        part.set_gid(gid)
+    return bars
+
+
 def family_lines(
     ax,
     rows: pd.DataFrame,
@@ -54,10 +96,12 @@ def family_lines(
 
     Points are seed means per (family, key). The x coordinate is the mean of the numeric column
     ``xcol`` (e.g. ``n_train``) or the categorical position ``where[key]``. Points with a NaN
-    coordinate are left out; their ``family @ key`` labels are returned for a note.
+    coordinate are left out; their ``family @ key`` labels are returned for a note. When the
+    table has the interval columns of ``ycol`` (``<ycol>_lo``, ``<ycol>_hi``), each point gets a
+    vertical error bar (:func:`intervals.seed_summary`, gid ``yerr:<family>``).
     """
     data = with_family(rows)
-    means = tables.seed_means(data, ["family", key], [ycol] + ([xcol] if xcol else []))
+    means = intervals.seed_summary(data, ["family", key], [ycol] + ([xcol] if xcol else []))
     names = ordered_families(list(means["family"].unique()))
     omitted: list[str] = []
     for name in names:
@@ -71,6 +115,15 @@ def family_lines(
         pts, x = pts.iloc[order], x[order]
         y = style.shown(ycol, pts[ycol])
         keep = tables.finite(x, y)
+        yerr = interval_errors(pts, ycol)
+        error_bars(
+            ax,
+            x[keep],
+            y[keep],
+            yerr=None if yerr is None else yerr[:, keep],
+            color=style.color(name, names),
+            gid=f"yerr:{name}",
+        )
         ax.plot(
             x[keep],
             y[keep],

@@ -14,7 +14,10 @@ with finite coordinates:
   no class is sampled, counts as linear), dashed. SL runs with another sampling weight
   (``sqrt``, ``uniform``) are drawn as open triangles and labelled but not fitted.
 
-A group with fewer than two distinct x values has no line. Point labels are placed by
+A group with fewer than two distinct x values has no line. When the table has the interval
+columns (``<metric>_lo``, ``<metric>_hi``: bootstrap 95 % intervals over the evaluation classes),
+each point gets x and y error bars, widened by the seed spread where a point averages seeds
+(:func:`cliptail.figures.intervals.seed_interval`); older tables draw without them. Point labels are placed by
 :func:`cliptail.figures.labels.place_labels`, a small deterministic repel that keeps them apart from each other, from the
 markers and inside the panel.
 """
@@ -28,7 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.text import Annotation
 
-from cliptail.figures import style, tables
+from cliptail.figures import intervals, plots, style, tables
 from cliptail.figures.labels import MARKER_SIZE, place_labels
 
 _COLUMNS = [
@@ -87,7 +90,7 @@ def clip_points(rows: pd.DataFrame, tower: str) -> pd.DataFrame:
     clip = rows[
         tables.is_value(rows["method"], "clip") & tables.is_value(rows["text_tower"], tower)
     ]
-    points = tables.seed_means(clip, ["caption"], _METRICS)
+    points = intervals.seed_summary(clip, ["caption"], _METRICS)
     order = {c: i for i, c in enumerate(style.CAPTION_ORDER)}
     points["_order"] = [order.get(c, len(order)) for c in points["caption"]]
     points = points.sort_values(["_order", "caption"]).drop(columns="_order").reset_index(drop=True)
@@ -111,7 +114,7 @@ def sl_points(rows: pd.DataFrame, head: str) -> pd.DataFrame:
         .where(size != "full", FITTED_WEIGHT)
     )
     sl = sl.assign(vocab_size=size, vocab_weight=weight)
-    points = tables.seed_means(sl, ["vocab_size", "vocab_weight"], _METRICS)
+    points = intervals.seed_summary(sl, ["vocab_size", "vocab_weight"], _METRICS)
     full = points["vocab_size"] == "full"
     size = np.where(full, np.inf, pd.to_numeric(points["vocab_size"].where(~full), errors="coerce"))
     points = (
@@ -181,12 +184,30 @@ def _group_style(group: str) -> tuple[str, str]:
     return ("s", ":") if group == TEMPLATE else ("o", "--")
 
 
+def _error_bars(ax, name: str, pts: pd.DataFrame, ycol: str, keep: np.ndarray) -> None:
+    """x (``rho_acc``) and y (``ycol``) error bars of the drawn points, where the table has
+    their intervals (gid ``err:<family>``)."""
+    x = pts["rho_acc"].to_numpy(dtype=np.float64)
+    xerr, yerr = plots.interval_errors(pts, "rho_acc"), plots.interval_errors(pts, ycol)
+    plots.error_bars(
+        ax,
+        x[keep],
+        style.shown(ycol, pts[ycol])[keep],
+        xerr=None if xerr is None else xerr[:, keep],
+        yerr=None if yerr is None else yerr[:, keep],
+        color=style.color(name),
+        gid=f"err:{name}",
+    )
+
+
 def _plot_clip(ax, name: str, pts: pd.DataFrame, ycol: str, texts: list) -> list[str]:
-    """Scatter, labels and the two fit lines (templates, natural language) of the CLIP points."""
+    """Scatter, error bars, labels and the two fit lines (templates, natural language) of the
+    CLIP points."""
     x = pts["rho_acc"].to_numpy(dtype=np.float64)
     y = style.shown(ycol, pts[ycol])
     keep = tables.finite(x, y)
     colour = style.color(name)
+    _error_bars(ax, name, pts, ycol, keep)
     groups = pts["group"].to_numpy()
     for group in (TEMPLATE, NATURAL_LANGUAGE):
         mask = keep & (groups == group)
@@ -208,12 +229,13 @@ def _plot_clip(ax, name: str, pts: pd.DataFrame, ycol: str, texts: list) -> list
 
 
 def _plot_sl(ax, name: str, pts: pd.DataFrame, ycol: str, texts: list) -> list[str]:
-    """Scatter, labels and fit line (linear sampling only) of the SL points."""
+    """Scatter, error bars, labels and fit line (linear sampling only) of the SL points."""
     x = pts["rho_acc"].to_numpy(dtype=np.float64)
     y = style.shown(ycol, pts[ycol])
     keep = tables.finite(x, y)
     fitted = pts["fitted"].to_numpy(dtype=bool)
     colour = style.color(name)
+    _error_bars(ax, name, pts, ycol, keep)
     mask = keep & fitted
     if mask.any():
         ax.scatter(x[mask], y[mask], color=colour, s=MARKER_SIZE, zorder=3, gid=f"points:{name}")

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from cliptail.data.manifest import rarest_classes
 from cliptail.evaluate import metrics
-from cliptail.figures import plots, style, tables
+from cliptail.figures import intervals, plots, style, tables
 
 #: Panel columns of Fig. 8: images kept per trimmed class, 1-shot first.
 SHOT_ORDER = (1, 0)
@@ -77,7 +77,9 @@ def fig08(
     ``table``: the ``trim_tail`` study rows of one evaluation set; reads ``trim_k``, ``trim_ceil``,
     ``tail_acc``, ``head_acc`` and the family factors. Panels: rows = tail acc, head & mid acc;
     columns = 1-shot (``trim_ceil`` 1), 0-shot (``trim_ceil`` 0). One solid line with filled
-    markers per model family (seed means over runs with ``trim_k > 0``).
+    markers per model family (seed means over runs with ``trim_k > 0``); where the table has
+    interval columns (``tail_acc_lo``/``_hi``, ``head_acc_lo``/``_hi``), each trimmed point gets
+    an error bar (:func:`cliptail.figures.intervals.seed_summary`, gid ``yerr:<family>``).
 
     ``per_class`` (optional) maps run name -> per-class record (``results/eval/<run>/<evalset>.
     parquet``; only the untrimmed runs, ``trim_k == 0``, are read). For each family with an
@@ -111,7 +113,9 @@ def fig08(
     present = set(int(c) for c in trimmed["trim_ceil"].unique())
     shots = [c for c in SHOT_ORDER if c in present] + sorted(present - set(SHOT_ORDER))
     names = plots.ordered_families(list(rows["family"].unique()))
-    means = tables.seed_means(trimmed, ["family", "trim_ceil", "trim_k"], ["tail_acc", "head_acc"])
+    means = intervals.seed_summary(
+        trimmed, ["family", "trim_ceil", "trim_k"], ["tail_acc", "head_acc"]
+    )
     references, missing = _references(rows, names, ks, per_class, tail_classes)
     with style.context():
         fig, axes = style.new_figure(2, len(shots), sharex=True)
@@ -126,6 +130,15 @@ def fig08(
                     pts = pts.sort_values("trim_k")
                     x, y = pts["trim_k"].to_numpy(dtype=np.float64), style.shown(ycol, pts[ycol])
                     keep = tables.finite(x, y)
+                    yerr = plots.interval_errors(pts, ycol)
+                    plots.error_bars(
+                        ax,
+                        x[keep],
+                        y[keep],
+                        yerr=None if yerr is None else yerr[:, keep],
+                        color=colour,
+                        gid=f"yerr:{name}",
+                    )
                     if len(pts):
                         ax.plot(
                             x[keep],
