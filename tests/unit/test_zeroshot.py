@@ -226,6 +226,12 @@ def test_template_sets():
     assert simple[0] == "itap of a tench." and simple[7] == "itap of a goldfish."
     with pytest.raises(ValueError, match="unknown template set 'many'"):
         zeroshot_templates("many")
+    # the world's prompts are its curated name titles without numbers, filled as the writer does
+    world = prompt_texts(["zudru"], zeroshot_templates("world"))
+    assert world == [
+        "zudru", "Zudru", "my zudru", "the zudru", "Zudru close up", "another zudru",
+        "zudru at home", "Zudru!",
+    ]  # fmt: skip
 
 
 def test_evaluate_run_writes_each_runs_classifier(world, tmp_path):

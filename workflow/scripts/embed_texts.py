@@ -128,9 +128,9 @@ elif __name__ == "__main__":
     )
     parser.add_argument(
         "--templates",
-        choices=["openai", "simple"],
+        choices=["openai", "simple", "world"],
         default="openai",
-        help="prompt templates: OpenAI's 80 (default) or open_clip's 7",
+        help="prompt templates: OpenAI's 80 (default), open_clip's 7 or the synthetic world's 8 name titles",
     )
     args = parser.parse_args()
     main(

@@ -183,7 +183,7 @@ elif __name__ == "__main__":
     )
     parser.add_argument(
         "--templates",
-        choices=["openai", "simple"],
+        choices=["openai", "simple", "world"],
         default="openai",
         help="prompt templates of a trained text tower (must match the prompt embeddings)",
     )

@@ -43,6 +43,7 @@ from tqdm.auto import tqdm
 
 from cliptail.data import manifest as manifest_lib
 from cliptail.data.images import ImageTransform, open_image_store
+from cliptail.data.synthetic.text import prompt_templates as world_prompt_templates
 from cliptail.models.build import load_checkpoint
 from cliptail.models.clip import ClipModel, FrozenTextClipModel, tokenizer_for
 from cliptail.models.sl import PrototypeClassifier
@@ -59,11 +60,22 @@ Template = str | Callable[[str], str]
 
 #: Choices of ``evaluation.zeroshot_names``.
 ZEROSHOT_NAMES = ("openclip", "descriptors")
+
+
 #: Prompt template sets (config ``evaluation.templates``): OpenAI's 80 ImageNet templates (the
 #: paper's) or open_clip's 7-template subset of them (a tenth of the text-encoding cost).
+def _name_template(template: str) -> Template:
+    return lambda name: template.format(name=name, Name=name.capitalize())
+
+
+#: Prompt sets of ``evaluation.templates``: ``openai`` (the 80 OpenAI ImageNet templates, the
+#: paper's), ``simple`` (open_clip's 7-template subset) and ``world`` (the synthetic world's own
+#: name titles, :func:`cliptail.data.synthetic.text.prompt_templates`: prompts in the style of
+#: the world's captions, as the OpenAI templates are in the style of web alt-text).
 TEMPLATE_SETS: dict[str, tuple[Template, ...]] = {
     "openai": tuple(OPENAI_IMAGENET_TEMPLATES),
     "simple": tuple(SIMPLE_IMAGENET_TEMPLATES),
+    "world": tuple(_name_template(t) for t in world_prompt_templates()),
 }
 
 

@@ -416,6 +416,14 @@ class CaptionWriter:
         return titles, tags, descriptions
 
 
+def prompt_templates() -> tuple[str, ...]:
+    """The world's own zero-shot prompts: the curated titles that name the concept and nothing
+    else (no numbers or years to draw), e.g. ``"{name}"``, ``"the {name}"``, ``"{Name} close
+    up"``. Fields: ``{name}`` and ``{Name}`` (capitalised), as the title writer fills them."""
+    fields = re.compile(r"\{([^}]*)\}")
+    return tuple(t for t in NAME_TITLES if set(fields.findall(t)) <= {"name", "Name"})
+
+
 def caption_words() -> set[str]:
     """Every lowercase word the writers can produce besides names (names must avoid them)."""
     texts = [
