@@ -58,16 +58,18 @@ def claims_markdown(df: pd.DataFrame) -> str:
     for row, verdict in zip(df.to_dict("records"), verdicts, strict=True):
         cells = (
             f"`{row['claim']}`",
-            row["figure"],
-            row["statement"],
-            row["paper"],
-            row["ours"],
-            row.get("interval", ""),
-            row.get("seeds"),
+            *_shown(row)[1:],
             "n/a" if verdict == "not tested" else verdict,
         )
         lines.append("| " + " | ".join(_cell(v) for v in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _shown(row: dict) -> tuple:
+    """The cells of a claim row both tables show before the verdict: claim, where the paper makes
+    it, statement, the paper's numbers, ours, the compared interval and the seeds."""
+    fields = ("claim", "figure", "statement", "paper", "ours")
+    return (*(row[f] for f in fields), row.get("interval", ""), row.get("seeds"))
 
 
 #: Colour of each verdict in the HTML table.
@@ -87,15 +89,7 @@ def claims_html(df: pd.DataFrame) -> str:
     verdicts = df["verdict"] if "verdict" in df else _verdicts_from_holds(df["holds"])
     rows = []
     for row, verdict in zip(df.to_dict("records"), verdicts, strict=True):
-        cells = [
-            row["claim"],
-            row["figure"],
-            row["statement"],
-            row["paper"],
-            row["ours"],
-            row.get("interval", ""),
-            row.get("seeds"),
-        ]
+        cells = _shown(row)
         rows.append(
             "<tr>"
             + "".join(f"<td>{html.escape(_cell(c))}</td>" for c in cells)
