@@ -91,7 +91,13 @@ def test_seed_summary_per_group_with_missing_keys_and_clipping():
     out = intervals.seed_summary(rows, ["k"], ["top1", "rho_acc", "nc1"])
     means = tables.seed_means(rows, ["k"], ["top1", "rho_acc", "nc1"])
     pd.testing.assert_frame_equal(out[means.columns], means)
-    assert "nc1_lo" not in out.columns  # no bounds in the table: no interval
+    # no bounds in the table: the seed t-interval alone, none for a single seed
+    # group None: sd sqrt(2), n = 2, so the half-width is T1 exactly
+    assert out.nc1_lo.tolist()[:2] == pytest.approx([2.0 - T2 / SQRT3, 5.0 - T1])
+    assert out.nc1_hi.tolist()[:2] == pytest.approx([2.0 + T2 / SQRT3, 5.0 + T1])
+    assert np.isnan(out.nc1_lo[2]) and np.isnan(out.nc1_hi[2])
+    single = intervals.seed_summary(rows[rows["k"] == "b"], ["k"], ["nc1"])
+    assert "nc1_lo" not in single.columns  # no group with two seeds: no interval columns
     assert [None if pd.isna(k) else k for k in out["k"]] == ["a", None, "b"]
     for i, key in enumerate(out["k"]):
         group = rows[tables.is_value(rows["k"], None if pd.isna(key) else key)]
@@ -101,8 +107,9 @@ def test_seed_summary_per_group_with_missing_keys_and_clipping():
     a = out[out["k"] == "a"].iloc[0]
     assert a.rho_acc_hi == 1.0 and a.rho_acc_lo == pytest.approx(0.95 - T2 * 0.05 / SQRT3)
     assert a.top1_lo == 0.0  # 0.2 - 0.248 < 0
-    none = intervals.seed_summary(rows.drop(columns=["top1_hi"]), ["k"], ["top1"])
-    assert "top1_lo" not in none.columns
+    # a half-present pair of bounds counts as none: the seed t-interval alone
+    seeds_only = intervals.seed_summary(rows.drop(columns=["top1_hi"]), ["k"], ["top1"])
+    assert seeds_only.top1_hi[0] == pytest.approx(0.2 + T2 * 0.1 / SQRT3)
 
 
 # --- what a figure drew --------------------------------------------------------------------------
@@ -357,6 +364,19 @@ def test_fig05_three_seeds_get_the_widened_interval_of_the_helper():
     _, [(x, lo, hi)] = spans(bars)
     assert x == 1000
     assert (lo, hi) == pytest.approx((41.0 - 100 * T2 * 0.01 / SQRT3, 44.0))
+
+
+def test_fig05_nc_panels_get_the_seed_t_interval_with_three_seeds():
+    rows = [
+        study_row("scale", f"clip_s{s}", seed=s, nc1=[1.0, 2.0, 3.0][s], n_train=1000)
+        for s in (0, 1, 2)
+    ]
+    fig = figures.fig05(with_intervals(study_frame(rows)))
+    (bars,) = containers(fig.axes[2], "yerr:CLIP (rand text)")
+    _, [(x, lo, hi)] = spans(bars)
+    assert (x, lo, hi) == pytest.approx((1000, 2.0 - T2 / SQRT3, 2.0 + T2 / SQRT3))
+    assert "NC panels: seed t-intervals (95 %)" in BY_ID["fig05"].caption
+    renders(fig)
 
 
 def test_fig08_draws_tail_and_head_intervals_when_the_table_has_them():

@@ -105,6 +105,8 @@ def _variant_order(data: Mapping[str, Any]) -> tuple:
 #: Caption sentence of the figures that draw the interval columns of the study tables (top-1,
 #: Corr. freq vs acc, Corr. freq vs #pred) as error bars (:mod:`cliptail.figures.intervals`).
 ERROR_BARS = "Error bars: bootstrap 95 % intervals over classes (and seeds)."
+#: Statistics without a bootstrap over classes (neural collapse) get their seeds' t-interval.
+SEED_BARS = "NC panels: seed t-intervals (95 %)."
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ CATALOGUE: tuple[Entry, ...] = (
         "Top-1 accuracy, Corr. freq vs acc, NC1 and NC2 of the class means (NC2_M), side by "
         "side, against the number of training images (log2 scale): one line per CLIP text tower "
         "present, in the order from scratch, frozen, CLIP-init, frozen RoBERTa, and the SL point "
-        "(frozen head) where present. " + ERROR_BARS,
+        "(frozen head) where present. " + SEED_BARS + " " + ERROR_BARS,
         "studies",
         "cliptail.figures.scale:fig05",
         studies=("scale",),

@@ -14,8 +14,10 @@ is the mean over the seeds of one setting; :func:`seed_interval` gives its inter
 NaN values are skipped (n counts the finite values); a missing bound counts as no bound, so
 with n >= 2 the seed interval alone remains. :func:`seed_summary` applies this per group of a
 table and clips the result to the metric's possible values (:data:`VALUE_RANGE`, e.g. a rho
-stays within [-1, 1]); a metric whose ``_lo``/``_hi`` columns the table lacks (older results)
-gets no interval, and the figures then draw no error bar. A drawn bar spans ``lo`` to ``hi`` and
+stays within [-1, 1]). A column without ``_lo``/``_hi`` columns in the table (a neural-collapse
+statistic, which has no bootstrap; older results) gets the seed t-interval alone, so it has an
+interval only where a point has two or more seeds; where no point has, it gets none, and the
+figures then draw no error bar. A drawn bar spans ``lo`` to ``hi`` and
 always reaches its point (:func:`error_lengths`; a percentile interval may miss the estimate).
 """
 
@@ -80,21 +82,27 @@ def seed_interval(
 
 
 def seed_summary(rows: pd.DataFrame, keys: Sequence[str], values: Sequence[str]) -> pd.DataFrame:
-    """:func:`tables.seed_means` plus, for each column of ``values`` whose interval columns
-    ``rows`` has (:func:`has_interval`), those columns per group by :func:`seed_interval`,
-    clipped to the metric's :data:`VALUE_RANGE`. Other columns get no interval columns."""
+    """:func:`tables.seed_means` plus the interval columns of each column of ``values``, per
+    group by :func:`seed_interval`, clipped to the metric's :data:`VALUE_RANGE`: from the
+    seeds' bootstrap bounds where ``rows`` has them (:func:`has_interval`), else the seed
+    t-interval alone, added only when some group has one (two or more finite values)."""
     out = tables.seed_means(rows, keys, values)
-    with_bounds = [v for v in values if v in rows.columns and has_interval(rows, v)]
-    if not with_bounds:
+    present = [v for v in values if v in rows.columns]
+    if not present:
         return out
     groups = rows.groupby(list(keys), dropna=False, sort=False)
-    for column in with_bounds:
+    for column in present:
         lo_col, hi_col = bound_columns(column)
-        found = [
-            seed_interval(g[column], g[lo_col], g[hi_col])[1:]
-            for _, g in groups[[column, lo_col, hi_col]]
-        ]
+        if has_interval(rows, column):
+            found = [
+                seed_interval(g[column], g[lo_col], g[hi_col])[1:]
+                for _, g in groups[[column, lo_col, hi_col]]
+            ]
+        else:
+            found = [seed_interval(g)[1:] for _, g in groups[column]]
         bounds = np.asarray(found, dtype=np.float64).reshape(-1, 2)
+        if not has_interval(rows, column) and not np.isfinite(bounds).any():
+            continue
         low, high = VALUE_RANGE.get(column, (-np.inf, np.inf))
         out[lo_col] = np.clip(bounds[:, 0], low, high)
         out[hi_col] = np.clip(bounds[:, 1], low, high)
