@@ -29,6 +29,7 @@ include: "rules/curate.smk"
 include: "rules/embed.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
+include: "rules/transfer.smk"
 include: "rules/figures.smk"
 include: "rules/frequency.smk"
 include: "rules/report.smk"
@@ -51,11 +52,13 @@ localrules:
     download_imagenetv2,
     download_incaps,
     download_laion_part,
+    prepare_transfer,
     wordnet,
     locate_imagenet,
     user_provided_file,
     study_table,
     runs_table,
+    transfer_table,
     plot_data,
     claims,
 
@@ -71,6 +74,7 @@ rule all:
         rules.report.input,
         RUN_OUTPUTS,
         EVAL_RECORDS,
+        PROBE_RECORDS,
 
 
 rule data:
@@ -87,8 +91,10 @@ rule train:
 
 
 rule evaluate:
-    """Every evaluation and the tidy tables."""
+    """Every evaluation (zero-shot and linear probes) and the tidy tables."""
     input:
         layout.RUNS_TABLE,
         RUN_OUTPUTS,
         EVAL_RECORDS,
+        PROBE_RECORDS,
+        [layout.study_table(s) for s in PLAN.probe_studies()],

@@ -23,6 +23,7 @@ SOURCES = FILES.sources  # config["sources"] with the pinned URLs and checksums 
 EVALSETS = FILES.evalsets
 RUN_OUTPUTS = FILES.run_outputs()  # with EVAL_RECORDS, named by the default target
 EVAL_RECORDS = FILES.eval_records()
+PROBE_RECORDS = FILES.all_probe_results()  # linear probes of the self-supervised runs
 FIGURES = plan_figures(PLAN, config["figures"]["evalset"], EVALSETS)
 REAL_FAMILY = {d: real_datasets.family(PLAN.datasets[d].factors) for d in FILES.real_datasets()}
 ENV = "../envs/cliptail.yaml"
@@ -61,6 +62,6 @@ def code(*modules):
 
 wildcard_constraints:
     dataset=r"[A-Za-z0-9_.\-]+",
-    run=r"(clip|sl)_[A-Za-z0-9_.\-]+",
+    run=r"(clip|sl|dino)_[A-Za-z0-9_.\-]+",
     evalset=one_of(factors.EVALSETS),
     study=r"[A-Za-z0-9_]+",

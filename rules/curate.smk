@@ -111,6 +111,11 @@ use rule curate_laionet_variants as curate_web_cls with:
         dataset=family_datasets("web_cls"),
 
 
+use rule curate_laionet_variants as curate_imagenet with:
+    wildcard_constraints:
+        dataset=family_datasets("imagenet"),
+
+
 rule real_eval_set:
     """A real evaluation set (ImageNet val, ImageNetV2, IN-100 = ImageNet val on 100 classes)."""
     input:

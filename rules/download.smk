@@ -154,6 +154,20 @@ rule read_imagenet_val:
         "../workflow/scripts/read_imagenet.py"
 
 
+use rule read_imagenet_val as read_imagenet_train with:
+    output:
+        **DatasetDir.layout("results/data/imagenet_train"),
+    log:
+        "results/logs/data/read_imagenet_train.log",
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    params:
+        split="train",
+        verify_images=SOURCES["imagenet"]["verify_images"],
+        source=sources.images_record("imagenet", SOURCES),
+
+
 rule read_imagenetv2:
     """ImageNetV2 matched-frequency manifest (10,000 images)."""
     input:

@@ -28,6 +28,8 @@ rule evaluate_run:
         "results/logs/evaluate/{run}.log",
     benchmark:
         "results/benchmarks/evaluate/{run}.tsv"
+    wildcard_constraints:
+        run=r"(clip|sl)_.+",
     conda:
         ENV
     threads: 1
@@ -56,7 +58,7 @@ rule study_table:
     log:
         "results/logs/tables/{study}.log",
     wildcard_constraints:
-        study=one_of(PLAN.studies),
+        study=one_of(PLAN.zeroshot_studies()),
     conda:
         ENV
     resources:
@@ -73,7 +75,7 @@ rule study_table:
 rule runs_table:
     """All studies in one tidy table, plus headline scalars (DVC metrics)."""
     input:
-        tables=[layout.study_table(s) for s in PLAN.studies],
+        tables=[layout.study_table(s) for s in PLAN.zeroshot_studies()],
         code=code("evaluate.aggregate"),
     output:
         table=layout.RUNS_TABLE,

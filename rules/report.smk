@@ -8,8 +8,14 @@ rule claims:
     input:
         table=layout.RUNS_TABLE,
         bootstrap=list(FILES.bootstrap_records().values()),
+        transfer_tables=[layout.study_table(s) for s in PLAN.probe_studies()],
         code=code(
-            "evaluate.claims", "evaluate.verdicts", "evaluate.claims_report", "evaluate.metrics"
+            "evaluate.claims",
+            "evaluate.verdicts",
+            "evaluate.claims_report",
+            "evaluate.metrics",
+            "evaluate.transfer_claims",
+            "evaluate.transfer",
         ),
     output:
         csv="results/report/claims.csv",

@@ -39,3 +39,8 @@ rule train_clip:
 use rule train_clip as train_sl with:
     wildcard_constraints:
         run=r"sl_.+",
+
+
+use rule train_clip as train_dino with:
+    wildcard_constraints:
+        run=r"dino_.+",

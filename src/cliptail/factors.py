@@ -18,7 +18,11 @@ DATA_FACTORS = ("source", "caption", "scale", "classes", "trim_k", "trim_ceil")
 MODEL_FACTORS = ("method", "text_tower", "head", "vocab_size", "vocab_weight", "seed", "recipe")
 RUN_FACTORS = DATA_FACTORS + MODEL_FACTORS
 
-METHODS = ("clip", "sl")
+METHODS = ("clip", "sl", "dino")
+#: Methods evaluated by zero-shot / nearest-prototype classification (per-class records).
+ZEROSHOT_METHODS = ("clip", "sl")
+#: Self-supervised methods, evaluated by linear probes only (:mod:`cliptail.evaluate.linear_probe`).
+PROBED_METHODS = ("dino",)
 #: CLIP text towers: from scratch, frozen ``text_encoder`` embeddings, fine-tuned from the
 #: open_clip ``text_encoder`` (CLIP-init), frozen RoBERTa (``roberta_encoder``) embeddings.
 TEXT_TOWERS = ("rand", "frozen", "clip_init", "roberta")
@@ -48,7 +52,8 @@ CAPTION_TYPES = (
 #: Caption types beyond Fig. 3 ("a {class}").
 EXTRA_CAPTION_TYPES = ("a_class",)
 ALL_CAPTION_TYPES = CAPTION_TYPES + EXTRA_CAPTION_TYPES
-#: SL ignores captions: its datasets use this caption type (the frequencies are identical).
+#: SL and DINO ignore captions: their datasets use this caption type (the frequencies are
+#: identical).
 SL_CAPTION = "full"
 
 #: Training pools of the synthetic world: curated (IN-Caps-like) and shifted web (LAIONet-like).
@@ -60,11 +65,15 @@ WEB_CLS_SOURCES = ("yfcc15m_cls", "cc12m_cls")
 #: Whole web caption lists (every caption, E5b): CLIP only, no single label per image.
 WEB_FULL_SOURCES = ("yfcc15m",)
 #: Training pools of the real data (paper preset).
+#: The ImageNet training set as a source (DINO's reference pre-training, E8): its images and
+#: class labels as read, no captions.
+IMAGENET_SOURCE = "imagenet"
 REAL_SOURCES = (
     ("incaps", "laionet", "laionet_freq")
     + WEB_CLS_SOURCES
     + tuple(f"laionet_t{t:g}" for t in LAIONET_THRESHOLDS)
     + WEB_FULL_SOURCES
+    + (IMAGENET_SOURCE,)
 )
 SOURCES = WORLD_SOURCES + REAL_SOURCES
 
@@ -202,6 +211,11 @@ def check_run(factors: Mapping[str, Any], num_classes: int, where: str = "") -> 
         raise FactorError(
             f"{where}trim_k: {factors['trim_k']} trims every one of the {num_classes} classes "
             "of the training data; use a smaller number"
+        )
+    if factors["source"] == IMAGENET_SOURCE and factors["method"] not in PROBED_METHODS:
+        raise FactorError(
+            f"{where}source: 'imagenet' (the ImageNet training set without captions) is DINO's "
+            "reference pre-training; CLIP and SL train on IN-Caps (source: incaps)"
         )
     if factors["method"] == "sl" and factors["source"] in WEB_FULL_SOURCES:
         raise FactorError(

@@ -18,6 +18,10 @@ Layout (docs/architecture.md "Data flow")::
     results/eval/<run>/<evalset>.{parquet,json}   per-class record and scalars
     results/eval/<run>/<evalset>.classifier.npy   the run's class embeddings (classifier_file)
     results/eval/<run>/<evalset>.bootstrap.parquet   class-bootstrap replicates (bootstrap_file)
+    results/data/probe_<task>/             a linear-probe task of the world (train/val/test)
+    results/data/transfer_<name>/          a transfer dataset of the paper (train/val/test)
+    results/probe/<run>/<set>.features.npy frozen features of a probed run (DINO) on a probe set
+    results/probe/<run>/<set>.json         its linear probe: chosen L2 penalty, scores
     results/tables/                        study tables, runs.parquet, summary.json, plot data
     results/figures/<stem>.{png,pdf}       figures; tables as CSV
     results/frequency/<set>_<concepts>.tsv concept frequencies of web caption sets
@@ -42,6 +46,7 @@ DATA = "results/data"
 RUNS = "results/runs"
 RESUME = "results/resume"
 EVAL = "results/eval"
+PROBE = "results/probe"
 TABLES = "results/tables"
 FIGURES = "results/figures"
 FREQUENCY = "results/frequency"
@@ -101,6 +106,24 @@ def caption_embeddings_file(dataset: str, tower: str = "frozen") -> str:
 def prompt_embeddings_file(evalset: str, tower: str = "frozen") -> str:
     """Zero-shot prompt embeddings of an evaluation set (``prompt_embeddings[_roberta].npy``)."""
     return f"{evalset_dir(evalset)}/prompt_embeddings{factors.EMBEDDED_TOWERS[tower]}.npy"
+
+
+def probe_set_dir(probe_set: str) -> str:
+    """The dataset folder of a probe set: a world task (``probe_<task>``) or a transfer
+    dataset of the paper (``transfer_<name>``)."""
+    from cliptail.data.probe_tasks import WORLD_TASKS, folder_name
+
+    if probe_set in WORLD_TASKS:
+        return dataset_dir(folder_name(probe_set))
+    return dataset_dir(f"transfer_{probe_set}")
+
+
+def probe_features_file(run: str, probe_set: str) -> str:
+    return f"{PROBE}/{run}/{probe_set}.features.npy"
+
+
+def probe_result(run: str, probe_set: str) -> str:
+    return f"{PROBE}/{run}/{probe_set}.json"
 
 
 def study_table(study: str) -> str:
@@ -265,7 +288,7 @@ class JobFiles:
         """
         return [
             path
-            for r in self.plan.runs
+            for r in self.plan.zeroshot_runs()
             for e in self.evalsets
             for path in (
                 per_class_record(r, e),
@@ -278,11 +301,51 @@ class JobFiles:
     def bootstrap_records(self) -> dict[tuple[str, str], str]:
         """(run, evaluation set) -> its bootstrap replicates, for every run and evaluation set
         (rule claims)."""
-        return {(r, e): bootstrap_file(r, e) for r in self.plan.runs for e in self.evalsets}
+        return {
+            (r, e): bootstrap_file(r, e) for r in self.plan.zeroshot_runs() for e in self.evalsets
+        }
 
     def study_scalars(self, study: str) -> list[str]:
         """Scalars of every run of ``study`` on every evaluation set (rule study_table)."""
         return [eval_scalars(r, e) for r in self.plan.studies[study] for e in self.evalsets]
+
+    # --- linear probes (self-supervised runs) -------------------------------------------------
+
+    @property
+    def probe_sets(self) -> list[str]:
+        """The configured probe sets (``transfer.probe_sets``): world tasks or transfer datasets."""
+        return list((self.config.get("transfer") or {}).get("probe_sets") or [])
+
+    def probe_features(self, run: str) -> dict[str, Any]:
+        """Inputs of rule probe_features: the checkpoint and every probe set's folder."""
+        folders = [
+            path
+            for p in self.probe_sets
+            for path in DatasetDir.layout(probe_set_dir(p), EVALUATION_PARTS).values()
+        ]
+        return {"model": RUN_FILES["model"].format(run=run), "folders": folders}
+
+    def probe_images(self) -> list[str]:
+        """Files whose presence shows the probe sets' images exist: the evaluation sets' images
+        of the world's tasks (a transfer dataset's images live in its own folder)."""
+        from cliptail.data.probe_tasks import WORLD_TASKS
+
+        return sorted(
+            {
+                path
+                for p in self.probe_sets
+                if p in WORLD_TASKS
+                for path in self.evalset_images(WORLD_TASKS[p][0])
+            }
+        )
+
+    def probe_results(self, study: str) -> list[str]:
+        """Every (run of a probe study, probe set) result (rule transfer_table)."""
+        return [probe_result(r, p) for r in self.plan.studies[study] for p in self.probe_sets]
+
+    def all_probe_results(self) -> list[str]:
+        """Every probed run's result on every probe set (named by the default target)."""
+        return [probe_result(r, p) for r in self.plan.probed_runs() for p in self.probe_sets]
 
     # --- concept frequency of web caption sets -----------------------------------------------
 

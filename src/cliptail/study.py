@@ -87,6 +87,24 @@ class Plan:
     def runs_of(self, study: str) -> list[RunSpec]:
         return [self.runs[name] for name in self.studies[study]]
 
+    def is_probe_study(self, study: str) -> bool:
+        """Whether ``study``'s runs are evaluated by linear probes (self-supervised methods,
+        :data:`cliptail.factors.PROBED_METHODS`) rather than zero-shot."""
+        return any(self.runs[r].method in F.PROBED_METHODS for r in self.studies[study])
+
+    def probe_studies(self) -> list[str]:
+        return [s for s in self.studies if self.is_probe_study(s)]
+
+    def zeroshot_studies(self) -> list[str]:
+        return [s for s in self.studies if not self.is_probe_study(s)]
+
+    def zeroshot_runs(self) -> list[str]:
+        """The runs evaluated zero-shot on the evaluation sets (CLIP and SL)."""
+        return [n for n, r in self.runs.items() if r.method in F.ZEROSHOT_METHODS]
+
+    def probed_runs(self) -> list[str]:
+        return [n for n, r in self.runs.items() if r.method in F.PROBED_METHODS]
+
     def default_run(self, method: str) -> str | None:
         """The planned run with every factor at its configured default for ``method``, or None."""
         name = run_name(normalise_factors({**self.defaults, "method": method}))
@@ -133,7 +151,7 @@ def run_name(f: Mapping[str, Any]) -> str:
     parts = [f["method"], dataset_name(f)]
     if f["method"] == "clip":
         parts.append(f"tt-{f['text_tower']}")
-    else:
+    elif f["method"] == "sl":
         parts.append(f"head-{f['head']}")
         parts.append(
             f"vocab-{f['vocab_size']}-{f['vocab_weight']}"
@@ -152,6 +170,12 @@ def normalise_factors(factors: Mapping[str, Any]) -> dict[str, Any]:
     f = dict(factors)
     F.check_factor("method", f["method"])
     if f["method"] == "clip":
+        f["head"] = None
+        f["vocab_size"] = None
+        f["vocab_weight"] = None
+    elif f["method"] in F.PROBED_METHODS:  # self-supervised: no text, no head, no labels
+        f["caption"] = F.SL_CAPTION
+        f["text_tower"] = None
         f["head"] = None
         f["vocab_size"] = None
         f["vocab_weight"] = None
@@ -388,6 +412,13 @@ def build_plan(config: Mapping[str, Any]) -> Plan:
                     membership[rname].append(study)
                 if rname not in names:
                     names.append(rname)
+        methods = {runs[n].method in F.PROBED_METHODS for n in names}
+        if len(methods) > 1:
+            raise ConfigError(
+                f"studies.{study}: mixes {list(F.PROBED_METHODS)} runs (evaluated by linear "
+                f"probes) with {list(F.ZEROSHOT_METHODS)} runs (evaluated zero-shot); put them "
+                "in separate studies"
+            )
         studies[study] = names
     runs = {
         n: RunSpec(r.name, r.dataset, r.factors, r.recipe, tuple(membership[n]))
@@ -402,7 +433,7 @@ def train_spec(run: RunSpec) -> dict[str, Any]:
     spec = {"run": run.name, "method": f["method"], "seed": f["seed"], **run.recipe}
     if f["method"] == "clip":
         spec["text_tower"] = f["text_tower"]
-    else:
+    elif f["method"] == "sl":
         spec["head"] = f["head"]
         vocab = dict(spec.get("vocab", {}))
         vocab["size"] = None if f["vocab_size"] == "full" else int(f["vocab_size"])

@@ -1,5 +1,6 @@
 """DDP on CPU (gloo, 2 processes under torchrun): one step with world size 2 equals one step of a
-single process on the same global batch (CLIP and SL with a subsampled vocabulary, SyncBN), and
+single process on the same global batch (CLIP, SL with a subsampled vocabulary, and DINO with
+subsampled prototypes and its Sinkhorn-Knopp teacher; SyncBN), and
 a killed multi-process run resumes and ends bit-identical to an uninterrupted one."""
 
 from __future__ import annotations
@@ -58,6 +59,26 @@ ONE_STEP = {
         "sync_bn": True,
         "model": MODEL,
         "vocab": {"size": 5, "shard": 16},
+        "optim": {"epochs": 1, "batch_size": 64, "lr": 0.5},
+    },
+    # the teacher's EMA step is small (momentum 0.9 here) but compared like every other update;
+    # a head of DINO's width keeps the bottleneck's normalisation from dwarfing other updates
+    "dino": {
+        "run": "dino",
+        "method": "dino",
+        "threads": 1,
+        "device": "cpu",
+        "sync_bn": True,
+        "model": MODEL,
+        "dino": {
+            "prototypes": 48,
+            "subsample": 24,
+            "head_hidden": 512,
+            "bottleneck": 16,
+            "local_crops": 2,
+            "local_size": 16,
+            "momentum": 0.9,
+        },
         "optim": {"epochs": 1, "batch_size": 64, "lr": 0.5},
     },
 }
@@ -143,7 +164,13 @@ def descendants(pid: int) -> list[int]:
 def initial_weights(spec: dict) -> dict[str, torch.Tensor]:
     s = TrainSpec.from_dict(spec).resolved()
     torch.manual_seed(s.seed)
-    model = build_model(s.method, resolve_model_config(s), num_classes=12, text_tower=s.text_tower)
+    model = build_model(
+        s.method,
+        resolve_model_config(s),
+        num_classes=12,
+        text_tower=s.text_tower,
+        dino=s.to_dict().get("dino"),
+    )
     return model.state_dict()
 
 

@@ -530,12 +530,14 @@ def test_catalogue_has_one_entry_per_figure_with_a_drawing_function():
         "fig08",
         "fig09a",
         "fig09b",
+        "fig10",
         "fig11",
         "fig13",
         "fig15",
         "fig19",
         "fig21",
         "table01",
+        "table02",
     } == set(ids)
     for entry in CATALOGUE:
         assert entry.stem.startswith(entry.id + "_") and entry.reads in READS
@@ -568,9 +570,17 @@ def test_figure_jobs_follow_the_plan():
     )
     plan = build_plan(config)
     jobs = plan_figures(plan, "val")
-    # Fig. 6b needs runs on the whole YFCC-15M (paper preset), which the world has no analogue of
+    # Fig. 6b needs runs on the whole YFCC-15M (paper preset), which the world has no analogue of;
+    # Fig. 10 and Table 2 need the DINO study, which only the local preset runs in the world
+    dino = {"fig10_dino_transfer", "table02_dino_transfer"}
     world_stems = {e.stem for e in figures.CATALOGUE} - {"fig06b_open_world_web"}
-    assert set(jobs) == world_stems
+    assert set(jobs) == world_stems - dino
+    config["studies"]["dino"]["enabled"] = True
+    with_dino = plan_figures(build_plan(config), "val")
+    assert set(with_dino) == world_stems
+    assert with_dino["fig10_dino_transfer"].inputs == {
+        "tables": ["results/tables/studies/dino.parquet"]
+    }
     assert jobs["fig03_descriptiveness_vocabulary"].inputs == {
         "tables": [
             "results/tables/studies/descriptiveness.parquet",
@@ -660,17 +670,17 @@ def test_figures_and_claims_accept_the_workflow_tables_of_the_default_study():
     from cliptail.study import build_plan
 
     root = Path(__file__).resolve().parents[2]
-    config = cfg.validate(
-        cfg.load_yaml(root / "config" / "config.yaml"),
-        root / "config" / "schema" / "config.schema.yaml",
-    )
+    raw = cfg.load_yaml(root / "config" / "config.yaml")
+    raw["studies"]["dino"]["enabled"] = True  # as the local preset
+    config = cfg.validate(raw, root / "config" / "schema" / "config.schema.yaml")
     plan = build_plan(config)
     rng = np.random.default_rng(0)
     num_classes, per_class_n, dim = 60, 4, 12
     base_freq = np.sort(rng.integers(0, 200, num_classes))[::-1]
     targets = np.repeat(np.arange(num_classes), per_class_n)
     records, docs, boot = {}, {}, {}
-    for name, run in plan.runs.items():
+    for name in plan.zeroshot_runs():
+        run = plan.runs[name]
         k = int(run.factors["trim_k"])
         tail = tail_classes(base_freq, k) if k else None
         freq = base_freq.copy()
@@ -712,8 +722,28 @@ def test_figures_and_claims_accept_the_workflow_tables_of_the_default_study():
             [d for r in plan.runs_of(s) for d in docs[r.name]],
             "mini",
         )
-        for s in plan.studies
+        for s in plan.zeroshot_studies()
     }
+    # the DINO study: probe records on every configured probe set (scores made up)
+    from cliptail.evaluate.transfer import prototype_columns, transfer_table
+
+    probe_sets = config["transfer"]["probe_sets"]
+    dino_runs = {r.name: {**r.factors, **prototype_columns(r.recipe)} for r in plan.runs_of("dino")}
+    probe_records = [
+        {
+            "run": run,
+            "probe_set": p,
+            "metric": "top1",
+            "score": float(rng.uniform(20, 80)),
+            "l2": 1.0,
+            "num_train": 10,
+            "num_val": 3,
+            "num_test": 3,
+        }
+        for run in dino_runs
+        for p in probe_sets
+    ]
+    dino = transfer_table("dino", dino_runs, probe_records, "mini", config["transfer"]["reference"])
 
     def tables_of(*names):
         return pd.concat([studies[n] for n in names], ignore_index=True)
@@ -759,6 +789,8 @@ def test_figures_and_claims_accept_the_workflow_tables_of_the_default_study():
         {tower: rng.normal(size=(num_classes, dim)) for tower in towers},
         records[(towers["rand"], "val")]["freq"],
     )
+    made["fig10"] = figures.fig10(dino)
+    made["table02"] = figures.table02(dino)
     # Fig. 6b (YFCC-15M-Cls vs YFCC-15M) is paper-preset only: tests/unit/test_open_world.py
     drawn = {e.id for e in figures.CATALOGUE if e.reads != "released_frequencies"} - {"fig06b"}
     assert set(made) == drawn
@@ -769,6 +801,9 @@ def test_figures_and_claims_accept_the_workflow_tables_of_the_default_study():
     for fid in ("fig03", "fig19", "fig04b", "fig05", "fig06"):
         bars = [c for ax in made[fid].axes for c in ax.containers]
         assert bars and all(isinstance(c, ErrorbarContainer) for c in bars), fid
+    table02 = made.pop("table02")
+    assert len(table02) == 6 and table02["probe_sets"].eq(len(probe_sets)).all()
+    assert table02["setting"].tolist()[0] == "curated"  # the reference, by its source
     for fig in made.values():  # every figure renders (saving is tested above)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=30)

@@ -1,5 +1,6 @@
 """Resume: a training process killed (SIGKILL) after its first epoch restarts from its last saved
-epoch, finishes, and ends bit-identical to an uninterrupted run."""
+epoch, finishes, and ends bit-identical to an uninterrupted run (SL, and DINO with its EMA teacher,
+prototype subsets and multi-crop)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,22 @@ from tests.fixtures.toy_data import tiny_sl_spec, toy_run_paths, write_toy_split
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 SPEC = tiny_sl_spec("resume", epochs=5)
+DINO_SPEC = {
+    "run": "resume-dino",
+    "method": "dino",
+    "threads": 1,
+    "log_every": 4,
+    "model": {"vision_width": 8, "embed_dim": 32},
+    "dino": {
+        "prototypes": 64,
+        "subsample": 32,
+        "head_hidden": 32,
+        "bottleneck": 16,
+        "local_crops": 2,
+        "local_size": 16,
+    },
+    "optim": {"epochs": 5, "batch_size": 64},
+}
 
 
 @pytest.fixture(scope="module")
@@ -61,25 +78,26 @@ def kill_after_first_epoch(proc: subprocess.Popen, resume: Path, timeout: float 
     pytest.fail("no resume state appeared")
 
 
-def test_killed_run_resumes_and_matches_an_uninterrupted_run(toy, tmp_path):
-    train_run(SPEC, progress=False, **toy_run_paths(toy, tmp_path / "ref", None))
+@pytest.mark.parametrize("spec", [SPEC, DINO_SPEC], ids=["sl", "dino"])
+def test_killed_run_resumes_and_matches_an_uninterrupted_run(toy, tmp_path, spec):
+    train_run(spec, progress=False, **toy_run_paths(toy, tmp_path / "ref", None))
     reference = torch.load(tmp_path / "ref" / "checkpoint.pt", weights_only=False)
 
     out, resume = tmp_path / "run", tmp_path / "resume"
     out.mkdir()
-    proc = start_killable(toy, out, resume, SPEC)
+    proc = start_killable(toy, out, resume, spec)
     assert kill_after_first_epoch(proc, resume) == -signal.SIGKILL
     assert not (out / "checkpoint.pt").exists()
     saved = torch.load(next(resume.glob("*/state.pt")), weights_only=False)["epoch"]
-    assert 1 <= saved < SPEC["optim"]["epochs"]
+    assert 1 <= saved < spec["optim"]["epochs"]
     shutil.rmtree(out)  # Snakemake removes a failed job's outputs before running it again
 
     # a changed spec never picks up that state
-    changed = {**SPEC, "optim": {**SPEC["optim"], "lr": 0.05, "epochs": 1}}
+    changed = {**spec, "optim": {**spec["optim"], "lr": 0.05, "epochs": 1}}
     other = train_run(changed, progress=False, **toy_run_paths(toy, tmp_path / "other", resume))
     assert other["resumed_from"] == []
 
-    summary = train_run(SPEC, progress=False, **toy_run_paths(toy, out, resume))
+    summary = train_run(spec, progress=False, **toy_run_paths(toy, out, resume))
     assert summary["resumed_from"] == [saved]
     lines = [json.loads(x) for x in (out / "train.jsonl").read_text().splitlines()]
     assert {"event": "resume", "epoch": saved, "step": saved * 10} in lines
@@ -97,5 +115,5 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(toy, tmp_path):
 
     # finished: its resume state is gone
     data = load_train_data(toy / "train.parquet", toy / "classes.tsv", toy)
-    key = TrainSpec.from_dict(SPEC).resume_key(data.fingerprint())
+    key = TrainSpec.from_dict(spec).resume_key(data.fingerprint())
     assert not (resume / key).exists()

@@ -100,7 +100,7 @@ def test_spec_defaults_follow_the_paper():
     [
         ({"optim": {"lrr": 1}}, r"unknown key\(s\) \['optim.lrr'\]"),
         ({"colour": 1}, r"unknown key\(s\) \['colour'\]"),
-        ({"method": "dino"}, "method: must be one of"),
+        ({"method": "byol"}, "method: must be one of"),
         ({"method": "sl", "vocab": {"size": 0}}, "vocab.size: must be an integer >= 1"),
         ({"method": "sl", "vocab": {"weight": "cubic"}}, "vocab.weight"),
         ({"optim": {"lr": -1}}, "optim.lr: must be a number > 0"),

@@ -109,7 +109,18 @@ def test_paper_outputs(paper_run):
     claims = pd.read_csv(results / "report" / "claims.csv")
     untested = claims[claims["ours"].str.startswith("not tested")]
     assert untested.empty, untested[["claim", "ours"]].to_string()
-    assert set(claims["evalset"]) == {"imagenet_val", "imagenet100_val"}
+    probes = claims["evalset"].str.startswith("probes:")
+    assert set(claims.loc[~probes, "evalset"]) == {"imagenet_val", "imagenet100_val"}
+    assert set(claims.loc[probes, "claim"]) == {
+        "dino_web_transfers_worse",
+        "prototype_subsampling_helps",
+        "sampling_beats_fewer_prototypes",
+    }
+    # DINO: probed on the 12 transfer datasets, Fig. 10 and Table 2 drawn
+    transfer = pd.read_parquet(results / "tables" / "studies" / "dino.parquet")
+    assert transfer["probe_set"].nunique() == 12 and transfer["score"].notna().all()
+    assert {"fig10_dino_transfer"} <= drawn
+    assert (results / "tables" / "table02_dino_transfer.csv").stat().st_size > 0
     assert (results / "report" / "report.html").stat().st_size > 100_000
     # nothing left to do
     again = run_snakemake(work, "all", "-n", presets=PRESETS)

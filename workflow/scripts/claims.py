@@ -4,7 +4,8 @@ The study design (the configured default factors) tells each claim which runs ar
 the synthetic world's curated pool, or IN-Caps in the paper preset. Each run's class-bootstrap
 replicates (``results/eval/<run>/<evalset>.bootstrap.parquet``) give the claims their 95 %
 intervals; a run without that file (an evaluation from before the bootstrap) makes the claims
-it enters inconclusive.
+it enters inconclusive. The tables of the probe studies (DINO), when given, add the claims of
+the paper's DINO experiment (cliptail.evaluate.transfer_claims).
 
 Standalone: python workflow/scripts/claims.py --table results/tables/runs.parquet --evalset val \
     --out results/report/claims [--config config/config.yaml --config config/presets/paper.yaml] \
@@ -43,9 +44,10 @@ def main(
     defaults: dict | None = None,
     log: str | None = None,
     bootstrap: Mapping[tuple[str, str], str] | None = None,
+    transfer_tables: list[str] | None = None,
 ) -> None:
     """``bootstrap``: (run, evalset) -> its ``.bootstrap.parquet`` (missing files are
-    skipped: those runs get no interval)."""
+    skipped: those runs get no interval). ``transfer_tables``: the probe studies' tables."""
     with logged(log) as logger:
         design = Design.from_config({"defaults": defaults or {}})
         runs = pd.read_parquet(table)
@@ -60,6 +62,11 @@ def main(
                 lacking[0],
             )
         df = claims(runs, evalset, design, replicates=replicates)
+        if transfer_tables:
+            from cliptail.evaluate.transfer_claims import transfer_claims
+
+            probes = pd.concat([pd.read_parquet(p) for p in transfer_tables], ignore_index=True)
+            df = pd.concat([df, transfer_claims(probes)], ignore_index=True)
         with io.atomic_path(out_csv) as tmp:
             df.to_csv(tmp, index=False)
         io.write_text(out_md, claims_markdown(df))
@@ -84,6 +91,7 @@ if "snakemake" in globals():
                 _smk.params.bootstrap_keys, _smk.input.bootstrap, strict=True
             )
         },
+        transfer_tables=list(_smk.input.transfer_tables),
     )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -95,6 +103,12 @@ elif __name__ == "__main__":
         action="append",
         default=[],
         help="configuration file(s) whose `defaults` are the design's baseline (later win)",
+    )
+    parser.add_argument(
+        "--transfer-table",
+        action="append",
+        default=[],
+        help="a probe study's table (results/tables/studies/<study>.parquet of a DINO study)",
     )
     parser.add_argument(
         "--eval-dir",
@@ -117,4 +131,5 @@ elif __name__ == "__main__":
             (r, e): str(Path(args.eval_dir) / r / f"{e}.bootstrap.parquet")
             for r, e in set(zip(_runs["run"], _runs["evalset"], strict=True))
         },
+        transfer_tables=args.transfer_table,
     )

@@ -138,6 +138,7 @@ if "snakemake" in globals():
         url_base=_smk.params.get("url_base"),
         urls=dict(_smk.params.get("urls") or {}),
         local_dir=_smk.params.get("local_dir"),
+        verify_checksums=bool(_smk.params.get("verify_checksums", True)),
         verify_images=bool(_smk.params.get("verify_images", True)),
         log=_smk.log[0],
     )

@@ -19,6 +19,8 @@ curation functions are the shared ones (:mod:`cliptail.curate.captions`,
 - ``laionet_freq``: "=freq", LAIONet resampled to IN-Caps' per-class counts, topped up from a
   retrieval pool (:func:`cliptail.curate.matching.match_frequency`).
 - ``yfcc15m_cls``, ``cc12m_cls``: the -Cls subsets as read (``scale`` subsamples them).
+- ``imagenet``: the ImageNet training set as read (1,281,167 images, the labels of its class
+  folders, caption ``a <class name>``): DINO's reference pre-training (E8), never CLIP or SL.
 - ``yfcc15m``: the whole YFCC-15M caption list as read (E5b; CLIP only, no ``trim_k``): one row
   per caption, the ImageNet classes it names in ``matched``, a 1001st class ``none`` for the
   captions naming none, and a frequency counting every match
@@ -52,6 +54,7 @@ from cliptail import factors, io
 from cliptail.curate import laionet_variants, matching, subsets
 from cliptail.data import manifest
 from cliptail.data.dataset_dir import DatasetDir
+from cliptail.factors import IMAGENET_SOURCE
 
 SAMPLE_SEED = subsets.SAMPLE_SEED
 CAPTION_SEED = 0
@@ -72,6 +75,7 @@ FAMILIES = (
     "laionet_variants",
     "laionet_freq",
     "web_cls",
+    "imagenet",
 )
 
 _LAIONET_T = re.compile(r"laionet_t(\d+(?:\.\d+)?)")
@@ -95,6 +99,8 @@ def family(factors: dict[str, Any]) -> str:
         return "laionet_freq"
     if source.startswith("laionet"):
         return "laionet_variants"
+    if source == IMAGENET_SOURCE:
+        return "imagenet"
     return "web_cls"
 
 
@@ -196,7 +202,7 @@ def build_variant(
         t = laionet_threshold(source)
         df = laionet_variants.laionet_subset(base, threshold=t, n=in_caps_size, seed=SAMPLE_SEED)
         report["variant"] = laionet_variants.variant_name(t, n=in_caps_size)
-    else:  # YFCC-15M-Cls / CC-12M-Cls: as read
+    else:  # YFCC-15M-Cls / CC-12M-Cls / the ImageNet training set: as read
         df = base
     df, tail, tail_max_count = subsets.scale_and_trim(
         df,

@@ -148,6 +148,7 @@ _DATASET_SOURCES = {
     "yfcc15m_cls": "yfcc15m",
     "cc12m_cls": "cc12m",
     "yfcc15m": "yfcc15m",
+    "imagenet": "imagenet",
 }
 #: Evaluation set -> registry source of its images.
 _EVALSET_SOURCES = {
@@ -185,6 +186,8 @@ def base_dataset(source: str) -> str:
         raise ValueError(
             f"{source!r} is not a real source; expected one of {list(factors.REAL_SOURCES)}"
         )
+    if source == factors.IMAGENET_SOURCE:
+        return "imagenet_train"
     return "laionet" if source.startswith("laionet") else source
 
 

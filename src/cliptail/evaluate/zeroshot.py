@@ -273,8 +273,9 @@ def encode_images(
     batch_size: int = 512,
     progress: bool = True,
 ) -> np.ndarray:
-    """Unnormalised image embeddings float32 [N, D] of the images ``handles``."""
-    device = model.logit_scale.device
+    """Unnormalised image embeddings float32 [N, D] of the images ``handles`` (any model with
+    ``encode_image``: CLIP, SL, DINO's teacher backbone)."""
+    device = next(model.parameters()).device
     chunks = []
     for start in tqdm(
         range(0, len(handles), batch_size),

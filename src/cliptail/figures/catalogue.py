@@ -60,6 +60,7 @@ SOURCE_NAMES: dict[str, str] = {
     "cc12m_cls": "CC-12M-Cls",
     "yfcc15m_cls": "YFCC-15M-Cls",
     "yfcc15m": "YFCC-15M",
+    "imagenet": "ImageNet",
 }
 
 
@@ -248,6 +249,18 @@ CATALOGUE: tuple[Entry, ...] = (
         studies=("trim_tail",),
     ),
     Entry(
+        "fig10",
+        "fig10_dino_transfer",
+        "DINO linear-probe transfer: per probe set and on average, each pre-training setting's "
+        "score minus the reference setting's (DINO on ImageNet; in the world, on the curated "
+        "pool), with all prototypes or a subsampled set per iteration. L-BFGS logistic "
+        "regression on frozen teacher features, L2 penalty chosen on val. Error bars: seed "
+        "t-intervals (95 %) where a setting has two or more seeds.",
+        "studies",
+        "cliptail.figures.transfer:fig10",
+        studies=("dino",),
+    ),
+    Entry(
         "fig11",
         "fig11_pearson_spearman",
         "Per-class accuracy and number of predictions against training frequency (log scale; "
@@ -302,6 +315,17 @@ CATALOGUE: tuple[Entry, ...] = (
         "released_frequencies",
         "cliptail.figures.web_frequency:table01_rare_classes",
         concept_sets=("imagenet",),
+        table=True,
+    ),
+    Entry(
+        "table02",
+        "table02_dino_transfer",
+        "Mean DINO linear-probe score over the probe sets per pre-training setting (seed mean, "
+        "95 % t-interval half-width over seeds), beside the paper's Table 2 where the setting "
+        "is one of its six.",
+        "studies",
+        "cliptail.figures.transfer:table02",
+        studies=("dino",),
         table=True,
     ),
 )

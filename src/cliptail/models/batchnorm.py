@@ -78,7 +78,8 @@ class SyncBatchNorm2d(nn.BatchNorm2d):
 def convert_sync_batchnorm(module: nn.Module, device: torch.device) -> nn.Module:
     """Replace every ``BatchNorm2d`` of ``module`` by a synchronised one (weights and stats kept).
 
-    On CUDA this is ``torch.nn.SyncBatchNorm``; elsewhere :class:`SyncBatchNorm2d`.
+    On CUDA this is ``torch.nn.SyncBatchNorm``; elsewhere :class:`SyncBatchNorm2d`. Either way a
+    parameter that needs no gradient (a frozen module, e.g. DINO's EMA teacher) keeps needing none.
     """
     if device.type == "cuda":
         return nn.SyncBatchNorm.convert_sync_batchnorm(module)
@@ -95,6 +96,8 @@ def _convert_cpu(module: nn.Module) -> nn.Module:
             module.track_running_stats,
         )
         new.load_state_dict(module.state_dict())
+        for name, param in module.named_parameters(recurse=False):  # frozen stays frozen
+            getattr(new, name).requires_grad_(param.requires_grad)
         new.train(module.training)
         return new
     for name, child in module.named_children():

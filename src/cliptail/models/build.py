@@ -5,11 +5,19 @@ A checkpoint (``checkpoint.pt``, written by the trainer) is a dict with
 ``text_tower``, ``text_projection``, ``model_config`` (the full open_clip config, overrides
 applied), ``text_dim`` (frozen text tower), ``num_classes``, ``class_names`` (training label set),
 ``state_dict`` and ``versions``. Nothing else is needed to rebuild the model.
+
+DINO checkpoints (``method: dino``) have the same keys (``text_tower`` ``None``; ``num_classes``
+and ``class_names`` describe the manifest, which DINO does not use) and the same format; their
+``state_dict`` holds the student and the teacher (``student.*``, ``teacher.*``), and the head's
+settings come from ``spec["dino"]``. :func:`load_checkpoint` returns the whole
+:class:`cliptail.models.dino.DinoModel` (eval mode), whose ``encode_image`` gives the teacher
+backbone's features [B, embed_dim] (256 for ``cliptail-tiny-rn``, 1024 for ``RN50``).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -18,6 +26,7 @@ from torch import nn
 
 from cliptail.models.clip import ClipModel, FrozenTextClipModel
 from cliptail.models.configs import model_config
+from cliptail.models.dino import DinoModel
 from cliptail.models.sl import PrototypeClassifier
 
 CHECKPOINT_FORMAT = "cliptail-checkpoint/1"
@@ -49,13 +58,15 @@ def build_model(
     text_dim: int | None = None,
     text_projection: str = "linear",
     prototypes: np.ndarray | torch.Tensor | None = None,
+    dino: Mapping[str, Any] | None = None,
 ) -> nn.Module:
     """A freshly initialised model (initialisation follows the global torch seed).
 
     ``text_tower``: ``rand`` and ``clip_init`` build a trainable open_clip text tower (the
     trainer then copies the pre-trained weights into a ``clip_init`` one,
     :func:`cliptail.models.clip.init_text_tower`); ``frozen`` and ``roberta`` take pre-computed
-    embeddings of ``text_dim`` through the projection ``text_projection``.
+    embeddings of ``text_dim`` through the projection ``text_projection``. ``dino``: the
+    ``dino`` settings of the spec (method ``dino``; the head's size comes from them).
     """
     if method == "clip" and text_tower in ("rand", "clip_init"):
         return ClipModel(cfg)
@@ -65,6 +76,10 @@ def build_model(
         return FrozenTextClipModel(cfg, text_dim, text_projection)
     if method == "sl":
         return PrototypeClassifier(cfg, num_classes, prototypes)
+    if method == "dino":
+        if dino is None:
+            raise ValueError("method 'dino' needs the run's dino settings (TrainSpec.dino)")
+        return DinoModel(cfg, dino)
     raise ValueError(f"unknown method {method!r} / text tower {text_tower!r}")
 
 
@@ -113,6 +128,7 @@ def load_checkpoint(
         text_dim=ckpt.get("text_dim"),
         text_projection=ckpt["text_projection"],
         prototypes=prototypes,
+        dino=ckpt["spec"].get("dino"),
     )
     model.load_state_dict(ckpt["state_dict"])
     model.eval()

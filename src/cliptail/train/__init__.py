@@ -1,7 +1,9 @@
-"""Training: CLIP and SL runs, vocabulary subsampling, resumable checkpoints, multi-process DDP.
+"""Training: CLIP, SL and DINO runs, vocabulary and prototype subsampling, resumable checkpoints,
+multi-process DDP.
 
 ``train_run(spec, *, manifest, classes, images_root, out_dir, ...)`` trains one run
-(:mod:`cliptail.train.loop`); :class:`TrainSpec` documents every key of ``spec``;
+(:mod:`cliptail.train.loop`; DINO's parts in :mod:`cliptail.train.dino_step` and
+:mod:`cliptail.train.dino_loss`); :class:`TrainSpec` documents every key of ``spec``;
 :mod:`cliptail.train.launch` runs the same under torchrun on several GPUs.
 
 The spec (:mod:`cliptail.train.spec`) imports no torch, so the workflow validates recipes while it

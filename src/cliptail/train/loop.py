@@ -1,10 +1,11 @@
-"""The training loop shared by CLIP and SL: :func:`train_run`.
+"""The training loop shared by CLIP, SL and DINO: :func:`train_run`.
 
 Outputs in ``out_dir`` (written by process 0 only, each atomically):
 
 - ``checkpoint.pt``: final weights + what :func:`cliptail.models.build.load_checkpoint` needs;
 - ``train.jsonl``: one JSON object per line, ``{"event": "step", "step", "epoch", "loss", "lr",
-  "logit_scale", "images_per_s"}`` every ``log_every`` steps, ``{"event": "epoch", ...,
+  "logit_scale", "images_per_s"}`` every ``log_every`` steps (DINO: ``momentum``, ``teacher_temp``
+  and ``prototypes`` in place of ``logit_scale``), ``{"event": "epoch", ...,
   "time_s"}`` after each epoch (mean loss of the epoch), ``{"event": "resume", "epoch", "step"}``
   where a restarted run continued; ``logit_scale`` is exp(s), ``images_per_s`` counts all
   processes. Rewritten after every epoch;
@@ -13,7 +14,9 @@ Outputs in ``out_dir`` (written by process 0 only, each atomically):
 CLIP loss: open_clip ``ClipLoss``; with several processes the features of all processes are
 gathered with gradients and each process takes the rows of its own images (``local_loss``), which
 makes the update equal to one process on the whole global batch. SL loss: cross-entropy over all
-classes, or over each shard's vocabulary (:mod:`cliptail.train.vocab`).
+classes, or over each shard's vocabulary (:mod:`cliptail.train.vocab`). DINO: multi-crop batches,
+a Sinkhorn-Knopp teacher and an EMA teacher update after each step
+(:mod:`cliptail.train.dino_step`).
 
 Convolutions run in the channels-last memory format (about 1.4x faster for the small modified
 ResNets on CPU, and the format tensor cores prefer).
@@ -52,6 +55,7 @@ from cliptail.openclip import load_open_clip
 from cliptail.train import checkpoint as ckpt_io
 from cliptail.train import distributed
 from cliptail.train.data import EpochBatches, TrainData, load_train_data, vocab_rng
+from cliptail.train.dino_step import DinoStep
 from cliptail.train.optim import build_optimizer, learning_rate, set_learning_rate
 from cliptail.train.spec import TrainSpec
 from cliptail.train.vocab import class_weights, shard_vocabularies, subsampled_cross_entropy
@@ -68,6 +72,7 @@ SEEDS = {
     "data_order": "numpy default_rng([seed, epoch, 0]).permutation(rows)",
     "crops": "numpy default_rng([seed, epoch, step, 1]) per global batch",
     "vocabulary": "numpy default_rng([seed, epoch, step, 2, first row of the shard])",
+    "prototypes": "numpy default_rng([seed, epoch, step, 3]) (DINO prototype subset)",
 }
 
 
@@ -141,6 +146,7 @@ class _Trainer:
     def __init__(self, spec: TrainSpec, env: distributed.DistEnv, progress: bool):
         self.spec, self.env, self.progress = spec, env, progress
         self.device = env.device
+        self.dino: DinoStep | None = None
 
     # --- setup ---------------------------------------------------------------------------------
 
@@ -173,6 +179,7 @@ class _Trainer:
             text_dim=self.text_dim,
             text_projection=spec.text_projection,
             prototypes=prototypes,
+            dino=spec.to_dict().get("dino"),
         )
         if source is not None:
             init_text_tower(model, source, f"text_encoder {spec.text_encoder!r}")
@@ -207,6 +214,8 @@ class _Trainer:
     # --- one step ------------------------------------------------------------------------------
 
     def _loss(self, net: torch.nn.Module, batch: dict[str, Any], epoch: int) -> torch.Tensor:
+        if self.dino is not None:
+            return self.dino.loss(net, batch, epoch)
         images = batch["images"].to(
             self.device, non_blocking=True, memory_format=torch.channels_last
         )
@@ -264,6 +273,8 @@ class _Trainer:
                 f"the training set has {len(data)} rows, fewer than one batch of "
                 f"{o.batch_size}; lower optim.batch_size"
             )
+        if spec.method == "dino":
+            self.dino = DinoStep(spec, env, self.cfg, steps_per_epoch)
         key = spec.resume_key(data.fingerprint())
         state_file = ckpt_io.state_path(resume_dir, key)
         history: list[dict[str, Any]] = []
@@ -299,9 +310,13 @@ class _Trainer:
                     state_file,
                 )
         net = self._wrap()
-        text_kind = None if spec.method == "sl" else ("embeddings" if frozen_text else "tokens")
+        text_kind = None if spec.method != "clip" else ("embeddings" if frozen_text else "tokens")
         tokenizer = tokenizer_for(self.cfg) if text_kind == "tokens" else None
-        transform = ImageTransform(size=int(self.cfg["vision_cfg"]["image_size"]), train=True)
+        transform = (
+            self.dino.transform
+            if self.dino is not None
+            else ImageTransform(size=int(self.cfg["vision_cfg"]["image_size"]), train=True)
+        )
         amp = (
             torch.autocast(self.device.type, dtype=self.autocast_dtype)
             if spec.amp
@@ -345,7 +360,10 @@ class _Trainer:
                 self.scaler.scale(loss).backward()
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
-                self.model.clamp_logit_scale()
+                if self.dino is not None:
+                    self.dino.after_step(self.model, step)
+                else:
+                    self.model.clamp_logit_scale()
                 epoch_loss += loss.detach()
                 window += 1
                 bar.update(1)
@@ -359,7 +377,7 @@ class _Trainer:
                             "epoch": round(epoch + (batch["step"] + 1) / steps_per_epoch, 4),
                             "loss": loss_value,
                             "lr": lr,
-                            "logit_scale": self._scale(),
+                            **self._state_fields(epoch, step),
                             "images_per_s": window * o.batch_size / max(now - window_start, 1e-9),
                         }
                     )
@@ -376,7 +394,7 @@ class _Trainer:
                     "step": (epoch + 1) * steps_per_epoch,
                     "loss": loss_value,
                     "lr": learning_rate(o, (epoch + 1) * steps_per_epoch - 1, steps_per_epoch),
-                    "logit_scale": self._scale(),
+                    **self._state_fields(epoch, (epoch + 1) * steps_per_epoch - 1),
                     "images_per_s": steps_per_epoch * o.batch_size / max(elapsed, 1e-9),
                     "time_s": elapsed,
                 }
@@ -431,8 +449,11 @@ class _Trainer:
         distributed.barrier(env)
         return summary
 
-    def _scale(self) -> float:
-        return float(self.model.logit_scale.detach().exp().item())
+    def _state_fields(self, epoch: int, step: int) -> dict[str, float]:
+        """Logged after optimiser step ``step``: CLIP / SL's logit scale, DINO's schedules."""
+        if self.dino is not None:
+            return self.dino.log_fields(epoch, step)
+        return {"logit_scale": float(self.model.logit_scale.detach().exp().item())}
 
     def _write_outputs(
         self,
@@ -495,6 +516,7 @@ class _Trainer:
                     "fingerprint": data.fingerprint(),
                 },
                 "resume_key": key,
+                **({"multicrop": self.dino.describe()} if self.dino is not None else {}),
                 **{
                     k: summary[k]
                     for k in (

@@ -4,6 +4,12 @@ The workflow hands :func:`cliptail.train.train_run` a plain dict; :meth:`TrainSp
 turns it into dataclasses, rejecting unknown keys and bad values with a message naming the key
 (``train spec: optim.lr: must be > 0, got -1``). Keys left ``None`` take the method's default
 from docs/study.md section 3 when the spec is resolved (:meth:`TrainSpec.resolved`).
+
+A third method, ``dino`` (self-supervised DINO with cosine prototypes, a Sinkhorn-Knopp teacher
+and prototype subsampling, the paper's Sec. 4.2), takes its settings from the ``dino`` key
+(:class:`DinoSpec`). CLIP and SL specs have no ``dino`` key at all (:meth:`TrainSpec.to_dict`
+leaves it out), so their dicts, checkpoints and resume keys are those of specs written before the
+method existed.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-METHODS = ("clip", "sl")
+METHODS = ("clip", "sl", "dino")
 TEXT_TOWERS = ("rand", "frozen", "clip_init", "roberta")
 SCHEDULES = ("cosine", "multistep")
 SCHEDULE_UNITS = ("step", "epoch")
@@ -83,7 +89,8 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class OptimSpec:
-    """Optimiser and learning-rate schedule. ``None`` = the method's default (CLIP / SL).
+    """Optimiser and learning-rate schedule. ``None`` = the method's default (CLIP / SL below;
+    DINO: :meth:`TrainSpec.resolved`, SGD like SL).
 
     - ``epochs`` (32 / 90), ``batch_size`` (global batch: 1024 / 256).
     - ``lr`` (1e-3 / 0.1 x batch_size / 256), ``weight_decay`` (0.2 / 1e-4).
@@ -118,11 +125,89 @@ class OptimSpec:
 
 
 @dataclass(frozen=True)
+class DinoSpec:
+    """DINO settings (``method: dino``; :mod:`cliptail.models.dino`,
+    :mod:`cliptail.train.dino_loss`, :mod:`cliptail.data.multicrop`). Defaults: the paper's RN50
+    recipe (Sec. 4.2).
+
+    - ``prototypes`` (65536): K, the cosine prototypes of the head.
+    - ``subsample`` (``None``): S, the prototypes drawn uniformly (without replacement) for each
+      optimiser step, the same for teacher, student and every process; the Sinkhorn-Knopp
+      targets and the loss cover those S only. ``None`` = all K.
+    - ``head_hidden`` (2048), ``head_layers`` (3), ``bottleneck`` (256): the head's MLP (GELU
+      between its linear layers, ``head_layers`` of them) and its output dimension, which is
+      L2-normalised before the cosine prototypes.
+    - ``student_temp`` (0.1): student scores are cosine / ``student_temp``.
+    - ``teacher_temp`` (0.04): the Sinkhorn-Knopp temperature of the teacher scores. With
+      ``warmup_teacher_temp_epochs`` > 0 it rises linearly, once per epoch, from
+      ``warmup_teacher_temp`` (0.04) to ``teacher_temp`` over that many epochs (DINO's warm-up,
+      e.g. 0.04 -> 0.07 over 30 epochs); the default 0 keeps it constant.
+    - ``sinkhorn_iterations`` (3): Sinkhorn-Knopp normalisation steps (DINOv2's default).
+    - ``momentum`` (0.996) -> ``momentum_final`` (1.0): the EMA teacher's momentum, on a cosine
+      schedule over all optimiser steps (DINO's ``cosine_scheduler``).
+    - ``global_scale`` ((0.14, 1.0)), ``local_scale`` ((0.05, 0.14)): area fractions of the 2
+      global crops (at the model's image size) and of the ``local_crops`` local crops.
+    - ``local_crops`` (6): number of local crops per image; ``local_size`` (``None`` =
+      ``round(image_size * 96 / 224)``: 96 at 224 px, 14 at the world's 32 px) their side.
+    """
+
+    prototypes: int = 65536
+    subsample: int | None = None
+    head_hidden: int = 2048
+    bottleneck: int = 256
+    head_layers: int = 3
+    student_temp: float = 0.1
+    teacher_temp: float = 0.04
+    warmup_teacher_temp: float = 0.04
+    warmup_teacher_temp_epochs: int = 0
+    sinkhorn_iterations: int = 3
+    momentum: float = 0.996
+    momentum_final: float = 1.0
+    global_scale: tuple[float, float] = (0.14, 1.0)
+    local_scale: tuple[float, float] = (0.05, 0.14)
+    local_crops: int = 6
+    local_size: int | None = None
+
+    def validate(self) -> None:
+        _int("dino.prototypes", self.prototypes, 1)
+        _int("dino.subsample", self.subsample, 1, optional=True)
+        if self.subsample is not None and self.subsample > self.prototypes:
+            raise SpecError(
+                f"train spec: dino.subsample: must be <= dino.prototypes ({self.prototypes}), "
+                f"got {self.subsample}"
+            )
+        for key in ("head_hidden", "bottleneck", "head_layers", "sinkhorn_iterations"):
+            _int(f"dino.{key}", getattr(self, key), 1)
+        for key in ("student_temp", "teacher_temp", "warmup_teacher_temp"):
+            _number(f"dino.{key}", getattr(self, key), 0, exclusive=True)
+        _int("dino.warmup_teacher_temp_epochs", self.warmup_teacher_temp_epochs, 0)
+        for key in ("momentum", "momentum_final"):
+            value = getattr(self, key)
+            _number(f"dino.{key}", value, 0)
+            if value > 1:
+                raise SpecError(f"train spec: dino.{key}: must be in [0, 1], got {value!r}")
+        for key in ("global_scale", "local_scale"):
+            value = getattr(self, key)
+            if not (
+                len(value) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+                and 0 < value[0] <= value[1] <= 1
+            ):
+                raise SpecError(
+                    f"train spec: dino.{key}: must be two area fractions 0 < lo <= hi <= 1, "
+                    f"got {list(value)!r}"
+                )
+        _int("dino.local_crops", self.local_crops, 0)
+        _int("dino.local_size", self.local_size, 1, optional=True)
+
+
+@dataclass(frozen=True)
 class TrainSpec:
     """A training run.
 
     - ``run``: the run's name (logs, progress bar).
-    - ``method``: ``clip`` (contrastive image-text) or ``sl`` (supervised prototype classifier).
+    - ``method``: ``clip`` (contrastive image-text), ``sl`` (supervised prototype classifier) or
+      ``dino`` (self-supervised DINO on the images alone; labels and captions are ignored).
     - ``seed``: model initialisation, data order, augmentation and vocabulary sampling.
     - ``text_tower`` (CLIP): ``rand`` (trained from scratch), ``frozen`` (pre-computed
       embeddings of a frozen pre-trained encoder, passed as ``text_embeddings``), ``clip_init``
@@ -134,7 +219,7 @@ class TrainSpec:
       encoder of the embeddings otherwise (recorded only).
     - ``head`` (SL): ``rand`` (learned prototypes) or ``frozen`` (``class_embeddings``).
     - ``vocab`` (SL): :class:`VocabSpec`; ``model``: :class:`ModelSpec`; ``optim``:
-      :class:`OptimSpec`.
+      :class:`OptimSpec`; ``dino`` (DINO): :class:`DinoSpec` (``None`` = its defaults).
     - ``threads``: torch CPU threads (``None`` = leave torch's setting); ``workers``: data-loader
       worker processes (0 = load in the training process, best for in-memory arrays).
     - ``device``: ``auto`` (CUDA when available), ``cpu``, ``cuda``.
@@ -153,6 +238,7 @@ class TrainSpec:
     vocab: VocabSpec = field(default_factory=VocabSpec)
     model: ModelSpec = field(default_factory=ModelSpec)
     optim: OptimSpec = field(default_factory=OptimSpec)
+    dino: DinoSpec | None = None
     threads: int | None = None
     workers: int = 0
     device: str = "auto"
@@ -172,10 +258,21 @@ class TrainSpec:
         return spec
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(dataclasses.asdict(self))
+        """Plain dict of the spec; ``dino`` only where it is set (never for CLIP / SL)."""
+        data = _plain(dataclasses.asdict(self))
+        if data["dino"] is None:
+            del data["dino"]
+        return data
 
     def resolved(self) -> TrainSpec:
-        """The spec with every method-dependent default filled in (see :class:`OptimSpec`)."""
+        """The spec with every method-dependent default filled in (see :class:`OptimSpec`).
+
+        DINO (``method: dino``, the paper's Sec. 4.2 RN50 recipe): 100 epochs, batch 1024, SGD
+        (momentum 0.9, no Nesterov) with lr 0.03 x batch_size / 256, weight decay 1e-4, cosine
+        decay per step, no warm-up unless set; ``dino`` = :class:`DinoSpec` defaults when unset.
+        """
+        if self.method == "dino":
+            return self._resolved_dino()
         clip = self.method == "clip"
         o = self.optim
         batch = o.batch_size if o.batch_size is not None else (1024 if clip else 256)
@@ -197,6 +294,22 @@ class TrainSpec:
         )
         return dataclasses.replace(self, optim=optim)
 
+    def _resolved_dino(self) -> TrainSpec:
+        o = self.optim
+        batch = o.batch_size if o.batch_size is not None else 1024
+        optim = dataclasses.replace(
+            o,
+            epochs=o.epochs if o.epochs is not None else 100,
+            batch_size=batch,
+            lr=o.lr if o.lr is not None else 0.03 * batch / 256,
+            weight_decay=o.weight_decay if o.weight_decay is not None else 1e-4,
+            warmup_steps=o.warmup_steps if o.warmup_steps is not None else 0,
+            schedule=o.schedule or "cosine",
+            schedule_unit=o.schedule_unit or "step",
+            nesterov=o.nesterov if o.nesterov is not None else False,
+        )
+        return dataclasses.replace(self, optim=optim, dino=self.dino or DinoSpec())
+
     def resume_key(self, data_fingerprint: str = "") -> str:
         """Hash of everything that shapes the result (spec minus :data:`RUNTIME_KEYS`, data)."""
         payload = {k: v for k, v in self.resolved().to_dict().items() if k not in RUNTIME_KEYS}
@@ -212,9 +325,9 @@ class TrainSpec:
         _choice("text_tower", self.text_tower, TEXT_TOWERS)
         _choice("text_projection", self.text_projection, ("linear", "none"))
         _choice("head", self.head, ("rand", "frozen"))
-        if self.method == "clip" and (self.head != "rand" or self.vocab != VocabSpec()):
+        if self.method != "sl" and (self.head != "rand" or self.vocab != VocabSpec()):
             raise SpecError("train spec: 'head' and 'vocab' apply to method 'sl' only")
-        if self.method == "sl" and (
+        if self.method != "clip" and (
             self.text_tower != "rand"
             or self.text_projection != "linear"
             or self.text_encoder is not None
@@ -234,6 +347,10 @@ class TrainSpec:
                 "train spec: text_tower 'clip_init' needs text_encoder "
                 f"'openclip:<model>@<tag or checkpoint path>', got {self.text_encoder!r}"
             )
+        if self.dino is not None and self.method != "dino":
+            raise SpecError("train spec: 'dino' applies to method 'dino' only")
+        if self.method == "dino":
+            (self.dino or DinoSpec()).validate()
         _int("seed", self.seed, 0)
         _int("vocab.size", self.vocab.size, 1, optional=True)
         _choice("vocab.weight", self.vocab.weight, VOCAB_WEIGHTS)
@@ -306,8 +423,10 @@ class TrainSpec:
 
 # --- helpers -------------------------------------------------------------------------------------
 
-_NESTED = {"vocab": VocabSpec, "model": ModelSpec, "optim": OptimSpec}
-_TUPLES = {"betas", "milestones", "vision_layers"}
+_NESTED = {"vocab": VocabSpec, "model": ModelSpec, "optim": OptimSpec, "dino": DinoSpec}
+#: Nested keys whose ``None`` means "not set" rather than "all defaults".
+_OPTIONAL_NESTED = {"dino"}
+_TUPLES = {"betas", "milestones", "vision_layers", "global_scale", "local_scale"}
 
 
 def _build(cls, data: Any, prefix: str):
@@ -323,7 +442,9 @@ def _build(cls, data: Any, prefix: str):
         )
     kwargs = {}
     for key, value in data.items():
-        if cls is TrainSpec and key in _NESTED:
+        if cls is TrainSpec and key in _OPTIONAL_NESTED and value is None:
+            pass
+        elif cls is TrainSpec and key in _NESTED:
             value = _build(_NESTED[key], value if value is not None else {}, f"{prefix}{key}.")
         elif key in _TUPLES and value is not None:
             if not isinstance(value, (list, tuple)):
