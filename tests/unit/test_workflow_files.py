@@ -131,3 +131,10 @@ def test_nothing_points_at_documents_the_repository_does_not_contain():
             if pattern.search(text):
                 offenders.append(str(path.relative_to(ROOT)))
     assert not offenders, offenders
+
+
+def test_workflow_scripts_have_no_future_imports():
+    """Snakemake prepends its own preamble to a `script:`, so a `from __future__` import there
+    is a SyntaxError when the job runs."""
+    for path in sorted((ROOT / "workflow" / "scripts").glob("*.py")):
+        assert "from __future__" not in path.read_text(), path.name

@@ -16,8 +16,6 @@ Snakemake: params ``dataset`` and ``downloads`` (and optionally ``url_base``, ``
 ``local_dir``, ``verify_images``), output ``manifest`` (the folder is its parent), ``log``.
 """
 
-from __future__ import annotations
-
 import argparse
 import json
 import sys
