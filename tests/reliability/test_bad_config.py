@@ -24,7 +24,7 @@ BAD_GRID_VALUE = {
     "classes": ("some", "'some' is not one of"),
     "trim_k": (2.5, "2.5 is not an integer >= 0"),
     "trim_ceil": (3, "3 is not one of [0, 1]"),
-    "method": ("dino", "'dino' is not one of"),
+    "method": ("byol", "'byol' is not one of"),
     "text_tower": ("bert", "'bert' is not one of"),
     "head": ("fixed", "'fixed' is not one of"),
     "vocab_size": (0, "0 is neither 'full' nor an integer >= 1"),
