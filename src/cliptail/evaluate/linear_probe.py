@@ -36,6 +36,10 @@ L2_GRID = np.logspace(-6, 5, 45)
 METRICS = ("top1", "mean_per_class", "map11")
 #: A multi-label target left out of both the fit and the score (VOC's "difficult" objects).
 IGNORE = -1
+#: L-BFGS stops when every gradient entry of the (1 / n-scaled) objective is below this, or after
+#: ``max_iter`` (1000) iterations. 1e-5 gives the same chosen penalty and test scores as 1e-7 on
+#: the world's probes at a third of the time (README "Performance").
+TOLERANCE = 1e-5
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ def fit_logistic(
     multilabel: bool = False,
     init: torch.Tensor | None = None,
     max_iter: int = 1000,
-    tol: float = 1e-7,
+    tol: float = TOLERANCE,
 ) -> torch.Tensor:
     """The minimiser [d + 1, C] (weights, then the bias row) of the module's objective.
 
