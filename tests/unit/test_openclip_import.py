@@ -90,3 +90,14 @@ def test_every_module_reaches_open_clip_through_cliptail_openclip():
         if path.name != "openclip.py" and direct.search(path.read_text())
     ]
     assert offenders == []
+
+
+def test_modules_the_workflow_reads_while_planning_load_no_torch():
+    """rules/*.smk import these at every `snakemake` call: planning must stay fast."""
+    statement = (
+        "import cliptail.study, cliptail.layout, cliptail.figures.catalogue, "
+        "cliptail.data.probe_tasks, cliptail.evaluate.transfer\n"
+        "from cliptail.evaluate.transfer import prototype_columns\n"
+        "prototype_columns({'dino': {'subsample': 64}})"
+    )
+    assert _loaded_after(statement, ("torch", "matplotlib")) == []

@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from cliptail.data.probe_tasks import WORLD_TASKS, split_arrays
-from cliptail.evaluate.linear_probe import L2_GRID, linear_probe
 
 #: Table 2 of the paper: mean linear-probe score over the 12 datasets, per DINO setting.
 PAPER_TABLE2: dict[str, float] = {
@@ -63,6 +62,9 @@ def probe_record(
 ) -> dict[str, Any]:
     """Probe ``features`` (rows aligned with ``manifest``) and return the job's record: the
     score on ``test`` in percent, the chosen penalty and the validation curve."""
+    # imported here: the workflow imports this module while planning, which must not load torch
+    from cliptail.evaluate.linear_probe import L2_GRID, linear_probe
+
     metric = metric or probe_metric(probe_set)
     parts = split_arrays(manifest, features, num_classes)
     result = linear_probe(
