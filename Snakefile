@@ -30,6 +30,7 @@ include: "rules/embed.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/transfer.smk"
+include: "rules/audit.smk"
 include: "rules/figures.smk"
 include: "rules/frequency.smk"
 include: "rules/report.smk"
@@ -59,6 +60,8 @@ localrules:
     study_table,
     runs_table,
     transfer_table,
+    audit_table,
+    audit,
     plot_data,
     claims,
 
@@ -75,6 +78,7 @@ rule all:
         RUN_OUTPUTS,
         EVAL_RECORDS,
         PROBE_RECORDS,
+        AUDIT.record_files(),
 
 
 rule data:

@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from cliptail import config as cliptail_config
 from cliptail import factors, layout
+from cliptail.audit.plan import audit_plan
 from cliptail.curate import real_datasets
 from cliptail.data import metadata, sources
 from cliptail.data.dataset_dir import EVALUATION_PARTS, DatasetDir
@@ -24,7 +25,8 @@ EVALSETS = FILES.evalsets
 RUN_OUTPUTS = FILES.run_outputs()  # with EVAL_RECORDS, named by the default target
 EVAL_RECORDS = FILES.eval_records()
 PROBE_RECORDS = FILES.all_probe_results()  # linear probes of the self-supervised runs
-FIGURES = plan_figures(PLAN, config["figures"]["evalset"], EVALSETS)
+AUDIT = audit_plan(config)  # the open-source CLIP audit (rules/audit.smk)
+FIGURES = plan_figures(PLAN, config["figures"]["evalset"], EVALSETS, audit=AUDIT)
 REAL_FAMILY = {d: real_datasets.family(PLAN.datasets[d].factors) for d in FILES.real_datasets()}
 ENV = "../envs/cliptail.yaml"
 SRC = Path(workflow.basedir) / "src" / "cliptail"

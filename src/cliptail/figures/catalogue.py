@@ -21,7 +21,13 @@ What an entry reads (:data:`READS`):
 - ``training_frequencies``: the training-set frequencies of the datasets of the listed studies;
 - ``released_frequencies``: the authors' released web-dataset frequencies of the listed concept
   sets, read from the copy shipped inside the package (:func:`released_files`), so every
-  configuration draws them (also alone: target ``web_frequency_figures``).
+  configuration draws them (also alone: target ``web_frequency_figures``); Table 1 adds the
+  accuracy column when the audit evaluates a YFCC-15M RN50 checkpoint on ImageNet
+  (:func:`table01_checkpoint`);
+- ``audit``: the open-source CLIP audit's table (:mod:`cliptail.audit`), and per the entry
+  the per-class records and feature samples of one representative checkpoint per pre-training
+  dataset and the study tables with SL runs on the web datasets' subsets (Fig. 1b). Drawn when
+  the configuration enables the audit (``audit.enabled``).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ READS = (
     "text_tower_classifiers",
     "training_frequencies",
     "released_frequencies",
+    "audit",
 )
 #: Separates the training source from the method in the labels of :func:`baseline_runs`.
 SOURCE_SEPARATOR = "/"
@@ -127,6 +134,9 @@ class Entry:
     evalset: str | None = None
     #: Drawn only when a run of its studies has one of these ``source`` values.
     needs_sources: tuple[str, ...] = ()
+    #: An ``audit`` entry's inputs besides the audit table: ``studies`` (study tables with SL
+    #: runs on the web subsets), ``records`` and ``samples`` (of the representative models).
+    audit_inputs: tuple[str, ...] = ()
 
 
 CATALOGUE: tuple[Entry, ...] = (
@@ -328,6 +338,70 @@ CATALOGUE: tuple[Entry, ...] = (
         studies=("dino",),
         table=True,
     ),
+    Entry(
+        "fig01b",
+        "fig01b_openclip_robustness",
+        "Corr. freq vs acc and Corr. freq vs #pred on ImageNet per pre-training dataset: "
+        "released CLIP models (mean with 95 % CI over models, n under each name) against web "
+        "frequency, and SL trained on the dataset's class-matched subset (LAIONet, "
+        "CC-12M-Cls, YFCC-15M-Cls) where the controlled study has one.",
+        "audit",
+        "cliptail.figures.audit:fig01b",
+        audit_inputs=("studies",),
+    ),
+    Entry(
+        "fig07a_openclip",
+        "fig07a_nc_correlations_openclip",
+        "Spearman correlation, over ImageNet classes, of each per-class neural-collapse metric "
+        "with the class's accuracy (left) and with its web frequency (right), per pre-training "
+        "dataset (mean over its released CLIP models), as the paper's Fig. 7a.",
+        "audit",
+        "cliptail.figures.audit:fig07a_openclip",
+    ),
+    Entry(
+        "fig07b",
+        "fig07b_tsne_text_centres",
+        "t-SNE of the text centres (zero-shot class vectors on ImageNet) of one released CLIP "
+        "model per pre-training dataset, coloured by the class's web frequency.",
+        "audit",
+        "cliptail.figures.audit:fig07b",
+        audit_inputs=("records", "samples"),
+    ),
+    Entry(
+        "fig12",
+        "fig12_openclip_concept_sets",
+        "Corr. freq vs acc and Corr. freq vs #pred of released CLIP models on seven other "
+        "concept sets, per pre-training dataset (mean with 95 % CI over models).",
+        "audit",
+        "cliptail.figures.audit:fig12",
+    ),
+    Entry(
+        "fig17",
+        "fig17_frequency_accuracy_examples",
+        "The most and the least frequent ImageNet classes of each pre-training dataset (web "
+        "frequency, log) with the accuracy of one released CLIP model trained on it.",
+        "audit",
+        "cliptail.figures.audit:fig17",
+        audit_inputs=("records",),
+    ),
+    Entry(
+        "fig18",
+        "fig18_openclip_imagenet",
+        "Each released CLIP model's Corr. freq vs acc and Corr. freq vs #pred against its "
+        "top-1 accuracy on ImageNet val and ImageNetV2, coloured by pre-training dataset.",
+        "audit",
+        "cliptail.figures.audit:fig18",
+    ),
+    Entry(
+        "fig20",
+        "fig20_tsne_features",
+        "t-SNE of image features (10 ImageNet images per class, dots) and text centres "
+        "(crosses) of one released CLIP model per pre-training dataset, coloured by web "
+        "frequency.",
+        "audit",
+        "cliptail.figures.audit:fig20",
+        audit_inputs=("records", "samples"),
+    ),
 )
 
 BY_ID: dict[str, Entry] = {e.id: e for e in CATALOGUE}
@@ -413,7 +487,75 @@ def text_tower_runs(plan: Any) -> dict[str, str]:
     return {"rand": runs["rand"], "frozen": runs["frozen"]}
 
 
-def _job(entry: Entry, plan: Any, evalset: str) -> FigureJob | None:
+def audit_imagenet_sets(audit: Any) -> list[str]:
+    """The audit's ImageNet-like evaluation sets (ImageNet val and V2; the world's sets)."""
+    return [s.name for s in audit.sets if s.concept_set in ("imagenet", "world")]
+
+
+def _audit_evalset(audit: Any, evalset: str) -> str | None:
+    """The audit set the ImageNet figures show: ``evalset`` when audited, else the first."""
+    sets = audit_imagenet_sets(audit)
+    return evalset if evalset in sets else (sets[0] if sets else None)
+
+
+def representatives(audit: Any) -> dict[str, str]:
+    """Label -> checkpoint: the first checkpoint the configuration lists per pre-training
+    dataset (Fig. 7b, 17, 20)."""
+    from cliptail.audit.checkpoints import PRETRAINING_DATASETS
+
+    out: dict[str, str] = {}
+    seen: set[str] = set()
+    for ckpt in audit.checkpoints:
+        if ckpt.dataset not in seen:
+            seen.add(ckpt.dataset)
+            out[f"{PRETRAINING_DATASETS.get(ckpt.dataset, ckpt.dataset)}: {ckpt.model}"] = ckpt.name
+    return out
+
+
+def table01_checkpoint(audit: Any) -> str | None:
+    """The checkpoint of Table 1's accuracy column: CLIP RN50 trained on YFCC-15M (the first
+    such entry of the audit), or None."""
+    if audit is None:
+        return None
+    for ckpt in audit.checkpoints:
+        if ckpt.dataset == "yfcc15m" and ckpt.model.split("-")[0] == "RN50":
+            return ckpt.name
+    return None
+
+
+def _audit_job(entry: Entry, plan: Any, evalset: str, audit: Any, params: dict) -> FigureJob | None:
+    from cliptail.audit.checkpoints import SL_SOURCE_OF
+    from cliptail.audit.plan import AUDIT_TABLE, record_file, sample_file
+
+    if audit is None or not audit.enabled:
+        return None
+    main = _audit_evalset(audit, evalset)
+    inputs: dict[str, list[str]] = {"audit": [AUDIT_TABLE]}
+    if entry.id == "fig12":
+        if not any(s.concept_set in factors.CONCEPT_SETS for s in audit.sets if s.name != main):
+            return None
+    elif main is None:
+        return None
+    params.update(evalset=main, evalsets=audit_imagenet_sets(audit))
+    if "studies" in entry.audit_inputs:
+        inputs["tables"] = [
+            layout.study_table(study)
+            for study in plan.studies
+            if any(
+                r.factors["method"] == "sl" and r.factors["source"] in SL_SOURCE_OF.values()
+                for r in plan.runs_of(study)
+            )
+        ]
+    if {"records", "samples"} & set(entry.audit_inputs):
+        chosen = representatives(audit)
+        params["labels"] = list(chosen)
+        inputs["records"] = [record_file(c, main) for c in chosen.values()]
+        if "samples" in entry.audit_inputs:
+            inputs["samples"] = [sample_file(c, main) for c in chosen.values()]
+    return FigureJob(entry, inputs, params)
+
+
+def _job(entry: Entry, plan: Any, evalset: str, audit: Any = None) -> FigureJob | None:
     params: dict[str, Any] = {
         "id": entry.id,
         "draw": entry.draw,
@@ -421,10 +563,20 @@ def _job(entry: Entry, plan: Any, evalset: str) -> FigureJob | None:
         "caption": entry.caption,
         "evalset": evalset,
     }
+    if entry.reads == "audit":
+        return _audit_job(entry, plan, evalset, audit, params)
     if entry.reads == "released_frequencies":
         files = released_files(entry.concept_sets)
         params["files"] = files
-        return FigureJob(entry, {"freqs": [p for f in files.values() for p in f.values()]}, params)
+        inputs = {"freqs": [p for f in files.values() for p in f.values()]}
+        accuracy_from = table01_checkpoint(audit) if entry.id == "table01" else None
+        main = _audit_evalset(audit, evalset) if accuracy_from else None
+        if accuracy_from and main and audit.by_set[main].concept_set == "imagenet":
+            from cliptail.audit.plan import record_file
+
+            params["accuracy_from"] = accuracy_from
+            inputs["per_class"] = [record_file(accuracy_from, main)]
+        return FigureJob(entry, inputs, params)
     studies = [s for s in entry.studies if s in plan.studies]
     if entry.needs_sources and not any(
         r.factors["source"] in entry.needs_sources for s in studies for r in plan.runs_of(s)
@@ -469,16 +621,18 @@ def _job(entry: Entry, plan: Any, evalset: str) -> FigureJob | None:
 
 
 def plan_figures(
-    plan: Any, evalset: str, evalsets: Sequence[str] | None = None
+    plan: Any, evalset: str, evalsets: Sequence[str] | None = None, audit: Any = None
 ) -> dict[str, FigureJob]:
     """Stem -> figure job of every catalogue entry the plan can draw (``evalset`` shown).
 
     ``evalsets``: the configured evaluation sets; an entry that names its own evaluation set
-    (Fig. 6: ``imagenet100_val``) shows that one when it is among them.
+    (Fig. 6: ``imagenet100_val``) shows that one when it is among them. ``audit``: the
+    configured open-source audit (:func:`cliptail.audit.plan.audit_plan`), whose figures are
+    planned only when it is enabled.
     """
     configured = set(evalsets or ())
     jobs = (
-        _job(entry, plan, entry.evalset if entry.evalset in configured else evalset)
+        _job(entry, plan, entry.evalset if entry.evalset in configured else evalset, audit)
         for entry in CATALOGUE
     )
     return {job.stem: job for job in jobs if job is not None}

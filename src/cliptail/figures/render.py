@@ -45,8 +45,16 @@ def render(params: Mapping[str, Any], inputs: Mapping[str, Sequence[str]]) -> An
         from cliptail.figures.web_frequency import read_frequency_table
 
         tables = {c: read_frequency_table(files) for c, files in params["files"].items()}
+        if inputs.get("per_class"):  # Table 1 with the accuracy of the audited RN50 YFCC-15M
+            return draw(
+                tables["imagenet"],
+                accuracy=pd.read_parquet(inputs["per_class"][0]),
+                accuracy_from=params.get("accuracy_from"),
+            )
         # an entry of one concept set draws its table; one of several, the mapping
         return draw(next(iter(tables.values())) if len(tables) == 1 else tables)
+    if reads == "audit":
+        return _render_audit(draw, params, inputs)
     if reads == "text_tower_classifiers":
         classifiers = {
             label: np.load(path)
@@ -69,6 +77,31 @@ def render(params: Mapping[str, Any], inputs: Mapping[str, Sequence[str]]) -> An
                 tails[k] = report["tail_classes"]
         return draw(_table(inputs["tables"]), records, tails, evalset=evalset)
     raise ValueError(f"unknown figure input kind {reads!r}")
+
+
+def _render_audit(draw: Callable, params: Mapping[str, Any], inputs: Mapping) -> Any:
+    """An audit figure: the audit table, plus study tables, records and samples if it has them."""
+    extra: dict[str, Any] = {}
+    if inputs.get("tables"):
+        extra["studies"] = _table(inputs["tables"])
+    labels = params.get("labels", [])
+    if inputs.get("records"):
+        extra["records"] = {
+            label: pd.read_parquet(path)
+            for label, path in zip(labels, inputs["records"], strict=True)
+        }
+    if inputs.get("samples"):
+        samples = {}
+        for label, path in zip(labels, inputs["samples"], strict=True):
+            with np.load(path) as data:
+                samples[label] = {k: data[k] for k in data.files}
+        extra["samples"] = samples
+    return draw(
+        pd.read_parquet(inputs["audit"][0]),
+        evalset=params.get("evalset"),
+        evalsets=params.get("evalsets", ()),
+        **extra,
+    )
 
 
 def write(result: Any, stem: str | Path, caption: str | None = None) -> list[Path]:

@@ -265,12 +265,21 @@ def fig13(tables: Mapping[str, pd.DataFrame], *, ncols: int = 4) -> Figure:
 
 
 def table01_rare_classes(
-    table: pd.DataFrame, *, dataset: str = "yfcc15m", threshold: int = RARE_THRESHOLD
+    table: pd.DataFrame,
+    *,
+    dataset: str = "yfcc15m",
+    threshold: int = RARE_THRESHOLD,
+    accuracy: pd.DataFrame | None = None,
+    accuracy_from: str | None = None,
 ) -> pd.DataFrame:
-    """Table 1 (frequency part): the classes with frequency below ``threshold`` in ``dataset``.
+    """Table 1: the classes with frequency below ``threshold`` in ``dataset``.
 
     ``table`` is a :func:`frequency_table` (class names in class order, one column per dataset);
-    rows are sorted by frequency, then class index.
+    rows are sorted by frequency, then class index. ``accuracy``: a per-class record on ImageNet
+    (``class`` = class index, ``acc``) of CLIP RN50 trained on YFCC-15M (``accuracy_from`` names
+    the checkpoint); it adds the ``accuracy`` column (percent), each class paired with its own
+    accuracy by class index (the authors' notebook paired them by row position after a sort,
+    which gave each class another class's accuracy).
     """
     if dataset not in table.columns:
         raise ValueError(f"table01: no {dataset!r} column; the table has {list(table.columns)}")
@@ -282,4 +291,14 @@ def table01_rare_classes(
         }
     )
     rare = rows[rows["frequency"] < threshold]
-    return rare.sort_values(["frequency", "class_index"], kind="stable").reset_index(drop=True)
+    rare = rare.sort_values(["frequency", "class_index"], kind="stable").reset_index(drop=True)
+    if accuracy is None:
+        return rare
+    acc = accuracy.set_index("class")["acc"]
+    missing = sorted(set(rare["class_index"]) - set(acc.index))
+    if missing:
+        raise ValueError(f"table01: the accuracy record has no class {missing[:5]}")
+    rare["accuracy"] = 100.0 * acc.reindex(rare["class_index"]).to_numpy(np.float64)
+    if accuracy_from:
+        rare["accuracy_of"] = accuracy_from
+    return rare
