@@ -13,6 +13,7 @@ from cliptail import factors, layout
 from cliptail.curate import real_datasets
 from cliptail.data import metadata, sources
 from cliptail.data.dataset_dir import EVALUATION_PARTS, DatasetDir
+from cliptail.evaluate import image_similarity
 from cliptail.figures.catalogue import plan_figures
 from cliptail.study import build_plan, train_spec
 
