@@ -90,8 +90,8 @@ def _densities(
             gid=f"density:{name}",
         )
     ax.set_xlabel(style.label("similarity"))
-    ax.set_ylabel(style.label("density"))
-    ax.set_title("(a) intra-class image similarity (density over classes)")
+    ax.set_ylabel(style.label("density") + " over classes")
+    ax.set_title("(a) intra-class image similarity")
     tables.omitted_note(ax, omitted, "fewer than two values")
 
 
