@@ -161,7 +161,7 @@ def test_fig04a_reads_the_similarities_measured_by_the_default_clip_run():
     job = plan_figures(paper, "imagenet_val")["fig04a_frequency_variants"]
     assert len(job.inputs["similarities"]) == len(job.params["labels"]) == 6
     assert job.inputs["similarities"][0] == "results/similarity/incaps_full_s1_eval.parquet"
-    assert f"up to {sim.IMAGES_PER_CLASS} seeded images" in BY_ID["fig04a"].caption
+    assert f"up to {sim.IMAGES_PER_CLASS} seeded images per class" in BY_ID["fig04a"].caption
 
 
 def test_fig04a_draws_the_density_panel_from_the_files(tmp_path):

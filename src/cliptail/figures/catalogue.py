@@ -159,12 +159,11 @@ CATALOGUE: tuple[Entry, ...] = (
         "fig04a",
         "fig04a_frequency_variants",
         "Training sets of the distribution study (real data: IN-Caps, LAIONet at each "
-        "similarity threshold, LAIONet =freq). Left: class frequencies ranked from the most to "
-        "the least frequent class (log scale; the legend counts empty classes). Right: density "
-        "(Gaussian kernel) over classes of the intra-class image similarity, the mean cosine "
-        f"similarity of the pairs of up to {image_similarity.IMAGES_PER_CLASS} seeded images "
-        "of a class, encoded by the image "
-        "tower of the default CLIP run (the same encoder for every set; no such run, no density).",
+        "similarity threshold, LAIONet =freq): class frequencies ranked (log scale; the legend "
+        "counts empty classes) and the density over classes of the intra-class image "
+        "similarity, the mean pair cosine similarity of up to "
+        f"{image_similarity.IMAGES_PER_CLASS} seeded images per class, encoded by the default "
+        "CLIP run's image tower.",
         "training_frequencies",
         "cliptail.figures.distribution:fig04a",
         studies=("distribution",),
