@@ -14,6 +14,7 @@ from cliptail.audit.plan import audit_plan
 from cliptail.curate import real_datasets
 from cliptail.data import metadata, sources
 from cliptail.data.dataset_dir import EVALUATION_PARTS, DatasetDir
+from cliptail.evaluate import image_similarity
 from cliptail.figures.catalogue import plan_figures
 from cliptail.study import build_plan, train_spec
 

@@ -47,6 +47,48 @@ use rule figure as table with:
         figure=one_of(s for s, job in FIGURES.items() if job.entry.table),
 
 
+rule image_similarity:
+    """Intra-class image similarity of one training set (Fig. 4a): per class, the mean cosine
+    similarity of the pairs of a seeded sample of its images, encoded by the image tower of the
+    default CLIP run (the same encoder for every training set)."""
+    input:
+        unpack(lambda w: FILES.image_similarity(w.dataset)),
+        code=code(
+            "evaluate.image_similarity",
+            "evaluate.metrics",
+            "evaluate.probe_features",
+            "evaluate.zeroshot",
+            "models",
+            "data.images",
+            "data.dataset_dir",
+            "data.manifest",
+            "openclip",
+            "io",
+        ),
+    output:
+        similarity=layout.image_similarity_file("{dataset}"),
+    log:
+        "results/logs/similarity/{dataset}.log",
+    benchmark:
+        "results/benchmarks/similarity/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=one_of(PLAN.datasets),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        gpu=0,
+        cpus_per_gpu=4,
+        mem_mb=3000,
+        runtime=30,
+    params:
+        encoder=layout.similarity_encoder(PLAN),
+        per_class=image_similarity.IMAGES_PER_CLASS,
+        seed=image_similarity.SEED,
+    script:
+        "../workflow/scripts/image_similarity.py"
+
+
 rule figures:
     """Every figure and table of the catalogue this configuration can draw."""
     input:

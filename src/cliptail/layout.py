@@ -50,6 +50,7 @@ PROBE = "results/probe"
 TABLES = "results/tables"
 FIGURES = "results/figures"
 FREQUENCY = "results/frequency"
+SIMILARITY = "results/similarity"
 REPORT = "results/report"
 
 #: The outputs of a training job.
@@ -128,6 +129,19 @@ def probe_result(run: str, probe_set: str) -> str:
 
 def study_table(study: str) -> str:
     return f"{TABLES}/studies/{study}.parquet"
+
+
+def similarity_encoder(plan: Any) -> str | None:
+    """The run whose image tower measures the intra-class image similarity of every training set
+    (Fig. 4a): the default CLIP run, or None when the plan has none."""
+    return plan.baselines().get("CLIP")
+
+
+def image_similarity_file(dataset: str) -> str:
+    """Per-class intra-class image similarity of a training set (Fig. 4a;
+    :mod:`cliptail.evaluate.image_similarity`). Outside the dataset folder: it is measured by a
+    trained run, and the dataset folders are made before any training."""
+    return f"{SIMILARITY}/{dataset}.parquet"
 
 
 def figure_file(stem: str, suffix: str = "png") -> str:
@@ -271,6 +285,24 @@ class JobFiles:
                 prompt_embeddings_file(e, spec.embedded_text) for e in self.evalsets
             ]
         return inputs
+
+    def image_similarity(self, dataset: str) -> dict[str, Any]:
+        """Inputs of rule image_similarity: the encoder run's checkpoint (the default CLIP run,
+        :func:`similarity_encoder`) and the training set."""
+        encoder = similarity_encoder(self.plan)
+        if encoder is None:
+            raise ValueError(
+                f"{dataset}: the intra-class image similarity needs a default CLIP run to "
+                "encode the images, and the configuration plans none"
+            )
+        data = DatasetDir.layout(dataset_dir(dataset))
+        return {
+            "model": RUN_FILES["model"].format(run=encoder),
+            "manifest": data["manifest"],
+            "classes": data["classes"],
+            "source": data["source"],
+            "images": self.dataset_images(dataset),
+        }
 
     def run_outputs(self) -> list[str]:
         """Every run's checkpoint, training log and run record (named by the default target, see

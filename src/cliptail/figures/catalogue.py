@@ -18,7 +18,9 @@ What an entry reads (:data:`READS`):
 - ``text_tower_classifiers``: the classifiers of the default CLIP run and of the run that differs
   from it in ``text_tower: frozen`` only, and the default run's per-class record (the training
   frequencies) (:func:`text_tower_runs`);
-- ``training_frequencies``: the training-set frequencies of the datasets of the listed studies;
+- ``training_frequencies``: the training-set frequencies of the datasets of the listed studies
+  and, when the plan has a default CLIP run, their per-class intra-class image similarities
+  measured by its image tower (:func:`cliptail.layout.image_similarity_file`);
 - ``released_frequencies``: the authors' released web-dataset frequencies of the listed concept
   sets, read from the copy shipped inside the package (:func:`released_files`), so every
   configuration draws them (also alone: target ``web_frequency_figures``); Table 1 adds the
@@ -39,6 +41,7 @@ from typing import Any
 
 from cliptail import factors, layout
 from cliptail.data.metadata import released_frequency_file, released_root
+from cliptail.evaluate import image_similarity
 
 READS = (
     "studies",
@@ -165,11 +168,12 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry(
         "fig04a",
         "fig04a_frequency_variants",
-        "Class frequencies of the training sets of the distribution study (real data: IN-Caps, "
-        "LAIONet at each similarity threshold, LAIONet =freq) ranked from the most to the least "
-        "frequent class (log scale; the legend counts empty classes). The intra-class "
-        "image-image similarity panel needs image features of the training sets, which the "
-        "workflow does not compute; it is not drawn.",
+        "Training sets of the distribution study (real data: IN-Caps, LAIONet at each "
+        "similarity threshold, LAIONet =freq): class frequencies ranked (log scale; the legend "
+        "counts empty classes) and the density over classes of the intra-class image "
+        "similarity, the mean pair cosine similarity of up to "
+        f"{image_similarity.IMAGES_PER_CLASS} seeded images per class, encoded by the default "
+        "CLIP run's image tower.",
         "training_frequencies",
         "cliptail.figures.distribution:fig04a",
         studies=("distribution",),
@@ -592,8 +596,13 @@ def _job(entry: Entry, plan: Any, evalset: str, audit: Any = None) -> FigureJob 
         if not datasets:
             return None
         params["labels"] = variant_labels([plan.datasets[d].factors for d in datasets])
-        freqs = [f"{layout.dataset_dir(d)}/frequency.tsv" for d in datasets]
-        return FigureJob(entry, {"frequencies": freqs}, params)
+        inputs = {"frequencies": [f"{layout.dataset_dir(d)}/frequency.tsv" for d in datasets]}
+        encoder = layout.similarity_encoder(plan)
+        if encoder is not None:
+            # the intra-class image similarity of each set, by the default CLIP run's image tower
+            inputs["similarities"] = [layout.image_similarity_file(d) for d in datasets]
+            params["similarity_encoder"] = encoder
+        return FigureJob(entry, inputs, params)
     if entry.reads == "text_tower_classifiers":
         runs = text_tower_runs(plan)
         if not runs:

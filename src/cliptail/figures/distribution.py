@@ -27,11 +27,12 @@ def fig04a(
     training counts of a training set (e.g. ``cliptail.io.read_frequency(path)["count"]``); each
     curve is sorted descending and drawn against the rank 1..C on a log y axis. Classes with
     count 0 cannot be drawn on a log axis: they are left out and their number is added to the
-    legend name. ``similarities`` (optional) maps a legend name to intra-class image-image cosine
-    similarities (the ``similarity`` column of
-    :func:`cliptail.evaluate.metrics.intra_class_similarity` on image features of that training
-    set); each is drawn as a Gaussian kernel density (Scott's bandwidth) in a second panel, in the
-    colour of the frequency curve of the same name. A set with fewer than two distinct finite
+    legend name. ``similarities`` (optional) maps a legend name to the intra-class image
+    similarity of each class of that training set (the ``similarity`` column of
+    :func:`cliptail.evaluate.image_similarity.class_similarity`: the mean cosine similarity of
+    the pairs of distinct images of the class); each is drawn as a Gaussian kernel density over
+    classes (Scott's bandwidth) in a second panel, in the colour of the frequency curve of the
+    same name. A set with fewer than two distinct finite
     values has no density and is named in a note.
     """
     if not freqs:
@@ -89,7 +90,7 @@ def _densities(
             gid=f"density:{name}",
         )
     ax.set_xlabel(style.label("similarity"))
-    ax.set_ylabel(style.label("density"))
+    ax.set_ylabel(style.label("density") + " over classes")
     ax.set_title("(a) intra-class image similarity")
     tables.omitted_note(ax, omitted, "fewer than two values")
 

@@ -40,7 +40,13 @@ def render(params: Mapping[str, Any], inputs: Mapping[str, Sequence[str]]) -> An
             label: io.read_frequency(path)["count"].to_numpy()
             for label, path in zip(params["labels"], inputs["frequencies"], strict=True)
         }
-        return draw(freqs)
+        if not inputs.get("similarities"):
+            return draw(freqs)
+        similarities = {
+            label: pd.read_parquet(path)["similarity"].to_numpy()
+            for label, path in zip(params["labels"], inputs["similarities"], strict=True)
+        }
+        return draw(freqs, similarities)
     if reads == "released_frequencies":
         from cliptail.figures.web_frequency import read_frequency_table
 
