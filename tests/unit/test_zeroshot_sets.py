@@ -346,3 +346,15 @@ def test_cli_prepares_a_set(served, tmp_path, capsys):
     assert "checksum mismatch" in capsys.readouterr().err
     assert module.cli([*args, "--skip-checksums", "--no-verify-images"]) == 0
     assert DatasetDir(tmp_path / "out" / "eurosat").read_report()["images"] == 20
+
+
+def test_local_folders_search_the_user_copy_then_the_transfer_downloads():
+    from cliptail.data.zeroshot_sets import local_folders
+
+    assert local_folders("food101", "/data/originals") == [
+        "/data/originals",
+        "resources/transfer/food101",
+    ]
+    assert local_folders("pets") == ["resources/transfer/pets"]
+    assert local_folders("cub", "/data/originals") == ["/data/originals"]
+    assert local_folders("places365") == []

@@ -18,7 +18,12 @@ from cliptail.data.zeroshot_sets.class_names import (
     normalize,
 )
 from cliptail.data.zeroshot_sets.preparation import class_order, prepare, zeroshot_set
-from cliptail.data.zeroshot_sets.registry import EUROSAT_NAMES, ZEROSHOT_SETS, ZeroShotSet
+from cliptail.data.zeroshot_sets.registry import (
+    EUROSAT_NAMES,
+    ZEROSHOT_SETS,
+    ZeroShotSet,
+    local_folders,
+)
 
 __all__ = [
     "EUROSAT_NAMES",
@@ -27,6 +32,7 @@ __all__ = [
     "ZeroShotSet",
     "class_order",
     "descriptor_names",
+    "local_folders",
     "map_classes",
     "normalize",
     "prepare",

@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 from cliptail.data.transfer import TRANSFER_DATASETS, TransferDataset, TransferFile
 from cliptail.data.zeroshot_sets import cub, eurosat, places365
 
+#: Where the workflow keeps the transfer datasets' downloads (rule prepare_transfer).
+TRANSFER_DOWNLOADS = "resources/transfer"
+
 
 @dataclass(frozen=True)
 class ZeroShotSet:
@@ -195,3 +198,15 @@ ZEROSHOT_SETS: dict[str, ZeroShotSet] = {
         ),
     )
 }
+
+
+def local_folders(
+    name: str, local_dir: str | None = None, transfer_downloads: str = TRANSFER_DOWNLOADS
+) -> list[str]:
+    """Folders that may already hold the files of set ``name``, in search order: ``local_dir``
+    (a user's copy), then ``<transfer_downloads>/<name>`` where the set is also a transfer dataset
+    (DTD, Flowers-102, Food-101, Oxford-IIIT Pet: downloaded once for both uses)."""
+    folders = [local_dir] if local_dir else []
+    if name in TRANSFER_DATASETS:
+        folders.append(f"{transfer_downloads}/{name}")
+    return folders
