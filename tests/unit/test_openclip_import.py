@@ -96,7 +96,7 @@ def test_modules_the_workflow_reads_while_planning_load_no_torch():
     """rules/*.smk import these at every `snakemake` call: planning must stay fast."""
     statement = (
         "import cliptail.study, cliptail.layout, cliptail.figures.catalogue, "
-        "cliptail.data.probe_tasks, cliptail.evaluate.transfer\n"
+        "cliptail.data.probe_tasks, cliptail.evaluate.transfer, cliptail.data.zeroshot_sets\n"
         "from cliptail.evaluate.transfer import prototype_columns\n"
         "prototype_columns({'dino': {'subsample': 64}})"
     )

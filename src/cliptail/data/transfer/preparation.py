@@ -3,7 +3,8 @@
 :func:`prepare` does, for one dataset of :data:`~cliptail.data.transfer.registry.TRANSFER_DATASETS`:
 
 1. **fetch** each of its files into ``<downloads>/<name>/<file>``: a file already there is used
-   as it is (checked below); one in ``local_dir`` is used in place (nothing copied); otherwise
+   as it is (checked below); one in ``local_dir`` (a folder, or several searched in order) is
+   used in place (nothing copied); otherwise
    it is downloaded from ``urls[file]``, ``<url_base>/<file>`` or the registry's URL through
    :func:`cliptail.data.download.download` (retries, resume, atomic placement, sha256);
 2. **verify** its md5 (or sha256) where the registry has one: a mismatch raises
@@ -31,7 +32,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,31 +100,47 @@ def _check(
     return record
 
 
+LocalDirs = str | os.PathLike | Sequence[str | os.PathLike] | None
+
+
+def local_folders(local_dir: LocalDirs) -> list[Path]:
+    """``local_dir`` (None, one folder or several) as a list of folders, in search order."""
+    if local_dir is None:
+        return []
+    if isinstance(local_dir, str | os.PathLike):
+        return [Path(local_dir)]
+    return [Path(d) for d in local_dir if d is not None]
+
+
 def fetch(
     spec: TransferDataset,
     downloads: Path,
     *,
     urls: Mapping[str, str] | None = None,
     url_base: str | None = None,
-    local_dir: str | os.PathLike | None = None,
+    local_dir: LocalDirs = None,
     verify_checksums: bool = True,
     progress: bool = True,
     download_options: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Path], list[dict[str, Any]]]:
-    """Every file of ``spec``, present and checked: ``({filename: path}, [file records])``."""
+    """Every file of ``spec``, present and checked: ``({filename: path}, [file records])``.
+
+    ``local_dir``: a folder, or folders searched in order, that may already hold files.
+    """
     paths: dict[str, Path] = {}
     records = []
+    local_dirs = local_folders(local_dir)
     for file in spec.files:
-        local = Path(local_dir) / file.filename if local_dir is not None else None
+        local = next((d / file.filename for d in local_dirs if (d / file.filename).is_file()), None)
         dest = downloads / file.filename
-        if local is not None and local.is_file():
+        if local is not None:
             path, origin, owned = local, f"local file {local}", False
         elif dest.is_file():
             path, origin, owned = dest, f"earlier download {dest}", True
         else:
             url = spec.url_for(file, urls, url_base)
             if url is None:
-                where = f" or {local_dir}" if local_dir is not None else ""
+                where = "".join(f" or {d}" for d in local_dirs)
                 raise DownloadError(
                     f"{spec.title}: no URL for {file.filename} ({file.note}); put it in "
                     f"{downloads}{where}, or give its URL"
@@ -150,7 +167,7 @@ def prepare(
     urls: Mapping[str, str] | None = None,
     *,
     url_base: str | None = None,
-    local_dir: str | os.PathLike | None = None,
+    local_dir: LocalDirs = None,
     verify_checksums: bool = True,
     verify_images: bool = True,
     progress: bool = True,
@@ -161,8 +178,9 @@ def prepare(
 
     ``name``: a key of ``TRANSFER_DATASETS`` (or an entry itself, e.g. with other checksums);
     ``urls``: file name -> URL overrides; ``url_base``: base URL for every file not in ``urls``;
-    ``local_dir``: a folder already holding (some of) the files; ``download_options``: passed to
-    :func:`~cliptail.data.download.download` (``retries``, ``backoff``, ``timeout``);
+    ``local_dir``: a folder (or folders, searched in order) already holding (some of) the files;
+    ``download_options``: passed to :func:`~cliptail.data.download.download` (``retries``,
+    ``backoff``, ``timeout``);
     ``reader_options``: the reader's own (Birdsnap: ``workers``, ``image_retries``,
     ``image_backoff``, ``image_timeout``). Steps and guarantees: module docstring.
     """
@@ -205,7 +223,7 @@ def prepare(
         folder = DatasetDir(stage)
         folder.write(df, classes_df, source=source)
         io.write_json(folder.report, report)
-        _replace(stage, out, staging)
+        replace_folder(stage, out, staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     log.info(
@@ -268,7 +286,7 @@ def _report(
     }
 
 
-def _replace(stage: Path, out: Path, staging: Path) -> None:
+def replace_folder(stage: Path, out: Path, staging: Path) -> None:
     """Move the finished ``stage`` to ``out``; an older ``out`` is removed only afterwards."""
     old = None
     if out.exists() or out.is_symlink():
