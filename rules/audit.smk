@@ -4,6 +4,8 @@
 # encoded once per evaluation set and cached, so a change of the frequency files reruns only
 # the records. AUDIT (cliptail.audit.plan.AuditPlan) is built in rules/common.smk.
 
+from dataclasses import asdict
+
 from cliptail.audit.plan import AUDIT_TABLE
 
 
@@ -23,8 +25,7 @@ rule fetch_openclip_checkpoint:
         mem_mb=1000,
         runtime=120,
     params:
-        url=lambda w: AUDIT.by_checkpoint[w.checkpoint].url,
-        sha256=lambda w: AUDIT.by_checkpoint[w.checkpoint].sha256,
+        entry=lambda w: asdict(AUDIT.by_checkpoint[w.checkpoint]),
     script:
         "../workflow/scripts/fetch_openclip_checkpoint.py"
 
@@ -53,8 +54,7 @@ rule audit_encode:
         mem_mb=8000,
         runtime=60,
     params:
-        model=lambda w: AUDIT.by_checkpoint[w.checkpoint].model,
-        quick_gelu=lambda w: AUDIT.by_checkpoint[w.checkpoint].quick_gelu,
+        entry=lambda w: asdict(AUDIT.by_checkpoint[w.checkpoint]),
         evalset=lambda w: AUDIT.by_set[w.aset].folder,
         concept_set=lambda w: AUDIT.by_set[w.aset].concept_set,
         templates=AUDIT.templates,

@@ -67,11 +67,14 @@ def main(
 
 
 if "snakemake" in globals():
+    from cliptail.audit.checkpoints import Checkpoint
+
     _smk = snakemake
+    _entry = Checkpoint(**_smk.params.entry)
     main(
-        model=_smk.params.model,
+        model=_entry.model,
         weights=_smk.input.weights,
-        quick_gelu=_smk.params.quick_gelu,
+        quick_gelu=_entry.resolve_quick_gelu(),
         evalset=_smk.params.evalset,
         concept_set=_smk.params.concept_set,
         out=_smk.output.encoded,

@@ -9,7 +9,7 @@ Standalone: python workflow/scripts/fetch_openclip_checkpoint.py URL DEST [--sha
 
 import argparse
 
-from cliptail.audit.checkpoints import verify_download
+from cliptail.audit.checkpoints import Checkpoint, verify_download
 from cliptail.data.download import download
 from cliptail.runlog import logged
 
@@ -24,7 +24,8 @@ def main(url: str, dest: str, sha256: str | None = None, log: str | None = None)
 
 if "snakemake" in globals():
     _smk = snakemake
-    main(_smk.params.url, _smk.output.weights, _smk.params.sha256, _smk.log[0])
+    _entry = Checkpoint(**_smk.params.entry)
+    main(_entry.download_url(), _smk.output.weights, _entry.sha256, _smk.log[0])
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url")

@@ -15,6 +15,10 @@ checkpoints plus 9 OpenAI ones. The paper counts 41 checkpoints without listing 
 registers several weight files under two model names (with and without ``-quickgelu``), which
 such a count would include twice.
 
+Planning reads this module without importing open_clip (and torch): the download URL and the
+activation are resolved in the jobs (:meth:`Checkpoint.download_url`,
+:meth:`Checkpoint.resolve_quick_gelu`).
+
 Weights: an entry's ``path`` (a local file) is used as it is; otherwise rule
 ``fetch_openclip_checkpoint`` downloads ``url`` (default: the file of the tag's Hugging Face
 repository that open_clip itself loads, :func:`weight_url`) into
@@ -106,9 +110,9 @@ class Checkpoint:
     model: str  # open_clip model name
     pretrained: str | None  # open_clip pretrained tag (None for a user's own file)
     path: str | None = None  # a local weight file (no download)
-    url: str | None = None  # where to download the weights (default: weight_url)
+    url: str | None = None  # where to download the weights (None: weight_url, in the job)
     sha256: str | None = None
-    quick_gelu: bool = False
+    quick_gelu: bool | None = None  # None: as open_clip's registry says (resolve_quick_gelu)
 
     @property
     def weights(self) -> str:
@@ -118,6 +122,24 @@ class Checkpoint:
     @property
     def downloads(self) -> bool:
         return self.path is None
+
+    def download_url(self) -> str:
+        """``url``, or the tag's weight file (:func:`weight_url`; imports open_clip, so the
+        download job resolves it, not the planning)."""
+        if self.url:
+            return self.url
+        if not self.pretrained:
+            raise CheckpointError(f"checkpoint {self.name!r}: no pretrained tag, path or url")
+        return weight_url(self.model, self.pretrained)
+
+    def resolve_quick_gelu(self) -> bool:
+        """Whether to build the model with QuickGELU: the entry's ``quick_gelu``, else a
+        ``-quickgelu`` model name or open_clip's registry entry of the tag."""
+        if self.quick_gelu is not None:
+            return self.quick_gelu
+        if self.pretrained and self.path is None:
+            return uses_quick_gelu(self.model, self.pretrained)
+        return self.model.endswith("-quickgelu")
 
     def info(self) -> dict[str, Any]:
         """The checkpoint's columns of the audit table."""
@@ -216,15 +238,7 @@ def _entry(raw: Any, where: str) -> Checkpoint:
     if not _NAME.match(name):
         raise CheckpointError(f"{where}: name {name!r} must be letters, digits, '_', '.', '-'")
     quick = raw.get("quick_gelu")
-    if quick is None:
-        quick = (
-            uses_quick_gelu(model, tag)
-            if tag and not raw.get("path")
-            else (model.endswith("-quickgelu"))
-        )
     url = raw.get("url")
-    if raw.get("path") is None and url is None:
-        url = weight_url(model, tag)
     return Checkpoint(
         name=name,
         dataset=str(raw["dataset"]),
@@ -233,7 +247,7 @@ def _entry(raw: Any, where: str) -> Checkpoint:
         path=str(raw["path"]) if raw.get("path") else None,
         url=str(url) if url else None,
         sha256=str(raw["sha256"]).lower() if raw.get("sha256") else None,
-        quick_gelu=bool(quick),
+        quick_gelu=None if quick is None else bool(quick),
     )
 
 
