@@ -12,6 +12,15 @@ rule prepare_zeroshot_set:
     """Download, verify, extract and read one zero-shot evaluation set (its test split; classes
     mapped onto the descriptor file's names and order; test images in the dataset folder)."""
     input:
+        # a set that is also a planned transfer dataset reuses that job's downloads
+        # (resources/transfer/<name>/): it runs after it, so the files are complete
+        unpack(
+            lambda w: (
+                {"transfer": f"{layout.probe_set_dir(w.name)}/report.json"}
+                if w.name in PROBE_SETS
+                else {}
+            )
+        ),
         code=code(
             "data.zeroshot_sets",
             "data.transfer",

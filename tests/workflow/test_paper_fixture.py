@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from cliptail import io
+from cliptail.factors import CONCEPT_SETS
 from cliptail.figures.catalogue import CATALOGUE
 from tests.fixtures.paper_fixture import build_paper_fixture
 from tests.fixtures.rules_harness import REPO, run_snakemake
@@ -122,6 +123,26 @@ def test_paper_outputs(paper_run):
     assert {"fig10_dino_transfer"} <= drawn
     assert (results / "tables" / "table02_dino_transfer.csv").stat().st_size > 0
     assert (results / "report" / "report.html").stat().st_size > 100_000
+    # the open-source CLIP audit: two stand-in checkpoints (one downloaded) on ImageNet val,
+    # ImageNetV2 and the seven concept sets, its figures, and Table 1's accuracy column
+    audit = pd.read_parquet(results / "tables" / "audit.parquet")
+    assert len(audit) == 2 * 9 and audit["top1"].notna().all()
+    assert set(audit["concept_set"]) == set(CONCEPT_SETS)
+    assert audit.loc[audit["dataset"] == "yfcc15m", "rho_acc"].notna().all()
+    assert (work / "resources" / "openclip" / "tiny_yfcc15m.bin.sha256").is_file()
+    assert {
+        "fig01b_openclip_robustness",
+        "fig07a_nc_correlations_openclip",
+        "fig07b_tsne_text_centres",
+        "fig12_openclip_concept_sets",
+        "fig17_frequency_accuracy_examples",
+        "fig18_openclip_imagenet",
+        "fig20_tsne_features",
+    } <= drawn
+    table01 = pd.read_csv(results / "tables" / "table01_yfcc_rare_classes.csv")
+    record = pd.read_parquet(results / "audit" / "tiny_yfcc15m" / "imagenet_val.parquet")
+    own = 100 * record.set_index("class")["acc"].reindex(table01["class_index"]).to_numpy()
+    assert table01["accuracy"].to_numpy() == pytest.approx(own, nan_ok=True)
     # nothing left to do
     again = run_snakemake(work, "all", "-n", presets=PRESETS)
     assert "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]

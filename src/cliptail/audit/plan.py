@@ -72,6 +72,7 @@ class AuditPlan:
     nc1_pinv: str = "float32"
     batch_size: int = 256
     sample_per_class: int = 10
+    table01_checkpoint: str | None = None
 
     @property
     def enabled(self) -> bool:
@@ -121,6 +122,19 @@ def _evalset(name: str) -> AuditSet:
     raise ValueError(f"audit.evalsets: unknown evaluation set {name!r}")
 
 
+def _table01(chosen: str | None, listed: list[Checkpoint]) -> str | None:
+    """Table 1's checkpoint: ``chosen`` (which must be listed), else the first YFCC-15M entry
+    with an RN50 model (CLIP RN50 trained on YFCC-15M, as the paper), else None."""
+    if chosen:
+        if chosen not in {c.name for c in listed}:
+            raise ValueError(f"audit.table01_checkpoint: {chosen!r} is not an audited checkpoint")
+        return chosen
+    for ckpt in listed:
+        if ckpt.dataset == "yfcc15m" and ckpt.model.split("-")[0] == "RN50":
+            return ckpt.name
+    return None
+
+
 def audit_plan(config: Mapping[str, Any]) -> AuditPlan:
     """The audit of ``config`` (section ``audit``; evaluation options from ``evaluation``)."""
     audit = config.get("audit") or {}
@@ -132,8 +146,9 @@ def audit_plan(config: Mapping[str, Any]) -> AuditPlan:
             raise ValueError(f"audit.concept_sets: {c!r} is not one of {list(ZEROSHOT_SETS)}")
         sets.append(AuditSet(c, c, zeroshot_set_dir(c)))
     evaluation = config.get("evaluation", {})
+    checkpoint_list = checkpoints(audit.get("checkpoints", "default"))
     return AuditPlan(
-        checkpoints=tuple(checkpoints(audit.get("checkpoints", "default"))),
+        checkpoints=tuple(checkpoint_list),
         sets=tuple(sets),
         frequencies={d: dict(f) for d, f in (audit.get("frequencies") or {}).items()},
         templates=str(evaluation.get("templates", "openai")),
@@ -141,4 +156,5 @@ def audit_plan(config: Mapping[str, Any]) -> AuditPlan:
         nc1_pinv=str(evaluation.get("nc1_pinv", "float32")),
         batch_size=int(audit.get("batch_size", 256)),
         sample_per_class=int(audit.get("sample_per_class", 10)),
+        table01_checkpoint=_table01(audit.get("table01_checkpoint"), checkpoint_list),
     )

@@ -517,14 +517,11 @@ def representatives(audit: Any) -> dict[str, str]:
 
 
 def table01_checkpoint(audit: Any) -> str | None:
-    """The checkpoint of Table 1's accuracy column: CLIP RN50 trained on YFCC-15M (the first
-    such entry of the audit), or None."""
-    if audit is None:
+    """The checkpoint of Table 1's accuracy column (``audit.table01_checkpoint``: by default
+    CLIP RN50 trained on YFCC-15M), or None."""
+    if audit is None or not audit.enabled:
         return None
-    for ckpt in audit.checkpoints:
-        if ckpt.dataset == "yfcc15m" and ckpt.model.split("-")[0] == "RN50":
-            return ckpt.name
-    return None
+    return audit.table01_checkpoint
 
 
 def _audit_job(entry: Entry, plan: Any, evalset: str, audit: Any, params: dict) -> FigureJob | None:
