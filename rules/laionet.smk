@@ -28,7 +28,7 @@ rule download_laion_part:
 
 
 rule laionet_match_part:
-    """LAIONet step 1: captions containing a lemma unique to one ImageNet synset."""
+    """LAIONet step 1: captions containing lemmas of exactly one ImageNet synset (authors' rule)."""
     input:
         **layout.IMAGENET_METADATA,
         part=f"resources/laion400m/parts/{LAION_PART}",
@@ -46,6 +46,8 @@ rule laionet_match_part:
     resources:
         mem_mb=16000,
         runtime=600,
+    params:
+        match=SOURCES["laionet"]["match"],
     script:
         "../workflow/scripts/laionet_match.py"
 
