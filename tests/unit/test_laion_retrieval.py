@@ -75,13 +75,14 @@ def test_incaps_queries_in_file_name_order():
                 "train/n1/n1_2.JPEG",
                 "train/n1/n1_10.JPEG",
                 "train/n1/n1_2.JPEG",
+                "train/n0/n1_2.JPEG",
             ],
-            "label": [1, 0, 0, 0],
-            "caption": ["five", "two", "ten", "again"],
+            "label": [1, 0, 0, 0, 2],
+            "caption": ["five", "two", "ten", "again", "other folder"],
         }
     )
     queries = lr.incaps_queries(manifest)
-    assert queries["caption"].tolist() == ["ten", "two", "five"]
+    assert queries["caption"].tolist() == ["ten", "other folder", "two", "five"]
     with pytest.raises(ValueError, match="no 'caption' column"):
         lr.incaps_queries(manifest.drop(columns="caption"))
 

@@ -6,7 +6,8 @@ LAION items retrieved by caption-to-caption similarity. The LAIONet authors' pro
 .py``), rebuilt over LAION-400M streamed part by part:
 
 1. **Queries** (:func:`incaps_queries`): one per IN-Caps image, in file-name order (the authors'
-   ``imagenet_captions.parquet``, grouped by file name), its text "title tags description" (the
+   ``imagenet_captions.parquet``, grouped by file name; ImageNet file names start with the
+   wnid, so they are unique), its text "title tags description" (the
    IN-Caps manifest's ``caption``) and its class.
 2. **Per-part search** (:func:`part_topk`): the CLIP text embeddings (normalised; the LAIONet
    scorer's text tower, :class:`cliptail.data.laion.DefinitionScorer`) of every caption of one
@@ -55,13 +56,13 @@ SHARD_FOLDER = "retrieval_shards"
 
 def incaps_queries(manifest: pd.DataFrame) -> pd.DataFrame:
     """The queries of the IN-Caps manifest: one per image (``image``, ``label``, ``caption``), in
-    file-name order, the first row of a repeated file name only."""
+    file-name order (then path order), the first row of a repeated image only."""
     for column in ("image", "label", "caption"):
         if column not in manifest.columns:
             raise ValueError(f"the IN-Caps manifest has no {column!r} column")
     names = manifest["image"].astype(str).str.rsplit("/", n=1).str[-1]
-    df = manifest.assign(_name=names.to_numpy())
-    df = df.drop_duplicates("_name", keep="first").sort_values("_name", kind="stable")
+    df = manifest.assign(_name=names.to_numpy()).drop_duplicates("image", keep="first")
+    df = df.sort_values(["_name", "image"], kind="stable")
     return df[["image", "label", "caption"]].reset_index(drop=True)
 
 
