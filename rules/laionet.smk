@@ -212,8 +212,7 @@ rule laionet_retrieval_candidates:
         **layout.IMAGENET_METADATA,
         queries="resources/laionet/retrieval/queries.parquet",
         topk=[
-            f"resources/laionet/retrieval/part-{p:05d}.npz"
-            for p in SOURCES["laion400m"]["parts"]
+            f"resources/laionet/retrieval/part-{p:05d}.npz" for p in SOURCES["laion400m"]["parts"]
         ],
         parts=[
             f"resources/laion400m/parts/{sources.laion_part_file(p)}"

@@ -48,7 +48,13 @@ def queries(incaps: str, out_queries: str, out_embeddings: str, clip: dict, log=
 
 
 def part(
-    part_file: str, part_number: int, embeddings: str, out: str, clip: dict, retrieval: dict, log=None
+    part_file: str,
+    part_number: int,
+    embeddings: str,
+    out: str,
+    clip: dict,
+    retrieval: dict,
+    log=None,
 ) -> None:
     with logged(log) as logger:
         texts = pq.read_table(part_file, columns=["TEXT"]).column("TEXT").to_pylist()
@@ -79,7 +85,12 @@ def _part_number(path: str) -> int:
 
 
 def candidates(
-    queries_file: str, topk_files: list[str], part_files: list[str], metadata: str, out: str, log=None
+    queries_file: str,
+    topk_files: list[str],
+    part_files: list[str],
+    metadata: str,
+    out: str,
+    log=None,
 ) -> None:
     with logged(log) as logger:
         table = pd.read_parquet(queries_file)

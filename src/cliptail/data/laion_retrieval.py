@@ -40,6 +40,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
+
 import numpy as np
 import pandas as pd
 
