@@ -28,7 +28,7 @@ rule download_laion_part:
 
 
 rule laionet_match_part:
-    """LAIONet step 1: captions containing a lemma unique to one ImageNet synset."""
+    """LAIONet step 1: captions containing lemmas of exactly one ImageNet synset (authors' rule)."""
     input:
         **layout.IMAGENET_METADATA,
         part=f"resources/laion400m/parts/{LAION_PART}",
@@ -46,6 +46,8 @@ rule laionet_match_part:
     resources:
         mem_mb=16000,
         runtime=600,
+    params:
+        match=SOURCES["laionet"]["match"],
     script:
         "../workflow/scripts/laionet_match.py"
 
@@ -148,3 +150,116 @@ rule read_laionet:
         source=sources.images_record("laionet", SOURCES),
     script:
         "../workflow/scripts/read_laionet.py"
+
+
+# The =freq retrieval pool (cliptail.data.laion_retrieval): LAION captions most similar to the
+# IN-Caps captions, one per IN-Caps image, downloaded beside LAIONet's shards. Planned when a
+# laionet_freq dataset is and sources.laionet.retrieval_pool names no file of the user's.
+
+
+rule laionet_retrieval_queries:
+    """=freq pool step 1: the IN-Caps captions (file-name order) and their CLIP text embeddings."""
+    input:
+        manifest="results/data/incaps/manifest.parquet",
+        code=code("data.laion_retrieval", "data.laion", "models.text_encoder"),
+    output:
+        queries="resources/laionet/retrieval/queries.parquet",
+        embeddings="resources/laionet/retrieval/queries.npy",
+    log:
+        "results/logs/laionet/retrieval/queries.log",
+    conda:
+        ENV
+    resources:
+        mem_mb=16000,
+        runtime=60,
+        gpu=1,
+    params:
+        clip=SOURCES["laionet"]["clip"],
+    script:
+        "../workflow/scripts/laionet_retrieval.py"
+
+
+rule laionet_retrieve_part:
+    """=freq pool step 2: per IN-Caps caption, the k most similar captions of one LAION part."""
+    input:
+        part=f"resources/laion400m/parts/{LAION_PART}",
+        embeddings="resources/laionet/retrieval/queries.npy",
+        code=code("data.laion_retrieval", "data.laion", "models.text_encoder"),
+    output:
+        topk="resources/laionet/retrieval/part-{part}.npz",
+    log:
+        "results/logs/laionet/retrieval/part-{part}.log",
+    benchmark:
+        "results/benchmarks/laionet/retrieval/part-{part}.tsv"
+    wildcard_constraints:
+        part=r"\d{5}",
+    conda:
+        ENV
+    resources:
+        mem_mb=32000,
+        runtime=240,
+        gpu=1,
+    params:
+        clip=SOURCES["laionet"]["clip"],
+        retrieval=SOURCES["laionet"]["retrieval"],
+    script:
+        "../workflow/scripts/laionet_retrieval.py"
+
+
+rule laionet_retrieval_candidates:
+    """=freq pool step 3: merge the parts' top-k, one LAION row per IN-Caps caption (greedy)."""
+    input:
+        **layout.IMAGENET_METADATA,
+        queries="resources/laionet/retrieval/queries.parquet",
+        topk=[
+            f"resources/laionet/retrieval/part-{p:05d}.npz" for p in SOURCES["laion400m"]["parts"]
+        ],
+        parts=[
+            f"resources/laion400m/parts/{sources.laion_part_file(p)}"
+            for p in SOURCES["laion400m"]["parts"]
+        ],
+        code=code("data.laion_retrieval", "data.laion"),
+    output:
+        candidates="resources/laionet/retrieval/candidates.parquet",
+        report="resources/laionet/retrieval/candidates.json",
+    log:
+        "results/logs/laionet/retrieval/candidates.log",
+    conda:
+        ENV
+    resources:
+        mem_mb=32000,
+        runtime=120,
+    script:
+        "../workflow/scripts/laionet_retrieval.py"
+
+
+use rule download_laionet_images as download_laionet_retrieval_images with:
+    input:
+        candidates="resources/laionet/retrieval/candidates.parquet",
+    output:
+        shards=directory("resources/laionet/retrieval_shards"),
+        stats="resources/laionet/retrieval/download_stats.json",
+    log:
+        "results/logs/laionet/download_retrieval_images.log",
+    benchmark:
+        "results/benchmarks/laionet/download_retrieval_images.tsv"
+
+
+rule read_laionet_retrieval_pool:
+    """=freq pool step 4: the pool manifest (images named from LAIONet's shard folder)."""
+    input:
+        **layout.IMAGENET_METADATA,
+        shards="resources/laionet/retrieval_shards",
+        code=code("data.laion_retrieval", "data.laion"),
+    output:
+        pool=layout.RETRIEVAL_POOL,
+        report="resources/laionet/retrieval_pool.json",
+    log:
+        "results/logs/laionet/retrieval/pool.log",
+    conda:
+        ENV
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    script:
+        "../workflow/scripts/laionet_retrieval.py"

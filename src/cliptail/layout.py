@@ -68,6 +68,8 @@ IMAGENET_METADATA = {
     "names": f"{METADATA}/descriptors/descriptors_imagenet.json",
 }
 IMAGENET100 = f"{METADATA}/imagenet100_idxs.txt"
+#: The =freq retrieval pool built by rules/laionet.smk (cliptail.data.laion_retrieval).
+RETRIEVAL_POOL = "resources/laionet/retrieval_pool.parquet"
 
 
 def dataset_dir(name: str) -> str:
@@ -211,12 +213,22 @@ class JobFiles:
             inputs["imagenet100"] = IMAGENET100
         if f["source"] == "laionet_freq":
             inputs["incaps_frequency"] = DatasetDir.layout(dataset_dir("incaps"))["frequency"]
-            pool = self.sources["laionet"]["retrieval_pool"]
+            pool = self.retrieval_pool()
             if pool:
                 inputs["pool"] = pool
         if f["caption"] == "synset_templates":
             inputs["wordnet"] = WORDNET
         return inputs
+
+    def retrieval_pool(self) -> str | None:
+        """The =freq retrieval pool: ``sources.laionet.retrieval_pool`` (a user file) if set, else
+        the pool the retrieval rules build (``sources.laionet.retrieval.build``), else None."""
+        laionet = self.sources["laionet"]
+        if laionet.get("retrieval_pool"):
+            return laionet["retrieval_pool"]
+        if (laionet.get("retrieval") or {}).get("build", True):
+            return RETRIEVAL_POOL
+        return None
 
     def real_evalset(self, evalset: str) -> dict[str, Any]:
         """Inputs of rule real_eval_set: the base dataset (and the IN-100 class list)."""

@@ -164,6 +164,12 @@ def test_job_files_of_the_paper_preset():
     inputs = files.real_dataset(freq)
     assert inputs["manifest"] == "results/data/laionet/manifest.parquet"
     assert inputs["incaps_frequency"] == "results/data/incaps/frequency.tsv"
+    # no pool file configured: the pool the retrieval rules build; a user file wins; none at all
+    assert inputs["pool"] == layout.RETRIEVAL_POOL
+    config["sources"]["laionet"]["retrieval_pool"] = "my/pool.parquet"
+    assert layout.JobFiles(plan, config).real_dataset(freq)["pool"] == "my/pool.parquet"
+    config["sources"]["laionet"].update(retrieval_pool=None, retrieval={"build": False})
+    assert "pool" not in layout.JobFiles(plan, config).real_dataset(freq)
     synset = next(d for d, s in plan.datasets.items() if s.factors["caption"] == "synset_templates")
     assert files.real_dataset(synset)["wordnet"] == layout.WORDNET
     run = next(r for r in plan.runs.values() if r.factors["source"] == "incaps")

@@ -10,7 +10,7 @@ import pytest
 
 from cliptail.data import laion
 from cliptail.data.metadata import imagenet_classes
-from cliptail.data.wordnet import read_noun_synsets
+from cliptail.data.wordnet import NounSynset, read_noun_synsets
 from tests.fixtures.real_sources import authors_laionet_table, laion_part, shared_metadata
 
 
@@ -64,7 +64,9 @@ def test_download_and_match_a_part(tmp_path, http_server, synsets):
     digest = hashlib.sha256((served / name).read_bytes()).hexdigest()
     path = laion.download_part(3, tmp_path / "parts", server.base_url, digest, progress=False)
     assert path.name == "part-00003-5b54c5d5-bbcf-484d-a2ce-0d6f73df1a36-c000.snappy.parquet"
-    matched, report = laion.match_part(path, 3, laion.unique_lemmas(synsets), progress=False)
+    matched, report = laion.match_part(
+        path, 3, laion.unique_lemmas(synsets), progress=False, match="words"
+    )
     assert matched[["laion_index", "wnid"]].values.tolist() == [
         [300_000_000, "n01440764"],
         [300_000_002, "n02077923"],
@@ -74,7 +76,26 @@ def test_download_and_match_a_part(tmp_path, http_server, synsets):
         [300_000_006, "n01440764"],
     ]
     assert {"URL", "TEXT", "NSFW", "LICENSE", "laion_similarity"} <= set(matched.columns)
-    assert report == {"part": 3, "rows": 7, "captions_matched": 4, "pairs": 6, "no_text": 1}
+    assert report == {
+        "part": 3,
+        "match": "words",
+        "rows": 7,
+        "captions_matched": 4,
+        "captions_ambiguous": 0,
+        "pairs": 6,
+        "no_text": 1,
+    }
+    # the authors' rule (default): case-sensitive lemmas, several synsets -> dropped
+    matched, report = laion.match_part(path, 3, laion.authors_lemmas(synsets), progress=False)
+    # 'crane' names two synsets (unusable); "sea lion next to a lion" names two (dropped);
+    # "Tinca tinca" matches, "GOLDFISH" is not the lemma "goldfish"
+    assert matched[["laion_index", "wnid"]].values.tolist() == [
+        [300_000_000, "n01440764"],
+        [300_000_005, "n01440764"],
+        [300_000_006, "n01440764"],
+    ]
+    assert report["captions_ambiguous"] == 1 and report["captions_matched"] == 3
+    assert report["pairs"] == 3 and report["match"] == "authors"
 
 
 def test_part_numbers_are_checked():
@@ -200,3 +221,56 @@ def test_authors_table_becomes_candidates(tmp_path, classes):
     table.drop(columns="wnid").to_parquet(tmp_path / "bad.parquet")
     with pytest.raises(ValueError, match=r"no column\(s\) \['wnid'\]"):
         laion.read_authors_laionet(tmp_path / "bad.parquet")
+
+
+def test_authors_lemmas_are_unique_by_exact_string(synsets):
+    lemmas = laion.authors_lemmas(synsets)
+    assert lemmas["n01440764"] == ["tench", "Tinca tinca"]
+    assert lemmas["n02012849"] == [] and lemmas["n03126707"] == []  # 'crane' twice
+    assert lemmas["n02077923"] == ["sea lion"]
+    # exact strings: case variants of one word would count as different lemmas
+    fake = {
+        "a": NounSynset("a", ("Maltese", "dog"), "x"),
+        "b": NounSynset("b", ("maltese", "dog"), "y"),
+    }
+    assert laion.authors_lemmas(fake) == {"a": ["Maltese"], "b": ["maltese"]}
+
+
+@pytest.mark.parametrize(
+    ("caption", "expected"),
+    [
+        ("a tench, in the lake", [0]),  # punctuation becomes a space
+        ("tench!", [0]),  # at both ends
+        ("(tench)", [0]),
+        ("Tench in the lake", []),  # case-sensitive
+        ("a TENCH", []),
+        ("tenches and stench", []),  # substring of a word is no match
+        ("a tench\tin the lake", []),  # a tab is not punctuation: "tench\tin" is one word
+        ("red-fox", [1]),  # '-' becomes a space: "red fox"
+        ("red  fox", []),  # two spaces: " red fox " is not a substring
+        ("red fox and tench", [0, 1]),  # several classes (match_part drops the caption)
+        ("St. Bernard", []),  # a lemma with punctuation never matches
+        ("St Bernard", []),
+        ("", []),
+    ],
+)
+def test_authors_matcher_known_answers(caption, expected):
+    matcher = laion.AuthorsMatcher([["tench"], ["red fox"], ["St. Bernard"]])
+    assert matcher.classes(caption) == expected
+    # the fast form equals the authors' substring test
+    text = laion.AuthorsMatcher.transform(caption)
+    lemmas = [["tench"], ["red fox"], ["St. Bernard"]]
+    assert [c for c, ls in enumerate(lemmas) if any(f" {x} " in text for x in ls)] == expected
+
+
+def test_authors_match_drops_several_synsets(tmp_path):
+    texts = ["a tench", "tench and red fox", "red fox, red fox", "Red fox", None, "foxes"]
+    path = laion_part(tmp_path / "p.parquet", texts, lambda i: f"http://x/{i}.jpg")
+    lemmas = {"n01440764": ["tench"], "n02119022": ["red fox", "Vulpes vulpes"]}
+    matched, report = laion.match_part(path, 0, lemmas, progress=False)
+    assert matched[["laion_index", "wnid"]].values.tolist() == [[0, "n01440764"], [2, "n02119022"]]
+    assert report["captions_ambiguous"] == 1 and report["no_text"] == 1
+    words, report = laion.match_part(path, 0, lemmas, progress=False, match="words")
+    assert words["laion_index"].tolist() == [0, 1, 1, 2, 3]
+    with pytest.raises(ValueError, match="match must be one of"):
+        laion.match_part(path, 0, lemmas, match="regex")

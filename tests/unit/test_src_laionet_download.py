@@ -105,7 +105,9 @@ def test_recreated_laionet_small(tmp_path, http_server, classes):
         tmp_path / "parts" / laion.part_name(0), texts, lambda i: server.url(f"img/{i}.jpg"), nsfw
     )
     synsets = read_noun_synsets(classes["id"].tolist())
-    matched, _ = laion.match_part(part, 0, laion.unique_lemmas(synsets), progress=False)
+    matched, _ = laion.match_part(
+        part, 0, laion.unique_lemmas(synsets), progress=False, match="words"
+    )
     scorer = laion.DefinitionScorer(pretrained=None, device="cpu")
     scored = laion.score_matches(matched, synsets, scorer, progress=False)
     candidates, report = laion.filter_laionet(scored, classes["id"].tolist(), threshold=-1.0)

@@ -66,6 +66,8 @@ def workspace(tmp_path_factory):
         **sources["laionet"],
         "metadata": str(base / "laionet_scaled.parquet"),
         "in_caps_size": IN_CAPS_SIZE,
+        # =freq without a top-up pool (the pool rules run in tests/workflow/test_paper_fixture.py)
+        "retrieval": {"build": False},
     }
     # YFCC-15M (and CC-12M): one caption per case of the whole-list reader (E5b): one class,
     # several classes (overlapping phrases, one lemma of two synsets), no class at all

@@ -186,6 +186,8 @@ class WebDatasetImageStore(ImageStore):
     """Webdataset shards ``<root>/<digits>.tar`` as img2dataset writes them.
 
     A key ``"00012.tar/000120034"`` names the sample ``000120034.<ext>`` of shard ``00012.tar``
+    (the shard may be a path relative to ``root``, e.g. ``"../retrieval_shards/00000.tar/..."``:
+    the =freq retrieval pool's images beside LAIONet's)
     (``<ext>`` one of :attr:`EXTENSIONS`). Shards are indexed lazily, once, when a key of theirs is
     located; :meth:`load` seeks to the member's data. Open files are not sent to worker processes.
     """
@@ -234,7 +236,7 @@ class WebDatasetImageStore(ImageStore):
         offsets = np.empty(len(keys), dtype=np.int64)
         sizes = np.empty(len(keys), dtype=np.int64)
         for n, key in enumerate(keys):
-            shard, sep, name = key.partition("/")
+            shard, sep, name = key.rpartition("/")
             if not sep or not shard.endswith(".tar") or not name:
                 raise ValueError(
                     f"image key {key!r} is not '<shard>.tar/<key>' (webdataset shards "

@@ -9,21 +9,29 @@ config.
 
 LAIONet, in four steps:
 
-1. **Lemma matching** (:func:`match_part`): the lemmas of each of the 1000 ImageNet synsets are
-   its WordNet 3.0 lemmas (:mod:`cliptail.data.wordnet`); a lemma is *usable* for a synset
-   when no other of the 1000 synsets has it (compared lower-case; :func:`unique_lemmas`). A
-   caption matches a synset when it contains one of the synset's usable lemmas
-   (:class:`cliptail.data.web_captions.PhraseMatcher`: case-insensitive, word boundaries). One
-   row per (caption, matched synset).
+1. **Lemma matching** (:func:`match_part`), by default as the LAIONet authors' code
+   (``match="authors"``, Shirali & Hardt's ``label_laion.py``): the lemmas of each of the 1000
+   ImageNet synsets are its WordNet 3.0 lemmas (:mod:`cliptail.data.wordnet`; spaces for
+   underscores, original case); a lemma is *usable* when no other of the 1000 synsets has
+   exactly the same string (:func:`authors_lemmas`). A caption contains a lemma when ``" " +
+   lemma + " "`` is a substring of ``" " + caption + " "`` after every ASCII punctuation
+   character of the caption (``string.punctuation``) became a space (:class:`AuthorsMatcher`):
+   case-sensitive, whole words only through the spaces, a lemma with punctuation of its own
+   ("St. Bernard") never matches. A caption containing usable lemmas of **several** synsets is
+   **dropped** (the authors' "drop samples with multiple labels"; counted in the report as
+   ``captions_ambiguous``): one row per kept caption. ``match="words"`` (cliptail's former
+   rule) keeps the lower-case uniqueness of :func:`unique_lemmas` and matches with
+   :class:`cliptail.data.web_captions.PhraseMatcher` (case-insensitive, word boundaries), one row
+   per (caption, matched synset); step 3 then labels an image with several synsets by the
+   highest similarity.
 2. **Caption-to-definition similarity** (:class:`DefinitionScorer`): cosine similarity between
    the CLIP text embeddings (open_clip ``ViT-B-32``) of the caption and of the synset's query
    ``"<name> which is <definition>"`` (:attr:`NounSynset.name_definition`).
 3. **Filter** (:func:`filter_laionet`): drop rows whose ``NSFW`` is not ``"UNLIKELY"`` (LAION's
    NSFW tag), keep rows with similarity ``> threshold`` (0.7; strict, as the released code), and
    give every image one label: the synset with the highest similarity among those left (ties:
-   first in class order). **Decision**: the released code kept the last synset visited for
-   images matching several; the highest similarity is the principled version of that choice.
-   Rows are sorted by ``laion_index``.
+   first in class order; only ``match="words"`` leaves an image with several synsets). Rows are
+   sorted by ``laion_index``.
 4. **Download** (:func:`download_images`): img2dataset fetches the images (256 px, keep ratio,
    only shrinking, no re-encoding) into webdataset shards ``00000.tar, ...`` with one
    ``00000.parquet`` per shard listing every URL's status.
@@ -46,6 +54,7 @@ import glob
 import json
 import os
 import shutil
+import string
 import subprocess
 import sys
 from collections import Counter
@@ -67,6 +76,8 @@ DEFAULT_PARTS_URL = "https://the-eye.eu/public/AI/cah/laion400m-met-release/laio
 INDEX_SHIFT = 100_000_000
 SAFE_NSFW = "UNLIKELY"
 DEFAULT_THRESHOLD = 0.7
+#: Step-1 matching rules: the LAIONet authors' (default) and cliptail's former word matching.
+MATCH_RULES = ("authors", "words")
 AUTHORS_SIMILARITY = "text_to_name_def_wnid_similarity"
 #: Columns of a candidate table (steps 1-3 output, img2dataset input).
 CANDIDATE_COLUMNS = ("laion_index", "URL", "TEXT", "wnid", "similarity", "NSFW", "LICENSE")
@@ -135,35 +146,109 @@ def read_part(path: str | os.PathLike, part: int) -> pd.DataFrame:
     return df
 
 
-def match_part(
-    path: str | os.PathLike, part: int, lemmas: Mapping[str, Sequence[str]], progress: bool = True
-) -> tuple[pd.DataFrame, dict]:
-    """Step 1 on one part: one row per (caption, matched wnid), and a small report.
+def authors_lemmas(synsets: Mapping[str, NounSynset]) -> dict[str, list[str]]:
+    """wnid -> its lemmas (original case) whose exact string belongs to no other synset of
+    ``synsets`` (the authors' ``lemma2wnid(unique_in_ilsvrc_ignored_empty_wnids)``)."""
+    owners: Counter = Counter(
+        lemma for synset in synsets.values() for lemma in dict.fromkeys(synset.lemmas)
+    )
+    return {
+        wnid: [lemma for lemma in dict.fromkeys(synset.lemmas) if owners[lemma] == 1]
+        for wnid, synset in synsets.items()
+    }
 
-    ``lemmas``: wnid -> usable lemmas (:func:`unique_lemmas`), in class order.
+
+_PUNCTUATION_TO_SPACE = str.maketrans(string.punctuation, " " * len(string.punctuation))
+
+
+class AuthorsMatcher:
+    """The LAIONet authors' lemma test (module docstring, step 1): ``" " + lemma + " "`` in
+    ``" " + caption + " "`` with the caption's ASCII punctuation turned into spaces.
+
+    ``phrases[c]`` lists the lemmas of class ``c``. Equivalent fast form: the caption, split at
+    single spaces, holds the lemma's space-separated words as a contiguous run (a lemma word is
+    never empty, so runs of spaces and other whitespace behave as in the substring test).
     """
+
+    def __init__(self, phrases: Sequence[Sequence[str]]):
+        self.num_classes = len(phrases)
+        self._by_first: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+        for c, class_phrases in enumerate(phrases):
+            for phrase in dict.fromkeys(class_phrases):
+                words = tuple(phrase.split(" "))
+                if not phrase or "" in words:
+                    continue  # cannot be found between single spaces
+                self._by_first.setdefault(words[0], []).append((words, c))
+
+    @staticmethod
+    def transform(caption: str) -> str:
+        """The caption as the authors searched it: punctuation as spaces, one space each end."""
+        return " " + caption.translate(_PUNCTUATION_TO_SPACE) + " "
+
+    def classes(self, caption: str) -> list[int]:
+        """Sorted positions of the classes whose lemmas ``caption`` contains."""
+        words = caption.translate(_PUNCTUATION_TO_SPACE).split(" ")
+        found: set[int] = set()
+        for i, word in enumerate(words):
+            for lemma_words, c in self._by_first.get(word, ()):
+                if words[i : i + len(lemma_words)] == list(lemma_words):
+                    found.add(c)
+        return sorted(found)
+
+
+def match_part(
+    path: str | os.PathLike,
+    part: int,
+    lemmas: Mapping[str, Sequence[str]],
+    progress: bool = True,
+    match: str = "authors",
+) -> tuple[pd.DataFrame, dict]:
+    """Step 1 on one part (rule ``match``, module docstring) and a small report.
+
+    ``lemmas``: wnid -> usable lemmas in class order (:func:`authors_lemmas` for
+    ``match="authors"``, :func:`unique_lemmas` for ``"words"``). ``"authors"``: one row per
+    caption matching exactly one synset; ``"words"``: one row per (caption, matched wnid).
+    """
+    if match not in MATCH_RULES:
+        raise ValueError(f"match must be one of {list(MATCH_RULES)}, got {match!r}")
     df = read_part(path, part)
     wnids = list(lemmas)
-    matcher = PhraseMatcher([lemmas[w] for w in wnids])
+    matcher_cls = AuthorsMatcher if match == "authors" else PhraseMatcher
+    matcher = matcher_cls([lemmas[w] for w in wnids])
     row_ids, labels = [], []
+    ambiguous = 0
     texts = df["TEXT"].tolist()
     for i, text in enumerate(
         tqdm(texts, desc=f"matching part {part}", unit="cap", disable=not progress, mininterval=10)
     ):
-        if isinstance(text, str):
-            for c in matcher.classes(text):
-                row_ids.append(i)
-                labels.append(c)
+        if not isinstance(text, str):
+            continue
+        found = matcher.classes(text)
+        if match == "authors" and len(found) > 1:
+            ambiguous += 1
+            continue
+        for c in found:
+            row_ids.append(i)
+            labels.append(c)
     matched = df.iloc[row_ids].reset_index(drop=True)
     matched.insert(3, "wnid", [wnids[c] for c in labels])
     report = {
         "part": part,
+        "match": match,
         "rows": len(df),
         "captions_matched": len(set(row_ids)),
+        "captions_ambiguous": ambiguous,
         "pairs": len(matched),
         "no_text": int(sum(not isinstance(t, str) for t in texts)),
     }
     return matched, report
+
+
+def usable_lemmas(synsets: Mapping[str, NounSynset], match: str = "authors"):
+    """The usable lemmas of ``synsets`` under matching rule ``match``."""
+    if match not in MATCH_RULES:
+        raise ValueError(f"match must be one of {list(MATCH_RULES)}, got {match!r}")
+    return authors_lemmas(synsets) if match == "authors" else unique_lemmas(synsets)
 
 
 # --- step 2: caption-to-definition similarity -----------------------------------------------------
