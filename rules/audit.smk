@@ -64,15 +64,10 @@ rule audit_encode:
         "../workflow/scripts/audit_encode.py"
 
 
-def _audit_frequency(w):
-    path = AUDIT.frequency_file(w.checkpoint, w.aset)
-    return {"frequency": path} if path else {}
-
-
 rule audit_records:
     """Per-class record, scalars and t-SNE sample of a checkpoint on one set."""
     input:
-        unpack(_audit_frequency),
+        unpack(audit_frequency),
         encoded=rules.audit_encode.output.encoded,
         classes=lambda w: DatasetDir.layout(AUDIT.by_set[w.aset].folder)["classes"],
         code=code("audit.records", "audit.frequencies", "evaluate.records", "evaluate.metrics"),

@@ -68,3 +68,9 @@ wildcard_constraints:
     run=r"(clip|sl|dino)_[A-Za-z0-9_.\-]+",
     evalset=one_of(factors.EVALSETS),
     study=r"[A-Za-z0-9_]+",
+
+
+def audit_frequency(w):
+    """The frequency file of an audit_records job, if its dataset and concept set have one."""
+    path = AUDIT.frequency_file(w.checkpoint, w.aset)
+    return {"frequency": path} if path else {}
