@@ -538,6 +538,14 @@ def test_catalogue_has_one_entry_per_figure_with_a_drawing_function():
         "fig21",
         "table01",
         "table02",
+        # the open-source CLIP audit
+        "fig01b",
+        "fig07a_openclip",
+        "fig07b",
+        "fig12",
+        "fig17",
+        "fig18",
+        "fig20",
     } == set(ids)
     for entry in CATALOGUE:
         assert entry.stem.startswith(entry.id + "_") and entry.reads in READS
@@ -573,7 +581,9 @@ def test_figure_jobs_follow_the_plan():
     # Fig. 6b needs runs on the whole YFCC-15M (paper preset), which the world has no analogue of;
     # Fig. 10 and Table 2 need the DINO study, which only the local preset runs in the world
     dino = {"fig10_dino_transfer", "table02_dino_transfer"}
-    world_stems = {e.stem for e in figures.CATALOGUE} - {"fig06b_open_world_web"}
+    # the open-source CLIP audit's figures need `audit.enabled` (tests/unit/test_audit_*.py)
+    audit = {e.stem for e in figures.CATALOGUE if e.reads == "audit"}
+    world_stems = {e.stem for e in figures.CATALOGUE} - {"fig06b_open_world_web"} - audit
     assert set(jobs) == world_stems - dino
     config["studies"]["dino"]["enabled"] = True
     with_dino = plan_figures(build_plan(config), "val")
@@ -792,7 +802,9 @@ def test_figures_and_claims_accept_the_workflow_tables_of_the_default_study():
     made["fig10"] = figures.fig10(dino)
     made["table02"] = figures.table02(dino)
     # Fig. 6b (YFCC-15M-Cls vs YFCC-15M) is paper-preset only: tests/unit/test_open_world.py
-    drawn = {e.id for e in figures.CATALOGUE if e.reads != "released_frequencies"} - {"fig06b"}
+    # the audit's figures read the audit table, not the studies' (tests/unit/test_audit_*.py)
+    drawn = {e.id for e in figures.CATALOGUE if e.reads not in ("released_frequencies", "audit")}
+    drawn -= {"fig06b"}
     assert set(made) == drawn
     # the evaluation's bootstrap intervals reach the study tables and the figures draw them
     assert {f"{m}_{b}" for m in ("top1", "rho_acc", "rho_pred") for b in ("lo", "hi")} <= set(

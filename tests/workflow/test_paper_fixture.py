@@ -132,7 +132,7 @@ def test_paper_outputs(paper_run):
     assert (work / "resources" / "openclip" / "tiny_yfcc15m.bin.sha256").is_file()
     assert {
         "fig01b_openclip_robustness",
-        "fig07a_nc_correlations_openclip",
+        "fig07a_openclip_nc_correlations",
         "fig07b_tsne_text_centres",
         "fig12_openclip_concept_sets",
         "fig17_frequency_accuracy_examples",

@@ -4,7 +4,8 @@
 drawing function) and plans the workflow's figure jobs; :mod:`cliptail.figures.render` draws one
 job from its files. The drawing functions live in one module per figure family (``robustness``,
 ``distribution``, ``scale``, ``open_world``, ``neural_collapse``, ``trim_tail``,
-``classifier_affinity``, ``per_class``, ``web_frequency``) and read or write no files;
+``classifier_affinity``, ``per_class``, ``web_frequency``, ``transfer``, ``audit``) and read or
+write no files;
 :func:`save` writes ``<stem>.png`` and ``<stem>.pdf`` atomically.
 
 Importing this package is cheap (no matplotlib): ``cliptail.figures.fig03`` and the other drawing

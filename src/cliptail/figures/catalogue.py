@@ -355,7 +355,7 @@ CATALOGUE: tuple[Entry, ...] = (
     ),
     Entry(
         "fig07a_openclip",
-        "fig07a_nc_correlations_openclip",
+        "fig07a_openclip_nc_correlations",
         "Spearman correlation, over ImageNet classes, of each per-class neural-collapse metric "
         "with the class's accuracy (left) and with its web frequency (right), per pre-training "
         "dataset (mean over its released CLIP models), as the paper's Fig. 7a.",
