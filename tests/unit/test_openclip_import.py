@@ -98,6 +98,13 @@ def test_modules_the_workflow_reads_while_planning_load_no_torch():
         "import cliptail.study, cliptail.layout, cliptail.figures.catalogue, "
         "cliptail.data.probe_tasks, cliptail.evaluate.transfer, cliptail.data.zeroshot_sets\n"
         "from cliptail.evaluate.transfer import prototype_columns\n"
-        "prototype_columns({'dino': {'subsample': 64}})"
+        "prototype_columns({'dino': {'subsample': 64}})\n"
+        # the open-source audit: 36 default checkpoints, their files and figure inputs
+        "from cliptail.audit.plan import audit_plan\n"
+        "from cliptail.figures.catalogue import representatives\n"
+        "a = audit_plan({'audit': {'enabled': True, 'evalsets': ['imagenet_val'],"
+        " 'concept_sets': ['cub']}})\n"
+        "assert len(a.record_files()) == 72 and representatives(a)\n"
+        "assert a.frequency_file(a.checkpoints[0].name, 'cub')"
     )
     assert _loaded_after(statement, ("torch", "matplotlib")) == []
