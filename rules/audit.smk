@@ -6,8 +6,6 @@
 
 from dataclasses import asdict
 
-from cliptail.audit.plan import AUDIT_TABLE
-
 
 rule fetch_openclip_checkpoint:
     """Download the weights of one released checkpoint (resumable; digest checked)."""
@@ -75,6 +73,7 @@ rule audit_records:
         record="results/audit/{checkpoint}/{aset}.parquet",
         scalars="results/audit/{checkpoint}/{aset}.json",
         sample="results/audit/{checkpoint}/{aset}.sample.npz",
+        bootstrap="results/audit/{checkpoint}/{aset}.bootstrap.parquet",
     log:
         "results/logs/audit/{checkpoint}/{aset}.records.log",
     wildcard_constraints:

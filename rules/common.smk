@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from cliptail import config as cliptail_config
 from cliptail import factors, layout
-from cliptail.audit.plan import audit_plan
+from cliptail.audit.plan import AUDIT_TABLE, audit_plan
 from cliptail.curate import real_datasets
 from cliptail.data import metadata, sources
 from cliptail.data.dataset_dir import EVALUATION_PARTS, DatasetDir
@@ -74,3 +74,13 @@ def audit_frequency(w):
     """The frequency file of an audit_records job, if its dataset and concept set have one."""
     path = AUDIT.frequency_file(w.checkpoint, w.aset)
     return {"frequency": path} if path else {}
+
+
+def audit_claims_evalset():
+    """The audit set the claims compare released models on: the figures' evaluation set when
+    audited, else the audit's first ImageNet-like set (None without an audit)."""
+    from cliptail.figures.catalogue import audit_imagenet_sets
+
+    sets = audit_imagenet_sets(AUDIT)
+    evalset = config["figures"]["evalset"]
+    return evalset if evalset in sets else (sets[0] if sets else None)

@@ -9,7 +9,10 @@ rule claims:
         table=layout.RUNS_TABLE,
         bootstrap=list(FILES.bootstrap_records().values()),
         transfer_tables=[layout.study_table(s) for s in PLAN.probe_studies()],
+        audit_table=[AUDIT_TABLE] if AUDIT.enabled else [],
+        audit_bootstrap=list(AUDIT.bootstrap_files().values()),
         code=code(
+            "evaluate.audit_claims",
             "evaluate.claims",
             "evaluate.verdicts",
             "evaluate.claims_report",
@@ -32,6 +35,8 @@ rule claims:
         evalset=config["figures"]["evalset"],
         defaults=PLAN.defaults,
         bootstrap_keys=[list(key) for key in FILES.bootstrap_records()],
+        audit_keys=[list(key) for key in AUDIT.bootstrap_files()],
+        audit_evalset=audit_claims_evalset(),
     script:
         "../workflow/scripts/claims.py"
 

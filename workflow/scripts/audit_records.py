@@ -1,5 +1,6 @@
-"""Rule audit_records: per-class record, scalars and t-SNE sample of a released checkpoint on one
-set, against the web frequencies of its pre-training dataset (none: NaN correlations).
+"""Rule audit_records: per-class record, scalars, class-bootstrap replicates and t-SNE sample of a
+released checkpoint on one set, against the web frequencies of its pre-training dataset (none:
+NaN correlations).
 
 Standalone: python workflow/scripts/audit_records.py --encoded E.features.npz \
     --classes results/data/eval_imagenet_val/classes.tsv [--frequency F.txt] --out-prefix /tmp/x
@@ -19,6 +20,7 @@ def main(
     out_parquet: str,
     out_json: str,
     out_sample: str,
+    out_bootstrap: str,
     info: dict,
     nc1_pinv: str = "float32",
     sample_per_class: int = 10,
@@ -31,8 +33,9 @@ def main(
         names = io.read_classes(classes)["name"].tolist()
         freq = aligned_counts(frequency, names) if frequency else None
         data = read_encoded(encoded)
-        per_class, scalars = audit_records(data, names, freq, nc1_pinv=nc1_pinv)
+        per_class, scalars, bootstrap = audit_records(data, names, freq, nc1_pinv=nc1_pinv)
         io.write_parquet(out_parquet, per_class)
+        io.write_parquet(out_bootstrap, bootstrap)
         io.write_json(out_json, {**info, "frequency_file": frequency, "scalars": scalars})
         write_npz(out_sample, feature_sample(data, sample_per_class))
         logger.info(
@@ -54,6 +57,7 @@ if "snakemake" in globals():
         out_parquet=_smk.output.record,
         out_json=_smk.output.scalars,
         out_sample=_smk.output.sample,
+        out_bootstrap=_smk.output.bootstrap,
         info=dict(_smk.params.info),
         nc1_pinv=_smk.params.nc1_pinv,
         sample_per_class=_smk.params.sample_per_class,
@@ -73,5 +77,6 @@ elif __name__ == "__main__":
         out_parquet=f"{args.out_prefix}.parquet",
         out_json=f"{args.out_prefix}.json",
         out_sample=f"{args.out_prefix}.sample.npz",
+        out_bootstrap=f"{args.out_prefix}.bootstrap.parquet",
         info={},
     )

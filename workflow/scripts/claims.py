@@ -5,7 +5,9 @@ the synthetic world's curated pool, or IN-Caps in the paper preset. Each run's c
 replicates (``results/eval/<run>/<evalset>.bootstrap.parquet``) give the claims their 95 %
 intervals; a run without that file (an evaluation from before the bootstrap) makes the claims
 it enters inconclusive. The tables of the probe studies (DINO), when given, add the claims of
-the paper's DINO experiment (cliptail.evaluate.transfer_claims).
+the paper's DINO experiment (cliptail.evaluate.transfer_claims); the audit's table and
+replicates, the claims the paper makes from released CLIP models
+(cliptail.evaluate.audit_claims).
 
 Standalone: python workflow/scripts/claims.py --table results/tables/runs.parquet --evalset val \
     --out results/report/claims [--config config/config.yaml --config config/presets/paper.yaml] \
@@ -45,9 +47,14 @@ def main(
     log: str | None = None,
     bootstrap: Mapping[tuple[str, str], str] | None = None,
     transfer_tables: list[str] | None = None,
+    audit_table: str | None = None,
+    audit_bootstrap: Mapping[tuple[str, str], str] | None = None,
+    audit_evalset: str | None = None,
 ) -> None:
     """``bootstrap``: (run, evalset) -> its ``.bootstrap.parquet`` (missing files are
-    skipped: those runs get no interval). ``transfer_tables``: the probe studies' tables."""
+    skipped: those runs get no interval). ``transfer_tables``: the probe studies' tables.
+    ``audit_table``, ``audit_bootstrap`` ((checkpoint, set) -> replicates), ``audit_evalset``:
+    the open-source audit, whose claims are judged on ``audit_evalset``."""
     with logged(log) as logger:
         design = Design.from_config({"defaults": defaults or {}})
         runs = pd.read_parquet(table)
@@ -67,6 +74,13 @@ def main(
 
             probes = pd.concat([pd.read_parquet(p) for p in transfer_tables], ignore_index=True)
             df = pd.concat([df, transfer_claims(probes)], ignore_index=True)
+        if audit_table:
+            from cliptail.evaluate.audit_claims import audit_claims, released_replicates
+
+            frames = {**replicates, **released_replicates(read_replicates(audit_bootstrap or {}))}
+            audit = pd.read_parquet(audit_table)
+            found = audit_claims(audit, runs, audit_evalset or evalset, design, frames)
+            df = pd.concat([df, found], ignore_index=True)
         with io.atomic_path(out_csv) as tmp:
             df.to_csv(tmp, index=False)
         io.write_text(out_md, claims_markdown(df))
@@ -92,6 +106,14 @@ if "snakemake" in globals():
             )
         },
         transfer_tables=list(_smk.input.transfer_tables),
+        audit_table=(list(_smk.input.audit_table) or [None])[0],
+        audit_bootstrap={
+            (checkpoint, aset): path
+            for (checkpoint, aset), path in zip(
+                _smk.params.audit_keys, _smk.input.audit_bootstrap, strict=True
+            )
+        },
+        audit_evalset=_smk.params.audit_evalset,
     )
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -11,7 +11,8 @@ Evaluation sets (``audit.evalsets`` and ``audit.concept_sets``):
 
 Files (``results/audit/<checkpoint>/``): ``<set>.features.npz`` (the cached text classifier and
 image embeddings: changing the frequencies reruns only the records), ``<set>.parquet`` (per-class
-record), ``<set>.json`` (scalars), ``<set>.sample.npz`` (t-SNE inputs); the tidy table
+record), ``<set>.json`` (scalars), ``<set>.bootstrap.parquet`` (class-bootstrap replicates, for the
+claims), ``<set>.sample.npz`` (t-SNE inputs); the tidy table
 ``results/tables/audit.parquet`` has one row per checkpoint and set.
 """
 
@@ -49,6 +50,10 @@ def scalars_file(checkpoint: str, evalset: str) -> str:
 
 def sample_file(checkpoint: str, evalset: str) -> str:
     return f"{AUDIT}/{checkpoint}/{evalset}.sample.npz"
+
+
+def bootstrap_file(checkpoint: str, evalset: str) -> str:
+    return f"{AUDIT}/{checkpoint}/{evalset}.bootstrap.parquet"
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,10 @@ class AuditPlan:
 
     def sample_files(self) -> list[str]:
         return [sample_file(c, s) for c, s in self.pairs()]
+
+    def bootstrap_files(self) -> dict[tuple[str, str], str]:
+        """(checkpoint, set) -> its class-bootstrap replicates (for the claims)."""
+        return {(c, s): bootstrap_file(c, s) for c, s in self.pairs()}
 
     def frequency_file(self, checkpoint: str, evalset: str) -> str | None:
         from cliptail.audit.frequencies import frequency_file

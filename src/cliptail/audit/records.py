@@ -39,13 +39,15 @@ def audit_records(
     freq: np.ndarray | None,
     *,
     nc1_pinv: str = "float32",
-) -> tuple[pd.DataFrame, dict]:
-    """(per-class record, scalars) of one checkpoint on one evaluation set."""
+) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """(per-class record, scalars, class-bootstrap replicates) of one checkpoint on one
+    evaluation set (the replicates pair with the controlled study's runs on the same classes;
+    :mod:`cliptail.evaluate.audit_claims`)."""
     top = top_classes(encoded.features, encoded.classifier)
     num_classes = len(class_names)
     known = freq is not None
     counts = np.asarray(freq, dtype=np.int64) if known else np.zeros(num_classes, np.int64)
-    per_class, scalars, _ = evaluation_records(
+    per_class, scalars, bootstrap = evaluation_records(
         features=encoded.features,
         targets=encoded.targets,
         preds=top[:, 0],
@@ -61,7 +63,9 @@ def audit_records(
         for key in list(scalars):
             if key.startswith(FREQUENCY_SCALARS) or key.startswith("nc_rho_freq_"):
                 scalars[key] = float("nan")
-    return per_class, scalars
+        for column in ("rho_acc", "rho_pred"):
+            bootstrap[column] = np.nan
+    return per_class, scalars, bootstrap
 
 
 def feature_sample(
