@@ -27,6 +27,7 @@ from cliptail.figures.neural_collapse import NC_METRICS
 
 CONFIDENCE = 0.95
 ROBUSTNESS = ("rho_acc", "rho_pred")
+EVALSET_TITLES = {"imagenet_val": "ImageNet val", "imagenetv2": "ImageNetV2"}
 
 
 def model_interval(values: Sequence[float]) -> tuple[float, float, float, int]:
@@ -78,8 +79,12 @@ def dataset_summary(rows: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def _bars(ax, x, summary: pd.DataFrame, color, label, marker="o") -> None:
+    """Means with their intervals, clipped to [-1, 1] (the correlations' range: a t-interval of
+    two models can reach past it)."""
     mean = summary["mean"].to_numpy(np.float64)
-    err = np.vstack([mean - summary["lo"], summary["hi"] - mean])
+    lo = np.clip(summary["lo"].to_numpy(np.float64), -1, 1)
+    hi = np.clip(summary["hi"].to_numpy(np.float64), -1, 1)
+    err = np.vstack([mean - lo, hi - mean])
     ax.errorbar(x, mean, yerr=np.maximum(err, 0), fmt=marker, color=color, label=label, capsize=3)
 
 
@@ -183,14 +188,16 @@ def fig07a_openclip(audit: pd.DataFrame, *, evalset: str, **_) -> Figure:
 
 
 def fig12(audit: pd.DataFrame, *, ncols: int = 4, **_) -> Figure:
-    """Fig. 12: Corr. freq vs acc and vs #pred of released CLIP models on the other concept
-    sets, per pre-training dataset (mean with 95 % CI over models)."""
+    """Fig. 12: Corr. freq vs acc (circles) and vs #pred (squares) of released CLIP models on
+    the other concept sets, per pre-training dataset (mean with 95 % CI over models, clipped to
+    [-1, 1])."""
     rows = audit[audit["concept_set"].isin([c for c in factors.CONCEPT_SETS if c != "imagenet"])]
     rows = rows[rows[list(ROBUSTNESS)].notna().any(axis=1)]
     if rows.empty:
         raise ValueError("fig12: the audit table has no concept-set rows with frequencies")
     sets = [c for c in factors.CONCEPT_SETS if c in set(rows["concept_set"])]
     nrows = -(-len(sets) // ncols)
+    palette = sns.color_palette("colorblind", 3)
     with style.context():
         fig, axes = style.new_figure(nrows, min(ncols, len(sets)), sharey=True)
         flat = axes.ravel()
@@ -198,12 +205,16 @@ def fig12(audit: pd.DataFrame, *, ncols: int = 4, **_) -> Figure:
             part = rows[rows["concept_set"] == concept]
             datasets = _datasets(part)
             x = np.arange(len(datasets))
-            for shift, column, marker in ((-0.12, "rho_acc", "o"), (0.12, "rho_pred", "s")):
+            for shift, column, marker, color in (
+                (-0.12, "rho_acc", "o", palette[0]),
+                (0.12, "rho_pred", "s", palette[2]),
+            ):
                 summary = dataset_summary(part, [column]).set_index("dataset").loc[datasets]
-                _bars(ax, x + shift, summary, style.color(column), style.label(column), marker)
+                _bars(ax, x + shift, summary, color, style.label(column), marker)
             ax.set_xticks(x)
             ax.set_xticklabels([_name(d) for d in datasets], rotation=35, ha="right")
             ax.axhline(0, color="0.6", lw=0.6)
+            ax.set_ylim(-1.05, 1.05)
             ax.set_title(factors.CONCEPT_SETS[concept])
         for ax in flat[len(sets) :]:
             ax.set_visible(False)
@@ -226,8 +237,8 @@ def fig18(audit: pd.DataFrame, *, evalsets: Sequence[str], **_) -> Figure:
             for c, column in enumerate(ROBUSTNESS):
                 ax = axes[r][c]
                 for dataset in datasets:
-                    part = rows[rows["dataset"] == dataset]
-                    if part.empty:
+                    part = rows[(rows["dataset"] == dataset) & rows[column].notna()]
+                    if part.empty:  # no frequencies (OpenAI's WIT): nothing to correlate
                         continue
                     ax.scatter(
                         style.shown("top1", part["top1"]),
@@ -238,7 +249,7 @@ def fig18(audit: pd.DataFrame, *, evalsets: Sequence[str], **_) -> Figure:
                     )
                 ax.set_xlabel(style.label("top1"))
                 ax.set_ylabel(style.label(column))
-                ax.set_title(evalset)
+                ax.set_title(EVALSET_TITLES.get(evalset, evalset))
         axes[0][-1].legend(loc="best", fontsize=6.5)
     return fig
 
