@@ -202,11 +202,11 @@ def _split_hub(hub: str) -> tuple[str, str]:
 
 def digest_prefix(url: str) -> str | None:
     """The sha256 (or its prefix) a release URL carries: OpenAI's URLs hold the full digest as a
-    path segment, open_clip's GitHub release files end in ``-<8 hex digits>.pt``."""
+    path segment, open_clip's GitHub release files end in ``-<8 hex digits>.pt`` (or ``.pth``)."""
     full = re.search(r"/([0-9a-f]{64})/", url)
     if full:
         return full.group(1)
-    short = re.search(r"-([0-9a-f]{8})\.pt$", url)
+    short = re.search(r"-([0-9a-f]{8})\.pth?$", url)
     return short.group(1) if short else None
 
 

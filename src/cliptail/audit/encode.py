@@ -50,7 +50,12 @@ def load_released(
         model = open_clip.create_model(
             model_name, pretrained=str(weights), device=device, force_quick_gelu=quick_gelu
         )
-    except RuntimeError as exc:  # state-dict keys or shapes that do not fit
+    except OSError:  # a missing or unreadable file says so itself
+        raise
+    except Exception as exc:
+        # state-dict keys or shapes that do not fit (RuntimeError; open_clip asserts on the text
+        # positional embedding's width first), or no state dict at all (e.g. an HTML page: torch's
+        # unpickler raises whatever its parse of the bytes ends in)
         raise ValueError(
             f"{weights}: not a checkpoint of open_clip model {model_name!r} ({exc}); check the "
             "entry's `model` or delete the file to download it again"
