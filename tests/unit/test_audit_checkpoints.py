@@ -44,7 +44,9 @@ def test_default_list_has_27_web_and_9_openai_checkpoints():
 def test_every_default_checkpoint_is_registered_by_open_clip_and_has_its_own_file():
     entries = ck.checkpoints()
     registered = set(open_clip.list_pretrained())
-    assert [(c.model, c.pretrained) for c in entries if (c.model, c.pretrained) not in registered] == []
+    assert [
+        (c.model, c.pretrained) for c in entries if (c.model, c.pretrained) not in registered
+    ] == []
     urls = [c.url for c in entries]
     assert len(set(urls)) == len(urls)  # one entry per distinct weight file
 
@@ -74,7 +76,10 @@ def test_default_entries_carry_their_quick_gelu_flag():
 
 
 def test_weight_url_prefers_the_release_file_of_open_clip():
-    assert ck.weight_url("RN50-quickgelu", "yfcc15m") == RELEASES + "rn50-quickgelu-yfcc15m-455df137.pt"
+    assert (
+        ck.weight_url("RN50-quickgelu", "yfcc15m")
+        == RELEASES + "rn50-quickgelu-yfcc15m-455df137.pt"
+    )
     # open_clip's registry points both epochs at the e31 Hugging Face repository
     e31 = ck.weight_url("ViT-B-16-plus-240", "laion400m_e31")
     e32 = ck.weight_url("ViT-B-16-plus-240", "laion400m_e32")
@@ -95,7 +100,9 @@ def test_weight_url_falls_back_to_the_hugging_face_state_dict():
 def test_digest_prefix_of_release_urls():
     full = "a" * 8 + "0123456789abcdef" * 3 + "b" * 8
     assert len(full) == 64
-    assert ck.digest_prefix(f"https://openaipublic.azureedge.net/clip/models/{full}/RN50.pt") == full
+    assert (
+        ck.digest_prefix(f"https://openaipublic.azureedge.net/clip/models/{full}/RN50.pt") == full
+    )
     assert ck.digest_prefix(RELEASES + "rn50-quickgelu-yfcc15m-455df137.pt") == "455df137"
     # open_clip checks the suffix of .pth release files too (LAION-2B ViT-B/32 e16)
     assert ck.digest_prefix(RELEASES + "vit_b_32-laion2b_e16-af8dbd0c.pth") == "af8dbd0c"
@@ -109,7 +116,9 @@ def test_digest_prefix_of_release_urls():
 
 def test_triples_and_mappings_give_the_same_checkpoint():
     triple = ck.checkpoints([["yfcc15m", "RN50-quickgelu", "yfcc15m"]])
-    mapping = ck.checkpoints([{"dataset": "yfcc15m", "model": "RN50-quickgelu", "pretrained": "yfcc15m"}])
+    mapping = ck.checkpoints(
+        [{"dataset": "yfcc15m", "model": "RN50-quickgelu", "pretrained": "yfcc15m"}]
+    )
     assert triple == mapping
     (entry,) = triple
     assert entry.name == "RN50-quickgelu_yfcc15m"
@@ -146,7 +155,12 @@ def test_path_and_url_entries():
         False,
     )
     assert path.weights == "weights/a.pt" and path.quick_gelu is False and path.pretrained is None
-    assert (url.name, url.url, url.sha256, url.quick_gelu) == ("RN50-quickgelu", "http://x/y.pt", "ab", True)
+    assert (url.name, url.url, url.sha256, url.quick_gelu) == (
+        "RN50-quickgelu",
+        "http://x/y.pt",
+        "ab",
+        True,
+    )
     assert url.weights == "resources/openclip/RN50-quickgelu.bin"
     assert url.info()["dataset_name"] == "mine" and url.info()["pretrained"] == ""
     assert named.name == "tiny-b" and named.quick_gelu is True
@@ -157,13 +171,25 @@ def test_path_and_url_entries():
     [
         ("everything", r"'default' or a list"),
         ([["cc12m", "RN50"]], r"\[0\]: expected a mapping"),
-        ([{"dataset": "cc12m", "model": "RN50", "pretrained": "cc12m", "tag": 1}], r"unknown keys \['tag'\]"),
+        (
+            [{"dataset": "cc12m", "model": "RN50", "pretrained": "cc12m", "tag": 1}],
+            r"unknown keys \['tag'\]",
+        ),
         ([{"dataset": "cc12m", "pretrained": "cc12m"}], r"\[0\]: `model` is required"),
         ([{"model": "RN50", "pretrained": "cc12m"}], r"`dataset` is required"),
-        ([{"dataset": "cc12m", "model": "RN50"}], r"give `pretrained` \(an open_clip tag\), `path` or `url`"),
+        (
+            [{"dataset": "cc12m", "model": "RN50"}],
+            r"give `pretrained` \(an open_clip tag\), `path` or `url`",
+        ),
         ([{"dataset": "x", "model": "RN50", "path": "a.pt", "name": "a b"}], r"name 'a b' must be"),
-        ([{"dataset": "x", "model": "RN50", "path": "a.pt", "name": "../a"}], r"name '\.\./a' must be"),
-        ([["cc12m", "RN50", "no_such_tag"]], r"no pretrained weights 'no_such_tag' for model 'RN50'"),
+        (
+            [{"dataset": "x", "model": "RN50", "path": "a.pt", "name": "../a"}],
+            r"name '\.\./a' must be",
+        ),
+        (
+            [["cc12m", "RN50", "no_such_tag"]],
+            r"no pretrained weights 'no_such_tag' for model 'RN50'",
+        ),
         (
             [["yfcc15m", "RN50-quickgelu", "yfcc15m"], ("yfcc15m", "RN50-quickgelu", "yfcc15m")],
             r"\[1\]: name 'RN50-quickgelu_yfcc15m' repeats entry 0",

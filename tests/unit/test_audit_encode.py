@@ -55,10 +55,14 @@ def test_a_file_of_another_model_is_refused_naming_the_model(weights, tmp_path):
     saved = torch.load(weights, weights_only=True)
     saved["text_projection"] = torch.zeros(64, 128)
     torch.save(saved, tmp_path / "reshaped.pt")
-    with pytest.raises(ValueError, match=rf"reshaped.pt: not a checkpoint of open_clip model '{MODEL}'"):
+    with pytest.raises(
+        ValueError, match=rf"reshaped.pt: not a checkpoint of open_clip model '{MODEL}'"
+    ):
         load_released(MODEL, str(tmp_path / "reshaped.pt"))
     (tmp_path / "junk.bin").write_bytes(b"an HTML error page, not weights")
-    with pytest.raises(ValueError, match=rf"junk.bin: not a checkpoint of open_clip model '{MODEL}'"):
+    with pytest.raises(
+        ValueError, match=rf"junk.bin: not a checkpoint of open_clip model '{MODEL}'"
+    ):
         load_released(MODEL, str(tmp_path / "junk.bin"))
 
 
@@ -80,7 +84,9 @@ def test_text_classifier_is_the_mean_of_normalised_prompt_embeddings(loaded):
     # one template: each row is the unit embedding of that class's single prompt
     single = text_classifier(model, tokenizer, NAMES, TEMPLATES[:1])
     with torch.no_grad():
-        direct = F.normalize(model.encode_text(tokenizer([f"a photo of a {n}." for n in NAMES])), dim=-1)
+        direct = F.normalize(
+            model.encode_text(tokenizer([f"a photo of a {n}." for n in NAMES])), dim=-1
+        )
     np.testing.assert_allclose(single, direct.numpy(), atol=1e-5)
 
 

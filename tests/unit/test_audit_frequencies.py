@@ -47,7 +47,9 @@ def test_files_that_cannot_be_aligned_are_refused(tmp_path):
         aligned_counts(tmp_path / "f.tsv", ["a", "x", "y"])
     io.write_frequency(tmp_path / "twice.tsv", ["a", "b", "a"], [3, 2, 1])
     assert aligned_counts(tmp_path / "twice.tsv", ["a", "b", "a"]).tolist() == [3, 2, 1]
-    with pytest.raises(ValueError, match="names repeat and are not the evaluation classes in order"):
+    with pytest.raises(
+        ValueError, match="names repeat and are not the evaluation classes in order"
+    ):
         aligned_counts(tmp_path / "twice.tsv", ["b", "a", "a"])
 
 
@@ -59,7 +61,9 @@ def test_frequency_file_of_each_pair(tmp_path, monkeypatch):
     assert frequency_file("openai", "cub", overrides) == "o.txt"
     released = frequency_file("yfcc15m", "imagenet")
     assert Path(released) == FREQS / "class_frequency_yfcc15m_imagenet_ori.txt"
-    assert Path(frequency_file("cc12m", "cub", overrides)) == FREQS / "class_frequency_cc12m_cub.txt"
+    assert (
+        Path(frequency_file("cc12m", "cub", overrides)) == FREQS / "class_frequency_cc12m_cub.txt"
+    )
     assert frequency_file("openai", "imagenet") is None  # WIT's frequencies were never released
     assert frequency_file("openai", "cub", {"openai": {}}) is None
     assert frequency_file("laion400m", "world") is None  # the synthetic world has none

@@ -129,7 +129,9 @@ def test_the_paper_plans_every_audit_figure_and_table01_reads_rn50_yfcc15m(paper
     assert AUDIT_FIGURES <= set(jobs)
     assert table01_checkpoint(audit) == "RN50-quickgelu_yfcc15m"
     table01 = jobs["table01_yfcc_rare_classes"]
-    assert table01.inputs["per_class"] == ["results/audit/RN50-quickgelu_yfcc15m/imagenet_val.parquet"]
+    assert table01.inputs["per_class"] == [
+        "results/audit/RN50-quickgelu_yfcc15m/imagenet_val.parquet"
+    ]
     assert table01.params["accuracy_from"] == "RN50-quickgelu_yfcc15m"
     fig01b = jobs["fig01b_openclip_robustness"]
     assert fig01b.inputs["audit"] == [AUDIT_TABLE]
@@ -142,7 +144,9 @@ def test_the_paper_plans_every_audit_figure_and_table01_reads_rn50_yfcc15m(paper
     assert chosen["OpenAI WIT: RN50-quickgelu"] == "RN50-quickgelu_openai"
     fig20 = jobs["fig20_tsne_features"]
     assert fig20.params["labels"] == list(chosen)
-    assert fig20.inputs["samples"][1] == "results/audit/RN50-quickgelu_yfcc15m/imagenet_val.sample.npz"
+    assert (
+        fig20.inputs["samples"][1] == "results/audit/RN50-quickgelu_yfcc15m/imagenet_val.sample.npz"
+    )
     assert fig20.inputs["records"][0] == "results/audit/RN50-quickgelu_cc12m/imagenet_val.parquet"
 
 

@@ -49,9 +49,7 @@ def test_without_frequencies_every_frequency_correlation_is_nan():
     assert per_class["freq"].isna().all()
     np.testing.assert_allclose(per_class["acc"], [2 / 3, 1.0, 0.5, 1.0])
     assert scalars["has_frequency"] is False
-    frequency_keys = [
-        k for k in scalars if k.startswith(("rho_", "pearson_", "nc_rho_freq_"))
-    ]
+    frequency_keys = [k for k in scalars if k.startswith(("rho_", "pearson_", "nc_rho_freq_"))]
     assert {"rho_acc", "rho_pred", "rho_acc_lo", "pearson_acc", "pearson_log_pred"} <= set(
         frequency_keys
     )
@@ -74,9 +72,7 @@ def test_feature_sample_keeps_a_few_unit_embeddings_per_class():
         # each row is the unit embedding of a distinct image of its class
         matches = np.flatnonzero(np.abs(unit - row).max(axis=1) < 1e-6)
         assert len(matches) == 1 and TARGETS[matches[0]] == label
-    kept = [
-        int(np.flatnonzero(np.abs(unit - row).max(axis=1) < 1e-6)[0]) for row in images
-    ]
+    kept = [int(np.flatnonzero(np.abs(unit - row).max(axis=1) < 1e-6)[0]) for row in images]
     assert len(set(kept)) == 7
     means = np.stack([encoded.features[TARGETS == c].mean(axis=0) for c in range(4)])
     np.testing.assert_allclose(sample["class_means"], means, atol=1e-6)
@@ -122,10 +118,22 @@ def test_the_float16_cache_gives_the_records_of_float32(tmp_path):
 
 
 def test_audit_table_has_one_row_per_checkpoint_and_set():
-    info = {"checkpoint": "m", "model": "RN50", "pretrained": "t", "dataset": "d", "dataset_name": "D"}
+    info = {
+        "checkpoint": "m",
+        "model": "RN50",
+        "pretrained": "t",
+        "dataset": "d",
+        "dataset_name": "D",
+    }
     rows = [
-        ({**info, "evalset": "val", "concept_set": "world"}, {"scalars": {"top1": 0.5, "rho_acc": 0.1}}),
-        ({**info, "checkpoint": "n", "evalset": "val", "concept_set": "world"}, {"scalars": {"top1": 0.25, "rho_acc": float("nan")}}),
+        (
+            {**info, "evalset": "val", "concept_set": "world"},
+            {"scalars": {"top1": 0.5, "rho_acc": 0.1}},
+        ),
+        (
+            {**info, "checkpoint": "n", "evalset": "val", "concept_set": "world"},
+            {"scalars": {"top1": 0.25, "rho_acc": float("nan")}},
+        ),
     ]
     table = audit_table(rows)
     assert list(table.columns) == [*LEADING, "top1", "rho_acc"]

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from scipy import stats
 
@@ -304,6 +306,42 @@ def _log_freq(record: pd.DataFrame) -> np.ndarray:
     return np.log10(1.0 + record["freq"].to_numpy(np.float64))
 
 
+FREQUENCY_CMAP = "viridis"
+NO_FREQUENCY_COLOR = "0.6"
+
+
+def _frequency_norm(records: Mapping[str, pd.DataFrame]) -> Normalize | None:
+    """One colour scale of log10(1 + f) for every panel (None when no record has frequencies)."""
+    values = np.concatenate([_log_freq(r) for r in records.values()] or [np.zeros(0)])
+    values = values[np.isfinite(values)]
+    return Normalize(float(values.min()), float(values.max())) if values.size else None
+
+
+def _frequency_scatter(ax, xy: np.ndarray, colour: np.ndarray, norm, **kwargs) -> None:
+    """Points coloured by log frequency on the shared scale; grey where it is unknown (OpenAI's
+    WIT)."""
+    known = np.isfinite(colour)
+    if (~known).any():
+        ax.scatter(xy[~known, 0], xy[~known, 1], color=NO_FREQUENCY_COLOR, **kwargs)
+    if known.any():
+        ax.scatter(
+            xy[known, 0], xy[known, 1], c=colour[known], cmap=FREQUENCY_CMAP, norm=norm, **kwargs
+        )
+
+
+def _tsne_panel(ax, label: str, record: pd.DataFrame) -> None:
+    known = record["freq"].notna().any()
+    ax.set_title(label if known else f"{label}\n(no web frequencies: grey)", fontsize=8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _frequency_colorbar(fig: Figure, ax, norm) -> None:
+    if norm is not None:
+        mappable = ScalarMappable(norm=norm, cmap=FREQUENCY_CMAP)
+        fig.colorbar(mappable, ax=ax, label="log10(1 + web freq)")
+
+
 def fig07b(
     audit: pd.DataFrame,
     *,
@@ -312,18 +350,17 @@ def fig07b(
     **_,
 ) -> Figure:
     """Fig. 7b: t-SNE of the text centres (zero-shot class vectors) of each representative
-    model, coloured by the class's web frequency (log10(1 + f))."""
+    model, coloured by the class's web frequency (log10(1 + f), one scale for every panel; grey
+    for a model whose pre-training data has no frequencies)."""
     labels = list(samples)
+    norm = _frequency_norm({label: records[label] for label in labels})
     with style.context():
         fig, axes = style.new_figure(1, len(labels), size=(2.8, 2.7))
         for ax, label in zip(axes[0], labels, strict=True):
             xy = tsne(samples[label]["classifier"])
-            colour = _log_freq(records[label])
-            points = ax.scatter(xy[:, 0], xy[:, 1], c=colour, cmap="viridis", s=5)
-            ax.set_title(label, fontsize=8)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        fig.colorbar(points, ax=axes[0][-1], label="log10(1 + web freq)")
+            _frequency_scatter(ax, xy, _log_freq(records[label]), norm, s=5)
+            _tsne_panel(ax, label, records[label])
+        _frequency_colorbar(fig, axes[0][-1], norm)
     return fig
 
 
@@ -335,8 +372,10 @@ def fig20(
     **_,
 ) -> Figure:
     """Fig. 20: one t-SNE of image features (a sample per class, dots) and text centres
-    (crosses) of each representative model, coloured by the class's web frequency."""
+    (crosses) of each representative model, coloured by the class's web frequency (one scale
+    for every panel; grey without frequencies)."""
     labels = list(samples)
+    norm = _frequency_norm({label: records[label] for label in labels})
     with style.context():
         fig, axes = style.new_figure(1, len(labels), size=(2.8, 2.7))
         for ax, label in zip(axes[0], labels, strict=True):
@@ -344,25 +383,12 @@ def fig20(
             images, text = sample["image_features"], sample["classifier"]
             xy = tsne(np.vstack([images, text]))
             colour = _log_freq(records[label])
-            ax.scatter(
-                xy[: len(images), 0],
-                xy[: len(images), 1],
-                c=colour[sample["image_labels"]],
-                cmap="viridis",
-                s=2,
-                alpha=0.6,
+            _frequency_scatter(
+                ax, xy[: len(images)], colour[sample["image_labels"]], norm, s=2, alpha=0.6
             )
-            points = ax.scatter(
-                xy[len(images) :, 0],
-                xy[len(images) :, 1],
-                c=colour,
-                cmap="viridis",
-                marker="x",
-                s=10,
-                linewidths=0.6,
+            _frequency_scatter(
+                ax, xy[len(images) :], colour, norm, marker="x", s=10, linewidths=0.6
             )
-            ax.set_title(label, fontsize=8)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        fig.colorbar(points, ax=axes[0][-1], label="log10(1 + web freq)")
+            _tsne_panel(ax, label, records[label])
+        _frequency_colorbar(fig, axes[0][-1], norm)
     return fig
