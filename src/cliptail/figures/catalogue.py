@@ -366,7 +366,8 @@ CATALOGUE: tuple[Entry, ...] = (
         "fig07b",
         "fig07b_tsne_text_centres",
         "t-SNE of the text centres (zero-shot class vectors on ImageNet) of one released CLIP "
-        "model per pre-training dataset, coloured by the class's web frequency.",
+        "model per pre-training dataset, coloured by the class's web frequency (one scale for "
+        "every panel; grey where the pre-training data has no released frequencies).",
         "audit",
         "cliptail.figures.audit:fig07b",
         audit_inputs=("records", "samples"),
@@ -401,7 +402,7 @@ CATALOGUE: tuple[Entry, ...] = (
         "fig20_tsne_features",
         "t-SNE of image features (10 ImageNet images per class, dots) and text centres "
         "(crosses) of one released CLIP model per pre-training dataset, coloured by web "
-        "frequency.",
+        "frequency (grey where the pre-training data has no released frequencies).",
         "audit",
         "cliptail.figures.audit:fig20",
         audit_inputs=("records", "samples"),
