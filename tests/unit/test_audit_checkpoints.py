@@ -47,7 +47,8 @@ def test_every_default_checkpoint_is_registered_by_open_clip_and_has_its_own_fil
     assert [
         (c.model, c.pretrained) for c in entries if (c.model, c.pretrained) not in registered
     ] == []
-    urls = [c.url for c in entries]
+    assert all(c.url is None for c in entries)  # resolved in the download job, not at planning
+    urls = [c.download_url() for c in entries]
     assert len(set(urls)) == len(urls)  # one entry per distinct weight file
 
 
@@ -65,11 +66,16 @@ def test_quick_gelu_follows_the_training_of_the_weights(model, tag, quick):
     assert ck.uses_quick_gelu(model, tag) is quick
 
 
-def test_default_entries_carry_their_quick_gelu_flag():
+def test_default_entries_resolve_their_quick_gelu_flag():
     by_name = {c.name: c for c in ck.checkpoints()}
-    assert by_name["RN50-quickgelu_yfcc15m"].quick_gelu is True
-    assert by_name["ViT-B-16_laion400m_e31"].quick_gelu is False
-    assert by_name["ViT-L-14-quickgelu_metaclip_400m"].quick_gelu is True
+    assert all(c.quick_gelu is None for c in by_name.values())  # resolved in the job
+    assert by_name["RN50-quickgelu_yfcc15m"].resolve_quick_gelu() is True
+    assert by_name["ViT-B-16_laion400m_e31"].resolve_quick_gelu() is False
+    assert by_name["ViT-B-32_laion2b_e16"].resolve_quick_gelu() is False
+    assert by_name["ViT-L-14-quickgelu_metaclip_400m"].resolve_quick_gelu() is True
+    assert by_name["ViT-B-16-plus-240_laion400m_e32"].download_url() == (
+        RELEASES + "vit_b_16_plus_240-laion400m_e32-699c4b84.pt"
+    )
 
 
 # --- weight URLs and digests ----------------------------------------------------------------------
@@ -122,9 +128,10 @@ def test_triples_and_mappings_give_the_same_checkpoint():
     assert triple == mapping
     (entry,) = triple
     assert entry.name == "RN50-quickgelu_yfcc15m"
-    assert entry.url == RELEASES + "rn50-quickgelu-yfcc15m-455df137.pt"
+    assert entry.url is None
+    assert entry.download_url() == RELEASES + "rn50-quickgelu-yfcc15m-455df137.pt"
     assert entry.weights == "resources/openclip/RN50-quickgelu_yfcc15m.bin"
-    assert entry.quick_gelu and entry.downloads and entry.sha256 is None
+    assert entry.resolve_quick_gelu() and entry.downloads and entry.sha256 is None
     assert entry.info() == {
         "checkpoint": "RN50-quickgelu_yfcc15m",
         "model": "RN50-quickgelu",
@@ -154,8 +161,9 @@ def test_path_and_url_entries():
         None,
         False,
     )
-    assert path.weights == "weights/a.pt" and path.quick_gelu is False and path.pretrained is None
-    assert (url.name, url.url, url.sha256, url.quick_gelu) == (
+    assert path.weights == "weights/a.pt" and path.pretrained is None
+    assert path.resolve_quick_gelu() is False
+    assert (url.name, url.download_url(), url.sha256, url.resolve_quick_gelu()) == (
         "RN50-quickgelu",
         "http://x/y.pt",
         "ab",
@@ -163,7 +171,12 @@ def test_path_and_url_entries():
     )
     assert url.weights == "resources/openclip/RN50-quickgelu.bin"
     assert url.info()["dataset_name"] == "mine" and url.info()["pretrained"] == ""
-    assert named.name == "tiny-b" and named.quick_gelu is True
+    assert named.name == "tiny-b" and named.resolve_quick_gelu() is True
+    # an entry's own flag wins over open_clip's registry (RN50 yfcc15m: QuickGELU)
+    (own,) = ck.checkpoints(
+        [{"dataset": "yfcc15m", "model": "RN50", "pretrained": "yfcc15m", "quick_gelu": False}]
+    )
+    assert own.resolve_quick_gelu() is False
 
 
 @pytest.mark.parametrize(
@@ -187,10 +200,6 @@ def test_path_and_url_entries():
             r"name '\.\./a' must be",
         ),
         (
-            [["cc12m", "RN50", "no_such_tag"]],
-            r"no pretrained weights 'no_such_tag' for model 'RN50'",
-        ),
-        (
             [["yfcc15m", "RN50-quickgelu", "yfcc15m"], ("yfcc15m", "RN50-quickgelu", "yfcc15m")],
             r"\[1\]: name 'RN50-quickgelu_yfcc15m' repeats entry 0",
         ),
@@ -199,6 +208,18 @@ def test_path_and_url_entries():
 def test_bad_entries_fail_with_clear_messages(entries, message):
     with pytest.raises(ck.CheckpointError, match=message):
         ck.checkpoints(entries)
+
+
+def test_an_unknown_tag_fails_in_the_job_that_resolves_it():
+    (entry,) = ck.checkpoints([["cc12m", "RN50", "no_such_tag"]])  # planning imports no open_clip
+    message = r"open_clip has no pretrained weights 'no_such_tag' for model 'RN50'"
+    with pytest.raises(ck.CheckpointError, match=message):
+        entry.download_url()
+    with pytest.raises(ck.CheckpointError, match=message):
+        entry.resolve_quick_gelu()
+    bare = ck.Checkpoint(name="x", dataset="d", model="RN50", pretrained=None)
+    with pytest.raises(ck.CheckpointError, match=r"checkpoint 'x': no pretrained tag, path or url"):
+        bare.download_url()
 
 
 # --- download -------------------------------------------------------------------------------------

@@ -171,3 +171,18 @@ def test_the_world_audit_draws_no_table01_accuracy_and_no_fig12():
     # Table 1 is about ImageNet classes: the world's val gives it no accuracy column
     assert table01_checkpoint(audit) is None
     assert "per_class" not in jobs["table01_yfcc_rare_classes"].inputs
+
+
+def test_table01_checkpoint_is_chosen_or_the_first_rn50_of_yfcc15m():
+    entries = [
+        ["yfcc15m", "RN101-quickgelu", "yfcc15m"],
+        ["yfcc15m", "RN50-quickgelu", "yfcc15m"],
+        ["cc12m", "RN50-quickgelu", "cc12m"],
+    ]
+    base = {"enabled": True, "checkpoints": entries, "evalsets": ["imagenet_val"]}
+    assert audit_plan({"audit": base}).table01_checkpoint == "RN50-quickgelu_yfcc15m"
+    chosen = {**base, "table01_checkpoint": "RN50-quickgelu_cc12m"}
+    assert table01_checkpoint(audit_plan({"audit": chosen})) == "RN50-quickgelu_cc12m"
+    with pytest.raises(ValueError, match=r"table01_checkpoint: 'RN50_x' is not an audited"):
+        audit_plan({"audit": {**base, "table01_checkpoint": "RN50_x"}})
+    assert audit_plan({"audit": {**base, "checkpoints": entries[2:]}}).table01_checkpoint is None

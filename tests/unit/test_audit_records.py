@@ -28,7 +28,7 @@ def known() -> EncodedSet:
 
 
 def test_records_of_known_predictions():
-    per_class, scalars = audit_records(known(), NAMES, FREQ)
+    per_class, scalars, bootstrap = audit_records(known(), NAMES, FREQ)
     assert per_class["class"].tolist() == [0, 1, 2, 3]
     assert per_class["name"].tolist() == NAMES
     assert per_class["freq"].tolist() == FREQ.tolist()
@@ -41,11 +41,19 @@ def test_records_of_known_predictions():
     assert scalars["rho_acc"] == pytest.approx(-1 / math.sqrt(22.5))
     assert scalars["rho_pred"] == pytest.approx(2 / math.sqrt(5))
     assert scalars["has_frequency"] is True
+    # class-bootstrap replicates: the first one's top1 is the mean acc of its resampled classes
+    assert len(bootstrap) == 1000 and {"top1", "rho_acc", "rho_pred"} <= set(bootstrap.columns)
+    from cliptail.evaluate.metrics import class_resamples
+
+    first = class_resamples(4, 1000)[0]
+    acc = per_class["acc"].to_numpy()
+    assert bootstrap["top1"].iat[0] == pytest.approx(acc[first].mean())
+    assert bootstrap["rho_acc"].notna().any()
     assert np.isfinite(scalars["nc1"]) and np.isfinite(scalars["nc_rho_freq_nc1"])
 
 
 def test_without_frequencies_every_frequency_correlation_is_nan():
-    per_class, scalars = audit_records(known(), NAMES, None)
+    per_class, scalars, bootstrap = audit_records(known(), NAMES, None)
     assert per_class["freq"].isna().all()
     np.testing.assert_allclose(per_class["acc"], [2 / 3, 1.0, 0.5, 1.0])
     assert scalars["has_frequency"] is False
@@ -56,7 +64,9 @@ def test_without_frequencies_every_frequency_correlation_is_nan():
     assert all(math.isnan(scalars[k]) for k in frequency_keys), {
         k: scalars[k] for k in frequency_keys if not math.isnan(scalars[k])
     }
-    with_freq = audit_records(known(), NAMES, FREQ)[1]
+    with_freq, replicates = audit_records(known(), NAMES, FREQ)[1:]
+    assert bootstrap["rho_acc"].isna().all() and bootstrap["rho_pred"].isna().all()
+    pd.testing.assert_series_equal(bootstrap["top1"], replicates["top1"])
     for key in ("top1", "top5", "nc1", "nc2_m", "nc_rho_acc_nc1"):
         assert math.isfinite(scalars[key]) and scalars[key] == pytest.approx(with_freq[key])
 
@@ -107,8 +117,8 @@ def test_the_float16_cache_gives_the_records_of_float32(tmp_path):
     np.testing.assert_allclose(cached.features, encoded.features, rtol=1e-3, atol=1e-3)
     freq = rng.integers(0, 1000, classes)
     names = [f"c{i}" for i in range(classes)]
-    full, full_scalars = audit_records(encoded, names, freq)
-    half, half_scalars = audit_records(cached, names, freq)
+    full, full_scalars, _ = audit_records(encoded, names, freq)
+    half, half_scalars, _ = audit_records(cached, names, freq)
     assert 0.3 < full_scalars["top1"] < 0.95  # errors to lose
     pd.testing.assert_series_equal(full["acc"], half["acc"])
     pd.testing.assert_series_equal(full["npred"], half["npred"])

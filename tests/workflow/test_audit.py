@@ -22,7 +22,7 @@ OVERLAY = "config/audit_test.yaml"
 CONFIG = ["--configfile", "config/presets/smoke.yaml", OVERLAY]
 FIGURES = (
     "fig01b_openclip_robustness",
-    "fig07a_nc_correlations_openclip",
+    "fig07a_openclip_nc_correlations",
     "fig07b_tsne_text_centres",
     "fig17_frequency_accuracy_examples",
     "fig18_openclip_imagenet",
@@ -72,6 +72,8 @@ def test_audit_of_three_checkpoints_and_a_frequency_change(tmp_path, http_server
     assert table["top1"].between(0, 1).all() and table["rho_acc"].notna().all()
     record = pd.read_parquet(work / "results/audit/yfcc/val.parquet")
     assert record["freq"].tolist() == counts.tolist() and len(record) == len(classes)
+    for part in ("json", "sample.npz", "bootstrap.parquet", "features.npz"):
+        assert (work / f"results/audit/a/val.{part}").is_file(), part
     weights = work / "resources/openclip/yfcc.bin"
     assert weights.read_bytes() == (served / name).read_bytes()
     assert (work / "resources/openclip/yfcc.bin.sha256").read_text().startswith(digest)
