@@ -11,7 +11,6 @@ pre-training dataset's concept frequencies are known (not for OpenAI's WIT).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -25,7 +24,7 @@ from scipy import stats
 from cliptail import factors
 from cliptail.audit.checkpoints import PRETRAINING_DATASETS, SL_SOURCE_OF
 from cliptail.figures import style
-from cliptail.figures.neural_collapse import NC_METRICS
+from cliptail.figures.neural_collapse import NC_METRICS, nc_heatmaps
 
 CONFIDENCE = 0.95
 ROBUSTNESS = ("rho_acc", "rho_pred")
@@ -161,32 +160,7 @@ def fig07a_openclip(audit: pd.DataFrame, *, evalset: str, **_) -> Figure:
         means = rows.groupby("dataset")[cols].mean().reindex(datasets)
         means.index = [_name(d) for d in datasets]
         matrices.append(means.set_axis(names, axis=1))
-    with style.context():
-        fig, axes = style.new_figure(1, 2, size=(3.6, 1.4 + 0.26 * len(datasets)))
-        for i, (ax, matrix, title) in enumerate(
-            zip(axes[0], matrices, ("Corr. with acc", "Corr. with freq"), strict=True)
-        ):
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
-                sns.heatmap(
-                    matrix.astype(np.float64),
-                    ax=ax,
-                    vmin=-1,
-                    vmax=1,
-                    center=0,
-                    cmap="vlag",
-                    annot=True,
-                    fmt=".2f",
-                    annot_kws={"fontsize": 6.5},
-                    cbar=i == 1,
-                    yticklabels=i == 0,
-                    linewidths=0.5,
-                    linecolor="white",
-                )
-            ax.set_title(title)
-            ax.set_xlabel("")
-            ax.set_ylabel("")
-    return fig
+    return nc_heatmaps(*matrices, row_height=0.26)
 
 
 def fig12(audit: pd.DataFrame, *, ncols: int = 4, **_) -> Figure:

@@ -50,7 +50,14 @@ def fig07a(table: pd.DataFrame, *, evalset: str | None = None) -> Figure:
         table, evalset, "fig07a", ["text_tower", "head", "vocab_size", "vocab_weight"]
     )
     acc, freq = nc_correlation_matrices(rows)
-    height = 1.4 + 0.24 * len(acc)
+    return nc_heatmaps(acc, freq)
+
+
+def nc_heatmaps(acc: pd.DataFrame, freq: pd.DataFrame, row_height: float = 0.24) -> Figure:
+    """Two heatmaps side by side, one row per model or group (the rows of ``acc`` and ``freq``):
+    the correlations of the NC metrics (columns) with accuracy and with frequency, in [-1, 1];
+    NaN cells blank, with a note."""
+    height = 1.4 + row_height * len(acc)
     with style.context():
         fig, axes = style.new_figure(1, 2, size=(3.6, height))
         for i, (ax, matrix, title) in enumerate(
