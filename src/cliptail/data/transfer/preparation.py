@@ -27,12 +27,13 @@ it was before.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -198,11 +199,7 @@ def prepare(
         progress=progress,
         download_options=download_options,
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        stage = staging / out.name
-        stage.mkdir()
+    with staged_folder(out) as stage:
         ctx = ReadContext(spec.name, files, stage, downloads, progress, dict(reader_options or {}))
         result = spec.reader(ctx)
         df, skipped = check_images(result.manifest, stage, decode=verify_images, progress=progress)
@@ -223,9 +220,6 @@ def prepare(
         folder = DatasetDir(stage)
         folder.write(df, classes_df, source=source)
         io.write_json(folder.report, report)
-        replace_folder(stage, out, staging)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     log.info(
         "%s: %s images (%s), %d skipped -> %s",
         spec.name,
@@ -284,6 +278,21 @@ def _report(
         "files": records,
         **extra,
     }
+
+
+@contextlib.contextmanager
+def staged_folder(out: Path) -> Iterator[Path]:
+    """A folder to build ``out`` in: it replaces ``out`` (:func:`replace_folder`) when the block
+    succeeds; on failure it is removed and an older ``out`` stays as it was."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        stage = staging / out.name
+        stage.mkdir()
+        yield stage
+        replace_folder(stage, out, staging)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def replace_folder(stage: Path, out: Path, staging: Path) -> None:

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -41,7 +39,7 @@ from cliptail import io
 from cliptail.data.dataset_dir import DatasetDir
 from cliptail.data.transfer import fetch
 from cliptail.data.transfer.common import ReadContext, check_images
-from cliptail.data.transfer.preparation import LocalDirs, replace_folder
+from cliptail.data.transfer.preparation import LocalDirs, staged_folder
 from cliptail.data.zeroshot_sets.class_names import descriptor_names, map_classes
 from cliptail.data.zeroshot_sets.registry import ZEROSHOT_SETS, ZeroShotSet
 
@@ -112,11 +110,7 @@ def prepare(
         progress=progress,
         download_options=download_options,
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        stage = staging / out.name
-        stage.mkdir()
+    with staged_folder(out) as stage:
         result = spec.reader(ReadContext(zs.name, files, stage, downloads, progress))
         order, names = class_order(zs, result.class_ids, result.class_names, metadata_dir)
         test = result.manifest[result.manifest["split"] == zs.test_split]
@@ -146,9 +140,6 @@ def prepare(
         folder = DatasetDir(stage)
         folder.write(df, classes, source=source)
         io.write_json(folder.report, report)
-        replace_folder(stage, out, staging)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     log.info(
         "%s: %d test images of %d classes, %d skipped -> %s",
         zs.name,
