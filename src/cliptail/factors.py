@@ -120,6 +120,17 @@ WEB_DATASETS: dict[str, str] = {
     "metaclip_fullcc": "MetaCLIP-2.5B",
 }
 
+#: Pre-training datasets of the released CLIP models of the open-source audit (cliptail.audit):
+#: the web datasets, then OpenAI's WIT (never released: no concept frequencies).
+PRETRAINING_DATASETS: dict[str, str] = {**WEB_DATASETS, "openai": "OpenAI WIT"}
+#: Web dataset -> the controlled study's training source built from it (Fig. 1b's SL side):
+#: CC-12M-Cls, YFCC-15M-Cls and LAIONet (from LAION-400M).
+SL_SOURCE_OF: dict[str, str] = {
+    "cc12m": "cc12m_cls",
+    "yfcc15m": "yfcc15m_cls",
+    "laion400m": "laionet",
+}
+
 #: Factor values every run starts from (the config's ``defaults`` override them).
 DEFAULT_FACTORS: dict[str, Any] = {
     "source": "curated",

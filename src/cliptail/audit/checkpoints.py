@@ -37,16 +37,10 @@ from typing import Any
 
 from cliptail import factors
 
-#: Pre-training datasets of the audit -> display names (web datasets first, then OpenAI's).
-PRETRAINING_DATASETS: dict[str, str] = {**factors.WEB_DATASETS, "openai": "OpenAI WIT"}
-
-#: The controlled-study training source built from each web dataset (Fig. 1b's SL side):
-#: CC-12M-Cls, YFCC-15M-Cls and LAIONet (from LAION-400M).
-SL_SOURCE_OF: dict[str, str] = {
-    "cc12m": "cc12m_cls",
-    "yfcc15m": "yfcc15m_cls",
-    "laion400m": "laionet",
-}
+#: Pre-training datasets (display names) and the controlled study's source built from each web
+#: dataset: the study's vocabulary, kept in cliptail.factors.
+PRETRAINING_DATASETS = factors.PRETRAINING_DATASETS
+SL_SOURCE_OF = factors.SL_SOURCE_OF
 
 #: (pre-training dataset, open_clip model, pretrained tag) of the default audit.
 DEFAULT_CHECKPOINTS: tuple[tuple[str, str, str], ...] = (

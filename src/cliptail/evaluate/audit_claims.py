@@ -24,9 +24,9 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from cliptail.audit.checkpoints import PRETRAINING_DATASETS, SL_SOURCE_OF
 from cliptail.evaluate.claims import COLUMNS, SL_DEFAULT, Design, _select
 from cliptail.evaluate.verdicts import Outcome, Part, Replicates, absent, combine, compare
+from cliptail.factors import PRETRAINING_DATASETS, SL_SOURCE_OF
 
 #: Run-name prefix of a released checkpoint in the claims' replicate keys.
 PREFIX = "released/"

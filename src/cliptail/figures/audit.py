@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from cliptail import factors
-from cliptail.audit.checkpoints import PRETRAINING_DATASETS, SL_SOURCE_OF
+from cliptail.factors import PRETRAINING_DATASETS, SL_SOURCE_OF
 from cliptail.figures import style
 from cliptail.figures.neural_collapse import NC_METRICS, nc_heatmaps
 

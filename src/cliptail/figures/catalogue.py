@@ -506,7 +506,7 @@ def _audit_evalset(audit: Any, evalset: str) -> str | None:
 def representatives(audit: Any) -> dict[str, str]:
     """Label -> checkpoint: the first checkpoint the configuration lists per pre-training
     dataset (Fig. 7b, 17, 20)."""
-    from cliptail.audit.checkpoints import PRETRAINING_DATASETS
+    from cliptail.factors import PRETRAINING_DATASETS
 
     out: dict[str, str] = {}
     seen: set[str] = set()
@@ -526,8 +526,8 @@ def table01_checkpoint(audit: Any) -> str | None:
 
 
 def _audit_job(entry: Entry, plan: Any, evalset: str, audit: Any, params: dict) -> FigureJob | None:
-    from cliptail.audit.checkpoints import SL_SOURCE_OF
     from cliptail.audit.plan import AUDIT_TABLE, record_file, sample_file
+    from cliptail.factors import SL_SOURCE_OF
 
     if audit is None or not audit.enabled:
         return None
