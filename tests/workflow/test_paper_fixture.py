@@ -123,10 +123,10 @@ def test_paper_outputs(paper_run):
     assert {"fig10_dino_transfer"} <= drawn
     assert (results / "tables" / "table02_dino_transfer.csv").stat().st_size > 0
     assert (results / "report" / "report.html").stat().st_size > 100_000
-    # the open-source CLIP audit: two stand-in checkpoints (one downloaded) on ImageNet val,
+    # the open-source CLIP audit: three stand-in checkpoints (one downloaded) on ImageNet val,
     # ImageNetV2 and the seven concept sets, its figures, and Table 1's accuracy column
     audit = pd.read_parquet(results / "tables" / "audit.parquet")
-    assert len(audit) == 2 * 9 and audit["top1"].notna().all()
+    assert len(audit) == 3 * 9 and audit["top1"].notna().all()
     assert set(audit["concept_set"]) == set(CONCEPT_SETS)
     assert audit.loc[audit["dataset"] == "yfcc15m", "rho_acc"].notna().all()
     assert (work / "resources" / "openclip" / "tiny_yfcc15m.bin.sha256").is_file()
