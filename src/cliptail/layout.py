@@ -32,11 +32,13 @@ Layout (docs/architecture.md "Data flow")::
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from cliptail import factors
 from cliptail.data import sources as source_registry
 from cliptail.data.dataset_dir import EVALUATION_PARTS, DatasetDir
+from cliptail.data.metadata import released_root
 
 WORLD = source_registry.get("world").images
 WORLD_SPLITS = ("train", "web", "val", "v2")
@@ -153,6 +155,19 @@ def figure_file(stem: str, suffix: str = "png") -> str:
 def released_frequency(file: str) -> str:
     """A released frequency file of the authors' metadata (``class_frequency_*.txt``)."""
     return f"{METADATA}/freqs/{file}"
+
+
+def released_path(file: str) -> str:
+    """Path of a released frequency file: the copy shipped with cliptail (relative to the working
+    directory when inside it, so a moved project does not redraw), or the downloaded one
+    (``resources/metadata/freqs/``) when the installation lacks it."""
+    packaged = released_root() / "freqs" / file
+    if not packaged.is_file():
+        return released_frequency(file)
+    try:
+        return str(packaged.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(packaged)
 
 
 def concept_frequency(name: str, concepts: str) -> str:

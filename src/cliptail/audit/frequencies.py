@@ -31,7 +31,7 @@ def frequency_file(
         return str(chosen)
     if dataset in factors.WEB_DATASETS and concept_set in factors.CONCEPT_SETS:
         from cliptail.data.metadata import released_frequency_file
-        from cliptail.figures.catalogue import released_path
+        from cliptail.layout import released_path
 
         return released_path(released_frequency_file(dataset, concept_set))
     return None

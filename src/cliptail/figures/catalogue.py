@@ -36,11 +36,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from cliptail import factors, layout
-from cliptail.data.metadata import released_frequency_file, released_root
+from cliptail.data.metadata import released_frequency_file
 from cliptail.evaluate import image_similarity
 
 READS = (
@@ -426,23 +425,10 @@ class FigureJob:
         return self.entry.stem
 
 
-def released_path(file: str) -> str:
-    """Path of a released frequency file: the copy shipped with cliptail (relative to the working
-    directory when inside it, so a moved project does not redraw), or the downloaded one
-    (``resources/metadata/freqs/``) when the installation lacks it."""
-    packaged = released_root() / "freqs" / file
-    if not packaged.is_file():
-        return layout.released_frequency(file)
-    try:
-        return str(packaged.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(packaged)
-
-
 def released_files(concept_sets: tuple[str, ...]) -> dict[str, dict[str, str]]:
-    """{concept set: {web dataset: released file path}} (:func:`released_path`)."""
+    """{concept set: {web dataset: released file path}} (:func:`cliptail.layout.released_path`)."""
     return {
-        c: {d: released_path(released_frequency_file(d, c)) for d in factors.WEB_DATASETS}
+        c: {d: layout.released_path(released_frequency_file(d, c)) for d in factors.WEB_DATASETS}
         for c in concept_sets
     }
 
