@@ -128,7 +128,10 @@ def test_paper_outputs(paper_run):
     audit = pd.read_parquet(results / "tables" / "audit.parquet")
     assert len(audit) == 3 * 9 and audit["top1"].notna().all()
     assert set(audit["concept_set"]) == set(CONCEPT_SETS)
-    assert audit.loc[audit["dataset"] == "yfcc15m", "rho_acc"].notna().all()
+    # web frequencies reach the records (on the tiny concept-set fixtures, with test images for
+    # a few classes only, a correlation can be undefined; on ImageNet every class has images)
+    imagenet = audit[audit["concept_set"] == "imagenet"]
+    assert imagenet.loc[imagenet["dataset"] != "openai", "rho_acc"].notna().all()
     assert (work / "resources" / "openclip" / "tiny_yfcc15m.bin.sha256").is_file()
     assert {
         "fig01b_openclip_robustness",
